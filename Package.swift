@@ -1,0 +1,79 @@
+// swift-tools-version:6.2
+import PackageDescription
+
+/// Drover: work pools, work queues and workers with push dispatch over ZeroMQ.
+///
+/// Module boundaries (see docs/architecture.md):
+/// - `CZeroMQ` is the only place that sees libzmq's C API; `ZeroMQ` is the only module that imports it.
+/// - `DroverCore` holds the rules of the system and imports no ZeroMQ, SQLite or protobuf.
+/// - `DroverStore` persists Core's values; `DroverCoordinator` runs the server's event loop;
+///   `DroverClient` talks to it; `drover` is the command line.
+let package = Package(
+    name: "drover",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "drover", targets: ["drover"]),
+        .library(name: "ZeroMQ", targets: ["ZeroMQ"]),
+        .library(name: "DroverClient", targets: ["DroverClient"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CZeroMQ",
+            pkgConfig: "libzmq",
+            providers: [.apt(["libzmq3-dev"])]
+        ),
+        .target(name: "ZeroMQ", dependencies: ["CZeroMQ"]),
+        .target(
+            name: "DroverProto",
+            dependencies: [.product(name: "SwiftProtobuf", package: "swift-protobuf")]
+        ),
+        .target(name: "DroverCore"),
+        .target(
+            name: "DroverStore",
+            dependencies: ["DroverCore", .product(name: "GRDB", package: "GRDB.swift")]
+        ),
+        .target(
+            name: "DroverCoordinator",
+            dependencies: [
+                "DroverCore", "DroverProto", "DroverStore", "ZeroMQ",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .target(
+            name: "DroverClient",
+            dependencies: ["DroverCore", "DroverProto", "ZeroMQ"]
+        ),
+        .executableTarget(
+            name: "drover",
+            dependencies: [
+                "DroverCore", "DroverProto", "DroverStore", "DroverCoordinator", "DroverClient",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+
+        .target(name: "DroverTestSupport", dependencies: ["DroverCore"], path: "Tests/DroverTestSupport"),
+        .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ"]),
+        .testTarget(name: "DroverProtoTests", dependencies: ["DroverProto"]),
+        .testTarget(name: "DroverCoreTests", dependencies: ["DroverCore", "DroverTestSupport"]),
+        .testTarget(name: "DroverStoreTests", dependencies: ["DroverStore", "DroverTestSupport"]),
+        .testTarget(
+            name: "DroverCoordinatorTests",
+            dependencies: ["DroverCoordinator", "DroverClient", "DroverTestSupport"]
+        ),
+        .testTarget(name: "DroverClientTests", dependencies: ["DroverClient", "DroverTestSupport", "ZeroMQ"]),
+        .testTarget(
+            name: "DroverIntegrationTests",
+            dependencies: ["drover", "DroverTestSupport"]
+        ),
+    ]
+)

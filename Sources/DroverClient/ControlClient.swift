@@ -1,0 +1,129 @@
+import DroverCore
+import DroverProto
+import Foundation
+import SwiftProtobuf
+import ZeroMQ
+
+/// A connection to a Drover server's control endpoint, for the CLI, the HTTP gateway
+/// and tests.
+///
+/// Each call sends one request and waits for its reply, never longer than `timeout`:
+/// when no server answers, the call fails with `unavailable` and a message that says
+/// where it looked and how to start a server. Owns a ZeroMQ socket, so a client is
+/// used by one thread at a time.
+public final class ControlClient {
+    /// The control endpoint this client talks to.
+    public let endpoint: String
+    /// How long one call waits for its reply.
+    public let timeout: Duration
+    private let socket: Socket
+    private var nextRequestID = UInt64.random(in: 1...(UInt64.max / 2))
+
+    /// Connects (in the background) to `endpoint`.
+    public init(endpoint: String, timeout: Duration = .seconds(5), context: Context? = nil) throws(DroverError) {
+        self.endpoint = endpoint
+        self.timeout = timeout
+        do throws(ZeroMQError) {
+            let shared: Context
+            if let context { shared = context } else { shared = try Context(ioThreads: 1) }
+            socket = try Socket(context: shared, type: .dealer)
+            try socket.set(.maxMessageSize, droverMaxFrameBytes)
+            try socket.connect(endpoint)
+        } catch {
+            throw .invalidArgument(
+                "Invalid server address '\(endpoint)' (\(error.code)). "
+                    + "Give one such as tcp://127.0.0.1:4201 with --server or DROVER_SERVER.")
+        }
+    }
+
+    /// Sends `operation` and returns the server's result, or throws the server's error.
+    public func call(
+        _ operation: Drover_V1_ControlRequest.OneOf_Operation
+    ) throws(DroverError) -> Drover_V1_ControlReply.OneOf_Result {
+        let requestID = nextRequestID
+        nextRequestID &+= 1
+        let request = Drover_V1_ControlRequest.with {
+            $0.requestID = requestID
+            $0.operation = operation
+        }
+        do {
+            let payload: [UInt8] = try Drover_V1_Envelope.request(request).serializedBytes()
+            guard try socket.send(payload, wait: false) else {
+                throw unreachable()
+            }
+        } catch let error as DroverError {
+            throw error
+        } catch {
+            throw DroverError(.internal, "Could not send the request to \(endpoint): \(error)")
+        }
+        let deadline = ContinuousClock.now + timeout
+        var poller = Poller()
+        poller.add(socket)
+        while true {
+            let remaining = deadline - ContinuousClock.now
+            guard remaining > .zero else { throw unreachable() }
+            let events: [PollEvents]
+            let message: ZeroMQ.Message?
+            do {
+                events = try poller.poll(timeout: remaining)
+                message = events[0].contains(.readable) ? try socket.receive(wait: false) : nil
+            } catch {
+                throw DroverError(.unavailable, "Lost the connection to \(endpoint): \(error.code).")
+            }
+            guard let message else { continue }
+            if let result = try decode(message, requestID: requestID) { return result }
+        }
+    }
+
+    /// The result in `message` if it answers `requestID`; nil for a stale reply.
+    private func decode(
+        _ message: ZeroMQ.Message, requestID: UInt64
+    ) throws(DroverError) -> Drover_V1_ControlReply.OneOf_Result? {
+        guard message.frames.count == 1,
+            let envelope = try? Drover_V1_Envelope(serializedBytes: message.frames[0]),
+            case .controlReply(let reply)? = envelope.body
+        else {
+            throw DroverError(
+                .malformedMessage, "The server at \(endpoint) answered with something that is not a Drover reply. "
+                    + "Is it a Drover server?")
+        }
+        if case .error(let error)? = reply.result, reply.requestID == requestID || reply.requestID == 0 {
+            throw DroverError(DroverError.Code(error.code), error.message)
+        }
+        guard envelope.protocolVersion == droverProtocolVersion else {
+            throw DroverError(
+                .unsupportedVersion,
+                "The server at \(endpoint) speaks Drover protocol version \(envelope.protocolVersion); "
+                    + "this drover speaks version \(droverProtocolVersion). Use a drover of the server's release.")
+        }
+        guard reply.requestID == requestID else { return nil }
+        guard let result = reply.result else {
+            throw DroverError(.malformedMessage, "The server at \(endpoint) sent an empty reply.")
+        }
+        return result
+    }
+
+    private func unreachable() -> DroverError {
+        let seconds = timeout.components.seconds
+        return DroverError(
+            .unavailable,
+            "Could not reach a Drover server at \(endpoint): no answer within \(seconds) s.\n"
+                + "Start one with `drover server start`, or point this command at yours with --server or DROVER_SERVER.")
+    }
+}
+
+extension DroverError.Code {
+    /// The Core code for a wire error code.
+    public init(_ code: Drover_V1_Error.Code) {
+        switch code {
+        case .notFound: self = .notFound
+        case .alreadyExists: self = .alreadyExists
+        case .invalidArgument: self = .invalidArgument
+        case .failedPrecondition: self = .failedPrecondition
+        case .unsupportedVersion: self = .unsupportedVersion
+        case .malformedMessage: self = .malformedMessage
+        case .unavailable: self = .unavailable
+        case .internal, .unspecified, .UNRECOGNIZED: self = .internal
+        }
+    }
+}

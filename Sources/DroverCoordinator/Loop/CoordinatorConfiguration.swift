@@ -1,0 +1,45 @@
+import DroverProto
+import DroverStore
+import Foundation
+
+/// Everything `drover server start` can be told.
+public struct CoordinatorConfiguration: Sendable {
+    /// The address every endpoint binds on.
+    public var host: String
+    /// The control endpoint's port; 0 picks a free one.
+    public var controlPort: Int
+    /// `DROVER_HOME`: the store and the server lock live here.
+    public var home: URL
+    /// Frames larger than this disconnect their sender.
+    public var maxFrameBytes: Int64
+    /// fsync policy of the store.
+    public var durability: SQLiteStore.Durability
+
+    public init(
+        host: String = "127.0.0.1", controlPort: Int = 4201, home: URL,
+        maxFrameBytes: Int64 = droverMaxFrameBytes, durability: SQLiteStore.Durability = .full
+    ) {
+        self.host = host
+        self.controlPort = controlPort
+        self.home = home
+        self.maxFrameBytes = maxFrameBytes
+        self.durability = durability
+    }
+
+    /// A ZeroMQ TCP endpoint on `host` at `port` (IPv6 hosts are bracketed).
+    func endpoint(port: Int) -> String {
+        let address = host.contains(":") && !host.hasPrefix("[") ? "[\(host)]" : host
+        return "tcp://\(address):\(port)"
+    }
+
+    var usesIPv6: Bool { host.contains(":") }
+}
+
+/// The endpoints a running server bound, by role.
+public struct ServerEndpoints: Sendable, Equatable {
+    /// Where clients send control requests, with the real port when 0 was asked for.
+    public var control: String
+
+    /// Every endpoint by role name, as `ServerInfo` reports them.
+    public var byRole: [String: String] { ["control": control] }
+}

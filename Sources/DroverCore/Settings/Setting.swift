@@ -1,0 +1,92 @@
+import Foundation
+
+/// One setting users can give by flag, environment variable or profile.
+public struct Setting: Sendable, Hashable {
+    /// The environment variable and profile key, such as `DROVER_SERVER`.
+    public let name: String
+    /// The value when nothing else gives one.
+    public let defaultValue: String
+    /// One line for `drover config view --show-defaults` and the docs.
+    public let summary: String
+    let kind: Kind
+
+    enum Kind: Sendable, Hashable {
+        case endpoint
+        case host
+        case port
+        case positiveSeconds
+        case logLevel
+        case text
+    }
+
+    /// Checks a value for this setting, or throws saying what is expected.
+    public func validate(_ value: String) throws(DroverError) {
+        func bad(_ expected: String) -> DroverError {
+            .invalidArgument("Invalid value '\(ResourceName.printable(value))' for \(name): \(expected).")
+        }
+        switch kind {
+        case .endpoint:
+            let transports = ["tcp://", "ipc://", "inproc://"]
+            guard transports.contains(where: value.hasPrefix), value.count > 7 else {
+                throw bad("expected an endpoint such as tcp://127.0.0.1:4201")
+            }
+        case .host:
+            guard !value.isEmpty, !value.contains(where: { $0.isWhitespace || $0 == "/" }) else {
+                throw bad("expected a host name or address such as 127.0.0.1")
+            }
+        case .port:
+            guard let port = Int(value), (0...65535).contains(port) else {
+                throw bad("expected a port number from 0 to 65535 (0 picks a free port)")
+            }
+        case .positiveSeconds:
+            guard let seconds = Double(value), seconds > 0, seconds.isFinite else {
+                throw bad("expected a number of seconds above 0")
+            }
+        case .logLevel:
+            guard Setting.logLevels.contains(value.lowercased()) else {
+                throw bad("expected one of \(Setting.logLevels.joined(separator: ", "))")
+            }
+        case .text:
+            break
+        }
+    }
+
+    /// Log levels, most verbose first.
+    public static let logLevels = ["trace", "debug", "info", "notice", "warning", "error", "critical"]
+}
+
+extension Setting {
+    /// The control endpoint clients connect to.
+    public static let server = Setting(
+        name: "DROVER_SERVER", defaultValue: "tcp://127.0.0.1:4201",
+        summary: "Control endpoint of the Drover server that clients and workers connect to.", kind: .endpoint)
+    /// How long a client waits for the server before giving up.
+    public static let clientTimeout = Setting(
+        name: "DROVER_CLIENT_TIMEOUT", defaultValue: "5",
+        summary: "Seconds a command waits for the server to answer before it gives up.", kind: .positiveSeconds)
+    /// The address the server binds.
+    public static let serverHost = Setting(
+        name: "DROVER_SERVER_HOST", defaultValue: "127.0.0.1",
+        summary: "Address `drover server start` binds its endpoints on.", kind: .host)
+    /// The server's control port.
+    public static let serverControlPort = Setting(
+        name: "DROVER_SERVER_CONTROL_PORT", defaultValue: "4201",
+        summary: "Port of the server's control endpoint (0 picks a free port).", kind: .port)
+    /// Log verbosity of the server and workers.
+    public static let loggingLevel = Setting(
+        name: "DROVER_LOGGING_LEVEL", defaultValue: "info",
+        summary: "Log level of the server and workers: \(logLevels.joined(separator: ", ")).", kind: .logLevel)
+
+    /// Every setting, in the order `config view` shows them.
+    public static let all: [Setting] = [server, clientTimeout, serverHost, serverControlPort, loggingLevel]
+
+    /// The setting named `name`, or throws with the list of known names.
+    public static func named(_ name: String) throws(DroverError) -> Setting {
+        guard let setting = all.first(where: { $0.name == name }) else {
+            throw .invalidArgument(
+                "Unknown setting name '\(ResourceName.printable(name))'. "
+                    + "Known settings: \(all.map(\.name).joined(separator: ", ")).")
+        }
+        return setting
+    }
+}

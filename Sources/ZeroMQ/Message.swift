@@ -1,0 +1,31 @@
+/// A multipart ZeroMQ message: one or more frames, delivered together or not at all.
+///
+/// Frames are copied out of libzmq on receive; for Drover's small control and
+/// dispatch messages a copy is cheaper than any zero-copy scheme.
+public struct Message: Sendable, Equatable, ExpressibleByArrayLiteral {
+    /// The frames, in order. A ROUTER puts the sender's routing id first.
+    public var frames: [[UInt8]]
+
+    public init(_ frames: [[UInt8]]) {
+        self.frames = frames
+    }
+
+    public init(arrayLiteral frames: [UInt8]...) {
+        self.frames = frames
+    }
+
+    /// A message of UTF-8 text frames.
+    public init(strings: [String]) {
+        self.frames = strings.map { Array($0.utf8) }
+    }
+
+    /// The frames decoded as UTF-8 text.
+    public var strings: [String] {
+        frames.map { String(decoding: $0, as: UTF8.self) }
+    }
+
+    /// The total size of the frames in bytes.
+    public var byteCount: Int {
+        frames.reduce(0) { $0 + $1.count }
+    }
+}

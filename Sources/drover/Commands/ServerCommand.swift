@@ -1,0 +1,125 @@
+import ArgumentParser
+import DroverCoordinator
+import DroverCore
+import DroverProto
+import Foundation
+import Logging
+import ServiceLifecycle
+
+/// `drover server …`
+struct ServerCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "server",
+        abstract: "Start and inspect the Drover server.",
+        subcommands: [Start.self, Status.self]
+    )
+}
+
+extension ServerCommand {
+    /// `drover server start`: runs the coordinator in the foreground until SIGINT or SIGTERM.
+    struct Start: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Start the Drover server in the foreground.",
+            discussion: """
+                Binds the control endpoint (tcp://HOST:CONTROL-PORT) and keeps pools and queues in an \
+                SQLite store in DROVER_HOME. SIGINT (Ctrl-C) or SIGTERM finishes the requests already \
+                received and exits 0.
+                """
+        )
+
+        @Option(help: "Address to bind every endpoint on (DROVER_SERVER_HOST; default 127.0.0.1).")
+        var host: String?
+
+        @Option(
+            name: [.customLong("control-port"), .customLong("port")],
+            help: "Port of the control endpoint; 0 picks a free one (DROVER_SERVER_CONTROL_PORT; default 4201).")
+        var controlPort: String?
+
+        @Option(help: "Directory for the store and the server lock (DROVER_HOME; default ~/.drover).")
+        var home: String?
+
+        @Option(help: "Log level: \(Setting.logLevels.joined(separator: ", ")) (DROVER_LOGGING_LEVEL; default info).")
+        var logLevel: String?
+
+        @Flag(help: "Commit with fsync at checkpoints only: faster, but a power loss may lose the last changes.")
+        var relaxedDurability = false
+
+        func run() async throws {
+            var environment = DroverEnvironment()
+            if let home { environment.variables["DROVER_HOME"] = home }
+            var flags: [String: String] = [:]
+            if let host { flags[Setting.serverHost.name] = host }
+            if let controlPort { flags[Setting.serverControlPort.name] = controlPort }
+            if let logLevel { flags[Setting.loggingLevel.name] = logLevel.lowercased() }
+            let settings = try environment.settings(flags: flags)
+            let configuration = CoordinatorConfiguration(
+                host: try settings.value(.serverHost),
+                controlPort: Int(try settings.value(.serverControlPort))!,
+                home: environment.home,
+                durability: relaxedDurability ? .normal : .full)
+            let level = Logger.Level(rawValue: try settings.value(.loggingLevel).lowercased()) ?? .info
+
+            LoggingSystem.bootstrap { label in
+                var handler = StreamLogHandler.standardError(label: label)
+                handler.logLevel = level
+                return handler
+            }
+            let logger = Logger(label: "drover.server")
+            logger.info(
+                "starting Drover server",
+                metadata: ["version": "\(DroverVersion.current)", "home": "\(configuration.home.path)"])
+
+            let service = CoordinatorService(configuration: configuration, logger: logger) { endpoints in
+                Terminal.print("Drover server listening on \(endpoints.control) (home \(configuration.home.path))")
+            }
+            let group = ServiceGroup(
+                configuration: .init(
+                    services: [
+                        .init(
+                            service: service, successTerminationBehavior: .gracefullyShutdownGroup,
+                            failureTerminationBehavior: .gracefullyShutdownGroup)
+                    ],
+                    gracefulShutdownSignals: [.sigterm, .sigint],
+                    cancellationSignals: [],
+                    logger: logger))
+            do {
+                try await group.run()
+            } catch let error as DroverError {
+                throw error
+            } catch let error as ServiceGroupError {
+                throw DroverError(.internal, "The server stopped: \(error)")
+            }
+            logger.info("Drover server stopped")
+        }
+    }
+
+    /// `drover server status`: asks the server who it is and what it serves.
+    struct Status: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Show the server's version, endpoints and home; exit 1 when none answers."
+        )
+
+        @OptionGroup var client: ClientOptions
+        @OptionGroup var output: OutputOptions
+
+        func run() throws {
+            let connection = try client.connect()
+            guard case .serverInfo(let info) = try connection.call(.getServerInfo(.init())) else {
+                throw DroverError(.malformedMessage, "The server answered with something other than its status.")
+            }
+            if output.json {
+                Terminal.print(try info.droverJSON())
+                return
+            }
+            var lines = [
+                "Drover server \(info.version) (protocol \(info.protocolVersion)), pid \(info.pid)",
+                "  Home:    \(info.home)",
+                "  Started: \(Formatting.timestamp(info.started))",
+            ]
+            for role in info.endpoints.keys.sorted() {
+                lines.append("  \(role.prefix(1).uppercased() + role.dropFirst()):\(String(repeating: " ", count: max(1, 8 - role.count)))\(info.endpoints[role]!)")
+            }
+            Terminal.print(lines.joined(separator: "\n"))
+        }
+    }
+}

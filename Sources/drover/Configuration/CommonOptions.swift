@@ -1,0 +1,45 @@
+import ArgumentParser
+import DroverClient
+import DroverCore
+
+/// `--server`: which Drover server a command talks to.
+struct ClientOptions: ParsableArguments {
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Control endpoint of the Drover server.",
+            discussion: "Defaults to DROVER_SERVER, then the active profile, then tcp://127.0.0.1:4201.",
+            valueName: "endpoint"))
+    var server: String?
+
+    /// A client for the resolved server endpoint and timeout.
+    func connect() throws(DroverError) -> ControlClient {
+        var flags: [String: String] = [:]
+        if let server { flags[Setting.server.name] = server }
+        let settings = try DroverEnvironment().settings(flags: flags)
+        let endpoint = try settings.value(.server)
+        let seconds = Double(try settings.value(.clientTimeout)) ?? 5
+        return try ControlClient(endpoint: endpoint, timeout: .milliseconds(Int64(seconds * 1000)))
+    }
+}
+
+/// `-o/--output json` for read commands.
+struct OutputOptions: ParsableArguments {
+    enum Format: String, ExpressibleByArgument, CaseIterable {
+        case json
+    }
+
+    @Option(name: [.short, .long], help: "Print JSON (protobuf's JSON mapping) instead of text.")
+    var output: Format?
+
+    var json: Bool { output == .json }
+}
+
+/// Parses a concurrency limit argument, rejecting negative and non-numeric values.
+func parseLimit(_ text: String, of subject: String) throws -> UInt32 {
+    do {
+        return try ConcurrencyLimit.parse(text, of: subject)
+    } catch {
+        throw ValidationError(error.message)
+    }
+}

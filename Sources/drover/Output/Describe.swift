@@ -1,0 +1,41 @@
+import DroverProto
+
+/// The `inspect` views: the whole record, one field a line, as Prefect's CLI prints
+/// its objects.
+enum Describe {
+    static func workPool(_ pool: Drover_V1_WorkPool) -> String {
+        record("WorkPool", [
+            ("id", Formatting.quoted(pool.id)),
+            ("created", Formatting.timestamp(pool.created)),
+            ("updated", Formatting.timestamp(pool.updated)),
+            ("name", Formatting.quoted(pool.name)),
+            ("description", Formatting.quotedOrNone(pool.description_p)),
+            ("type", Formatting.quoted(pool.type)),
+            ("base_job_template", Formatting.json(pool.baseJobTemplate, indent: 4)),
+            ("is_paused", Formatting.bool(pool.isPaused)),
+            ("concurrency_limit", Formatting.limit(pool.hasConcurrencyLimit ? pool.concurrencyLimit : nil)),
+            ("status", "WorkPoolStatus.\(Formatting.poolStatus(pool.status))"),
+            ("default_queue_id", Formatting.quoted(pool.defaultQueueID)),
+        ])
+    }
+
+    static func workQueue(_ queue: Drover_V1_WorkQueue) -> String {
+        record("WorkQueue", [
+            ("id", Formatting.quoted(queue.id)),
+            ("created", Formatting.timestamp(queue.created)),
+            ("updated", Formatting.timestamp(queue.updated)),
+            ("name", Formatting.quoted(queue.name)),
+            ("description", Formatting.quotedOrNone(queue.description_p)),
+            ("priority", "\(queue.priority)"),
+            ("concurrency_limit", Formatting.limit(queue.hasConcurrencyLimit ? queue.concurrencyLimit : nil)),
+            ("is_paused", Formatting.bool(queue.isPaused)),
+            ("work_pool_name", Formatting.quoted(queue.workPoolName)),
+            ("work_pool_id", Formatting.quoted(queue.workPoolID)),
+            ("status", "WorkQueueStatus.\(Formatting.queueStatus(queue.status))"),
+        ])
+    }
+
+    private static func record(_ type: String, _ fields: [(String, String)]) -> String {
+        "\(type)(\n" + fields.map { "    \($0.0)=\($0.1)" }.joined(separator: ",\n") + "\n)"
+    }
+}
