@@ -39,7 +39,7 @@ public struct CoordinatorService: Service {
                 $0.version = DroverVersion.current
                 $0.protocolVersion = droverProtocolVersion
                 $0.home = homePath
-                $0.started = Google_Protobuf_Timestamp(date: started)
+                $0.started = Google_Protobuf_Timestamp(microsecondsOf: started)
                 $0.endpoints = endpoints.byRole
                 $0.pid = UInt32(ProcessInfo.processInfo.processIdentifier)
             }

@@ -12,9 +12,22 @@ func runAsync<Command: AsyncParsableCommand>(_ command: Command) async throws {
     try await command.run()
 }
 
+/// No Drover command takes a negative number, and ArgumentParser would read `-1` as an
+/// unknown option; say what is wrong instead.
+func rejectNegativeNumbers(_ arguments: [String]) throws {
+    for argument in arguments.prefix(while: { $0 != "--" }) {
+        if argument.count > 1, argument.hasPrefix("-"), argument.dropFirst().allSatisfy(\.isNumber) {
+            throw ValidationError(
+                "'\(argument)' is negative: limits, priorities and counts are 0 or more.")
+        }
+    }
+}
+
 let code: Int32
 do {
-    var command = try DroverCommand.parseAsRoot()
+    let arguments = Array(CommandLine.arguments.dropFirst())
+    try rejectNegativeNumbers(arguments)
+    var command = try DroverCommand.parseAsRoot(arguments)
     if let asyncCommand = command as? any AsyncParsableCommand {
         try await runAsync(asyncCommand)
     } else {

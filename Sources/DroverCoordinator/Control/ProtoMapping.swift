@@ -18,8 +18,8 @@ extension Drover_V1_WorkPool {
         if let limit = pool.concurrencyLimit { concurrencyLimit = limit }
         status = Drover_V1_WorkPoolStatus(pool.status(onlineWorkers: onlineWorkers))
         defaultQueueID = pool.defaultQueueID.uuidString.lowercased()
-        created = Google_Protobuf_Timestamp(date: pool.created)
-        updated = Google_Protobuf_Timestamp(date: pool.updated)
+        created = Google_Protobuf_Timestamp(microsecondsOf: pool.created)
+        updated = Google_Protobuf_Timestamp(microsecondsOf: pool.updated)
     }
 }
 
@@ -45,8 +45,8 @@ extension Drover_V1_WorkQueue {
         workPoolID = queue.poolID.uuidString.lowercased()
         workPoolName = poolName
         status = queue.isPaused ? .workQueuePaused : (onlineWorkers > 0 ? .workQueueReady : .workQueueNotReady)
-        created = Google_Protobuf_Timestamp(date: queue.created)
-        updated = Google_Protobuf_Timestamp(date: queue.updated)
+        created = Google_Protobuf_Timestamp(microsecondsOf: queue.created)
+        updated = Google_Protobuf_Timestamp(microsecondsOf: queue.updated)
     }
 }
 
@@ -86,5 +86,16 @@ extension Google_Protobuf_Value {
         case .array(let items): listValue = .with { $0.values = items.map(Google_Protobuf_Value.init(json:)) }
         case .object: structValue = Google_Protobuf_Struct(json)
         }
+    }
+}
+
+extension Google_Protobuf_Timestamp {
+    /// A timestamp of `date` at the store's precision, whole microseconds, so a value
+    /// reads the same before and after a restart.
+    init(microsecondsOf date: Date) {
+        let microseconds = Int64((date.timeIntervalSince1970 * 1_000_000).rounded())
+        let (seconds, remainder) = microseconds.quotientAndRemainder(dividingBy: 1_000_000)
+        let (wholeSeconds, fraction) = remainder < 0 ? (seconds - 1, remainder + 1_000_000) : (seconds, remainder)
+        self.init(seconds: wholeSeconds, nanos: Int32(fraction * 1000))
     }
 }

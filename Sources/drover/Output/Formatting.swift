@@ -27,8 +27,14 @@ enum Formatting {
         text.isEmpty ? "None" : quoted(text)
     }
 
+    /// Text quoted as Python's repr quotes it: single quotes, or double quotes when the
+    /// text holds a single quote and no double quote.
     static func quoted(_ text: String) -> String {
-        "'" + text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "'", with: "\\'") + "'"
+        let escaped = text.replacingOccurrences(of: "\\", with: "\\\\")
+        if text.contains("'") && !text.contains("\"") {
+            return "\"" + escaped + "\""
+        }
+        return "'" + escaped.replacingOccurrences(of: "'", with: "\\'") + "'"
     }
 
     /// A protobuf Struct as indented JSON text, keys sorted.
