@@ -73,7 +73,7 @@ let package = Package(
         .testTarget(name: "DroverClientTests", dependencies: ["DroverClient", "DroverTestSupport", "ZeroMQ"]),
         .testTarget(
             name: "DroverIntegrationTests",
-            dependencies: ["drover", "DroverTestSupport"]
+            dependencies: ["drover", "DroverTestSupport", "DroverProto", "ZeroMQ"]
         ),
     ]
 )
