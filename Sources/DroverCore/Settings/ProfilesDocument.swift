@@ -25,7 +25,9 @@ public struct ProfilesDocument: Sendable, Equatable {
     public init(parsing text: String) throws(DroverError) {
         self.init(active: "default", profiles: [:])
         var current: String?
-        for (offset, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+        // "\r\n" is one Character in Swift, so split on it too or a CRLF file reads as one line.
+        let lines = text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" })
+        for (offset, rawLine) in lines.enumerated() {
             let line = Self.stripComment(rawLine).trimmingSpaces()
             if line.isEmpty { continue }
             func bad(_ reason: String) -> DroverError {

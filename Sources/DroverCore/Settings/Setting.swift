@@ -27,7 +27,7 @@ public struct Setting: Sendable, Hashable {
         switch kind {
         case .endpoint:
             let transports = ["tcp://", "ipc://", "inproc://"]
-            guard transports.contains(where: value.hasPrefix), value.count > 7 else {
+            guard let transport = transports.first(where: value.hasPrefix), value.count > transport.count else {
                 throw bad("expected an endpoint such as tcp://127.0.0.1:4201")
             }
         case .host:
