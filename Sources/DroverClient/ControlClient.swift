@@ -103,11 +103,20 @@ public final class ControlClient {
         return result
     }
 
+    /// A duration in seconds as people write it: "5", "0.5", "2.25".
+    static func seconds(_ duration: Duration) -> String {
+        let (whole, attoseconds) = duration.components
+        let milliseconds = attoseconds / 1_000_000_000_000_000
+        guard milliseconds > 0 else { return "\(whole)" }
+        var fraction = String(format: "%03lld", milliseconds)
+        while fraction.hasSuffix("0") { fraction.removeLast() }
+        return "\(whole).\(fraction)"
+    }
+
     private func unreachable() -> DroverError {
-        let seconds = timeout.components.seconds
         return DroverError(
             .unavailable,
-            "Could not reach a Drover server at \(endpoint): no answer within \(seconds) s.\n"
+            "Could not reach a Drover server at \(endpoint): no answer within \(Self.seconds(timeout)) s.\n"
                 + "Start one with `drover server start`, or point this command at yours with --server or DROVER_SERVER.")
     }
 }

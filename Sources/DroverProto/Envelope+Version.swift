@@ -40,52 +40,14 @@ extension Drover_V1_ControlReply {
 }
 
 extension Message {
-    /// This message in protobuf's JSON mapping, keys sorted so output is stable.
-    public func droverJSON(pretty: Bool = true) throws -> String {
+    /// This message in protobuf's JSON mapping with proto field names, compact.
+    ///
+    /// Map fields come out sorted, but the members of a `google.protobuf.Struct` come out
+    /// in dictionary order; `ProtoJSON` in DroverClient gives the stable, sorted form users see.
+    public func droverJSON() throws -> String {
         var options = JSONEncodingOptions()
         options.useDeterministicOrdering = true
         options.preserveProtoFieldNames = true
-        options.alwaysPrintEnumsAsInts = false
-        let compact = try jsonString(options: options)
-        return pretty ? JSONPrettyPrinter.format(compact) : compact
-    }
-}
-
-/// Re-indents compact JSON with two spaces, leaving the content of strings untouched.
-public enum JSONPrettyPrinter {
-    public static func format(_ json: String) -> String {
-        var out = ""
-        var indent = 0
-        var inString = false
-        var escaped = false
-        var chars = Array(json)
-        var index = 0
-        func newline() { out.append("\n"); out.append(String(repeating: "  ", count: indent)) }
-        while index < chars.count {
-            let c = chars[index]
-            if inString {
-                out.append(c)
-                if escaped { escaped = false } else if c == "\\" { escaped = true } else if c == "\"" { inString = false }
-            } else {
-                switch c {
-                case "\"": inString = true; out.append(c)
-                case "{", "[":
-                    // Keep empty objects and arrays on one line.
-                    if index + 1 < chars.count, chars[index + 1] == (c == "{" ? "}" : "]") {
-                        out.append(c); out.append(chars[index + 1]); index += 1
-                    } else {
-                        out.append(c); indent += 1; newline()
-                    }
-                case "}", "]": indent -= 1; newline(); out.append(c)
-                case ",": out.append(c); newline()
-                case ":": out.append(": ")
-                case " ", "\n", "\t", "\r": break
-                default: out.append(c)
-                }
-            }
-            index += 1
-        }
-        chars.removeAll()
-        return out
+        return try jsonString(options: options)
     }
 }

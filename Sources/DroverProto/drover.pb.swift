@@ -622,8 +622,15 @@ public nonisolated struct Drover_V1_CreateWorkPool: Sendable {
 
   public var description_p: String = String()
 
-  /// A JSON object; empty means the type's default template.
-  public var baseJobTemplateJson: String = String()
+  /// A JSON object; absent means the type's default template.
+  public var baseJobTemplateJson: String {
+    get {_baseJobTemplateJson ?? String()}
+    set {_baseJobTemplateJson = newValue}
+  }
+  /// Returns true if `baseJobTemplateJson` has been explicitly set.
+  public var hasBaseJobTemplateJson: Bool {self._baseJobTemplateJson != nil}
+  /// Clears the value of `baseJobTemplateJson`. Subsequent reads from it will return its default value.
+  public mutating func clearBaseJobTemplateJson() {self._baseJobTemplateJson = nil}
 
   public var concurrencyLimit: UInt32 {
     get {_concurrencyLimit ?? 0}
@@ -640,6 +647,7 @@ public nonisolated struct Drover_V1_CreateWorkPool: Sendable {
 
   public init() {}
 
+  fileprivate var _baseJobTemplateJson: String? = nil
   fileprivate var _concurrencyLimit: UInt32? = nil
 }
 
@@ -1693,7 +1701,7 @@ nonisolated extension Drover_V1_CreateWorkPool: SwiftProtobuf.Message, SwiftProt
       case 1: try { try decoder.decodeSingularStringField(value: &self.name) }()
       case 2: try { try decoder.decodeSingularStringField(value: &self.type) }()
       case 3: try { try decoder.decodeSingularStringField(value: &self.description_p) }()
-      case 4: try { try decoder.decodeSingularStringField(value: &self.baseJobTemplateJson) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self._baseJobTemplateJson) }()
       case 5: try { try decoder.decodeSingularUInt32Field(value: &self._concurrencyLimit) }()
       case 6: try { try decoder.decodeSingularBoolField(value: &self.paused) }()
       default: break
@@ -1715,9 +1723,9 @@ nonisolated extension Drover_V1_CreateWorkPool: SwiftProtobuf.Message, SwiftProt
     if !self.description_p.isEmpty {
       try visitor.visitSingularStringField(value: self.description_p, fieldNumber: 3)
     }
-    if !self.baseJobTemplateJson.isEmpty {
-      try visitor.visitSingularStringField(value: self.baseJobTemplateJson, fieldNumber: 4)
-    }
+    try { if let v = self._baseJobTemplateJson {
+      try visitor.visitSingularStringField(value: v, fieldNumber: 4)
+    } }()
     try { if let v = self._concurrencyLimit {
       try visitor.visitSingularUInt32Field(value: v, fieldNumber: 5)
     } }()
@@ -1731,7 +1739,7 @@ nonisolated extension Drover_V1_CreateWorkPool: SwiftProtobuf.Message, SwiftProt
     if lhs.name != rhs.name {return false}
     if lhs.type != rhs.type {return false}
     if lhs.description_p != rhs.description_p {return false}
-    if lhs.baseJobTemplateJson != rhs.baseJobTemplateJson {return false}
+    if lhs._baseJobTemplateJson != rhs._baseJobTemplateJson {return false}
     if lhs._concurrencyLimit != rhs._concurrencyLimit {return false}
     if lhs.paused != rhs.paused {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}

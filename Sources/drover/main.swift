@@ -13,20 +13,36 @@ func runAsync<Command: AsyncParsableCommand>(_ command: Command) async throws {
 }
 
 /// No Drover command takes a negative number, and ArgumentParser would read `-1` as an
-/// unknown option; say what is wrong instead.
-func rejectNegativeNumbers(_ arguments: [String]) throws {
+/// unknown option; say what is wrong, and where to get help, instead.
+func rejectNegativeNumbers(_ arguments: [String]) -> String? {
     for argument in arguments.prefix(while: { $0 != "--" }) {
         if argument.count > 1, argument.hasPrefix("-"), argument.dropFirst().allSatisfy(\.isNumber) {
-            throw ValidationError(
-                "'\(argument)' is negative: limits, priorities and counts are 0 or more.")
+            return "Error: '\(argument)' is negative: limits, priorities and counts are 0 or more.\n"
+                + "See '\(commandPath(arguments).joined(separator: " ")) --help'."
         }
     }
+    return nil
+}
+
+/// The command words at the start of `arguments`, such as `drover work-pool create`.
+func commandPath(_ arguments: [String]) -> [String] {
+    var command: any ParsableCommand.Type = DroverCommand.self
+    var path = ["drover"]
+    for word in arguments {
+        guard let next = command.configuration.subcommands.first(where: { $0._commandName == word }) else { break }
+        command = next
+        path.append(word)
+    }
+    return path
 }
 
 let code: Int32
 do {
     let arguments = Array(CommandLine.arguments.dropFirst())
-    try rejectNegativeNumbers(arguments)
+    if let usage = rejectNegativeNumbers(arguments) {
+        Terminal.error(usage)
+        exit(2)
+    }
     var command = try DroverCommand.parseAsRoot(arguments)
     if let asyncCommand = command as? any AsyncParsableCommand {
         try await runAsync(asyncCommand)

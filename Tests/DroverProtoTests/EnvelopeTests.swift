@@ -68,19 +68,19 @@ import Testing
     // MARK: JSON
 
     @Test func droverJSONUsesProtoFieldNames() throws {
-        let pool = try createPoolRequest.createWorkPool.droverJSON(pretty: false)
+        let pool = try createPoolRequest.createWorkPool.droverJSON()
         #expect(pool == #"{"name":"local","type":"process","concurrency_limit":5}"#)
 
         let queue = Drover_V1_CreateWorkQueue.with { $0.name = "q"; $0.workPoolName = "local"; $0.priority = 2 }
-        let text = try queue.droverJSON(pretty: false)
+        let text = try queue.droverJSON()
         #expect(text.contains(#""work_pool_name":"local""#))
         #expect(!text.contains("workPoolName"))
     }
 
     @Test func droverJSONOmitsUnsetOptionalFields() throws {
-        let unset = try Drover_V1_CreateWorkPool.with { $0.name = "p" }.droverJSON(pretty: false)
+        let unset = try Drover_V1_CreateWorkPool.with { $0.name = "p" }.droverJSON()
         #expect(unset == #"{"name":"p"}"#)
-        let zero = try Drover_V1_CreateWorkPool.with { $0.name = "p"; $0.concurrencyLimit = 0 }.droverJSON(pretty: false)
+        let zero = try Drover_V1_CreateWorkPool.with { $0.name = "p"; $0.concurrencyLimit = 0 }.droverJSON()
         #expect(zero == #"{"name":"p","concurrency_limit":0}"#)
         #expect(try Drover_V1_ListWorkPools().droverJSON() == "{}")
     }
@@ -90,63 +90,14 @@ import Testing
             $0.version = "0.1.0"
             $0.endpoints = ["workers": "tcp://127.0.0.1:4202", "control": "tcp://127.0.0.1:4201", "events": "x"]
         }
-        let text = try info.droverJSON(pretty: false)
+        let text = try info.droverJSON()
         #expect(text == #"{"version":"0.1.0","endpoints":{"control":"tcp://127.0.0.1:4201","events":"x","workers":"tcp://127.0.0.1:4202"}}"#)
         #expect(try info.droverJSON() == info.droverJSON())
     }
 
-    @Test func droverJSONPrettyPrintsWithEnumNames() throws {
+    @Test func droverJSONUsesEnumNames() throws {
         let error = Drover_V1_Error.with { $0.code = .notFound; $0.message = "Work pool 'x' does not exist." }
-        #expect(try error.droverJSON() == """
-            {
-              "code": "NOT_FOUND",
-              "message": "Work pool 'x' does not exist."
-            }
-            """)
-    }
-
-    @Test func prettyPrinterIndentsNestedObjectsAndArrays() {
-        let compact = #"{"a":{"b":[1,2],"c":true},"d":null}"#
-        #expect(JSONPrettyPrinter.format(compact) == """
-            {
-              "a": {
-                "b": [
-                  1,
-                  2
-                ],
-                "c": true
-              },
-              "d": null
-            }
-            """)
-    }
-
-    @Test func prettyPrinterLeavesStringsIntact() {
-        let compact = #"{"s":"a {b}, [c]: d \"e, f\" g\\","t":"x y"}"#
-        #expect(JSONPrettyPrinter.format(compact) == """
-            {
-              "s": "a {b}, [c]: d \\"e, f\\" g\\\\",
-              "t": "x y"
-            }
-            """)
-    }
-
-    @Test func prettyPrinterKeepsEmptyContainersCompact() {
-        #expect(JSONPrettyPrinter.format("{}") == "{}")
-        #expect(JSONPrettyPrinter.format("[]") == "[]")
-        #expect(JSONPrettyPrinter.format(#"{"o":{},"l":[],"n":[{}]}"#) == """
-            {
-              "o": {},
-              "l": [],
-              "n": [
-                {}
-              ]
-            }
-            """)
-    }
-
-    @Test func prettyPrinterDropsWhitespaceOutsideStrings() {
-        #expect(JSONPrettyPrinter.format("{ \"a\" :\n 1 }") == JSONPrettyPrinter.format(#"{"a":1}"#))
+        #expect(try error.droverJSON() == #"{"code":"NOT_FOUND","message":"Work pool 'x' does not exist."}"#)
     }
 
     // MARK: Failures

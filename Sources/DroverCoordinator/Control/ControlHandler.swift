@@ -148,11 +148,12 @@ public struct ControlHandler {
     // MARK: Requests to domain values
 
     static func newWorkPool(_ create: Drover_V1_CreateWorkPool) throws(DroverError) -> NewWorkPool {
+        // proto3 cannot tell an empty type from an absent one: absent means the default type.
         let type = try WorkPoolType.parse(create.type.isEmpty ? WorkPoolType.process.rawValue : create.type)
         return NewWorkPool(
             name: create.name, type: type, description: create.description_p,
-            baseJobTemplate: create.baseJobTemplateJson.isEmpty
-                ? nil : try BaseJobTemplate(parsing: create.baseJobTemplateJson),
+            baseJobTemplate: create.hasBaseJobTemplateJson
+                ? try BaseJobTemplate(parsing: create.baseJobTemplateJson) : nil,
             concurrencyLimit: create.hasConcurrencyLimit ? create.concurrencyLimit : nil,
             isPaused: create.paused)
     }

@@ -42,6 +42,15 @@ public enum JSONValue: Sendable, Hashable {
         objectValue?[key]
     }
 
+    /// How deeply objects and arrays nest: 0 for a scalar, 1 for `[1]` or `{}`.
+    public var depth: Int {
+        switch self {
+        case .null, .bool, .number, .string: 0
+        case .array(let items): 1 + (items.map(\.depth).max() ?? 0)
+        case .object(let members): 1 + (members.values.map(\.depth).max() ?? 0)
+        }
+    }
+
     /// JSON text with sorted keys: compact, or indented by two spaces.
     public func render(pretty: Bool = false) -> String {
         var out = ""

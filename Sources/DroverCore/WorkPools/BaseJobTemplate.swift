@@ -12,11 +12,19 @@ public struct BaseJobTemplate: Sendable, Hashable {
 
     /// The largest template accepted, in bytes of JSON text.
     public static let maximumBytes = 64 * 1024
+    /// The deepest nesting of objects and arrays accepted. Each level costs two levels of
+    /// protobuf `Struct`/`Value` on the wire, and protobuf decoders stop at 100.
+    public static let maximumDepth = 32
 
     /// Validates `json` as a template.
     public init(_ json: JSONValue) throws(DroverError) {
         guard let members = json.objectValue else {
             throw .invalidArgument("The base job template must be a JSON object with 'job_configuration' and 'variables'.")
+        }
+        guard json.depth <= Self.maximumDepth else {
+            throw .invalidArgument(
+                "The base job template nests objects and arrays \(json.depth) levels deep; "
+                    + "the most accepted is \(Self.maximumDepth).")
         }
         guard let configuration = members["job_configuration"], let variables = members["variables"] else {
             throw .invalidArgument(

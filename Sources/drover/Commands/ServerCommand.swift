@@ -1,4 +1,5 @@
 import ArgumentParser
+import DroverClient
 import DroverCoordinator
 import DroverCore
 import DroverProto
@@ -108,7 +109,7 @@ extension ServerCommand {
                 throw DroverError(.malformedMessage, "The server answered with something other than its status.")
             }
             if output.json {
-                Terminal.print(try info.droverJSON())
+                Terminal.print(try ProtoJSON.render(info))
                 return
             }
             var lines = [

@@ -28,7 +28,7 @@ extension WorkPoolCommand {
                 throw unexpectedReply
             }
             if output.json {
-                Terminal.print(try JSONArray.render(list.workPools))
+                Terminal.print(try ProtoJSON.render(list.workPools))
                 return
             }
             guard !list.workPools.isEmpty else {
@@ -70,6 +70,10 @@ extension WorkPoolCommand {
 
         func validate() throws {
             if let concurrencyLimit { _ = try parseLimit(concurrencyLimit, of: "work pool '\(name)'") }
+            if type.isEmpty {
+                let known = WorkPoolType.allCases.map(\.rawValue).joined(separator: ", ")
+                throw ValidationError("--type cannot be empty; choose from \(known).")
+            }
         }
 
         func run() throws {
@@ -110,7 +114,7 @@ extension WorkPoolCommand {
             guard case .workPool(let pool) = try client.connect().call(.getWorkPool(.with { $0.name = name })) else {
                 throw unexpectedReply
             }
-            Terminal.print(output.json ? try pool.droverJSON() : Describe.workPool(pool))
+            Terminal.print(output.json ? try ProtoJSON.render(pool) : Describe.workPool(pool))
         }
     }
 
@@ -250,11 +254,18 @@ private func readTemplate(_ path: String) throws -> String {
             .invalidArgument,
             "Base job template file '\(path)' is \(size) bytes; the most accepted is \(BaseJobTemplate.maximumBytes).")
     }
+    let text: String
     do {
-        return try String(contentsOf: url, encoding: .utf8)
+        text = try String(contentsOf: url, encoding: .utf8)
     } catch {
         throw DroverError(.invalidArgument, "Could not read base job template file '\(path)': \(error.localizedDescription)")
     }
+    guard !text.allSatisfy(\.isWhitespace) else {
+        throw DroverError(
+            .invalidArgument,
+            "Base job template file '\(path)' is empty. Start from `drover work-pool get-default-base-job-template`.")
+    }
+    return text
 }
 
 /// The server answered with a result of the wrong kind: a bug on one side or the other.

@@ -38,7 +38,7 @@ extension WorkQueueCommand {
 
         func validate() throws {
             if let limit { _ = try parseLimit(limit, of: "work queue '\(name)'") }
-            if let priority, priority == 0 { throw ValidationError("Priority must be 1 or more (1 goes first).") }
+            if let priority { try validatePriority(priority) }
         }
 
         func run() throws {
@@ -85,7 +85,7 @@ extension WorkQueueCommand {
                 throw unexpectedReply
             }
             if output.json {
-                Terminal.print(try JSONArray.render(list.workQueues))
+                Terminal.print(try ProtoJSON.render(list.workQueues))
                 return
             }
             guard !list.workQueues.isEmpty else {
@@ -128,7 +128,7 @@ extension WorkQueueCommand {
             guard case .workQueue(let queue) = try client.connect().call(.getWorkQueue(request)) else {
                 throw unexpectedReply
             }
-            Terminal.print(output.json ? try queue.droverJSON() : Describe.workQueue(queue))
+            Terminal.print(output.json ? try ProtoJSON.render(queue) : Describe.workQueue(queue))
         }
     }
 
@@ -147,7 +147,7 @@ extension WorkQueueCommand {
                 throw ValidationError("Nothing to update: give --limit, --priority or --description.")
             }
             if let limit { _ = try parseLimit(limit, of: "work queue '\(name)'") }
-            if let priority, priority == 0 { throw ValidationError("Priority must be 1 or more (1 goes first).") }
+            if let priority { try validatePriority(priority) }
         }
 
         func run() throws {
@@ -232,6 +232,14 @@ extension WorkQueueCommand {
                 .with { $0.name = name; $0.workPoolName = pool.pool; $0.removeConcurrencyLimit = true }, client: client)
             Terminal.print("Concurrency limits removed on work queue '\(name)' in work pool '\(pool.pool)'")
         }
+    }
+}
+
+private func validatePriority(_ priority: UInt32) throws {
+    do {
+        try QueuePriority.validate(priority)
+    } catch {
+        throw ValidationError(error.message)
     }
 }
 
