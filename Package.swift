@@ -48,13 +48,24 @@ let package = Package(
             ]
         ),
         .target(
+            name: "CProcessSpawn",
+            cSettings: [.define("_GNU_SOURCE")]
+        ),
+        .target(
+            name: "DroverWorker",
+            dependencies: [
+                "CProcessSpawn", "DroverCore", "DroverProto", "ZeroMQ",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
             name: "DroverClient",
             dependencies: ["DroverCore", "DroverProto", "ZeroMQ"]
         ),
         .executableTarget(
             name: "drover",
             dependencies: [
-                "DroverCore", "DroverProto", "DroverStore", "DroverCoordinator", "DroverClient",
+                "DroverCore", "DroverProto", "DroverStore", "DroverCoordinator", "DroverClient", "DroverWorker",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -70,6 +81,7 @@ let package = Package(
             name: "DroverCoordinatorTests",
             dependencies: ["DroverCoordinator", "DroverClient", "DroverTestSupport"]
         ),
+        .testTarget(name: "DroverWorkerTests", dependencies: ["DroverWorker", "DroverTestSupport"]),
         .testTarget(name: "DroverClientTests", dependencies: ["DroverClient", "DroverTestSupport", "ZeroMQ"]),
         .testTarget(
             name: "DroverIntegrationTests",

@@ -31,10 +31,11 @@ public struct CoordinatorService: Service {
         let home = try ServerHome(configuration.home)
         let store = try SQLiteStore(path: home.databasePath, durability: configuration.durability)
         logger.info("opened store", metadata: ["store.path": "\(store.path)", "store.durability": "\(configuration.durability.rawValue)"])
-        let loop = try ControlLoop(configuration: configuration, logger: logger)
+        let loop = try EventLoop(configuration: configuration, logger: logger)
         let logger = self.logger
         let homePath = configuration.home.path
-        let factory = ControlHandlerFactory { endpoints throws(DroverError) in
+        let settings = configuration.coordinator
+        let factory = CoordinatorFactory { endpoints throws(DroverError) in
             let info = Drover_V1_ServerInfo.with {
                 $0.version = DroverVersion.current
                 $0.protocolVersion = droverProtocolVersion
@@ -43,12 +44,14 @@ public struct CoordinatorService: Service {
                 $0.endpoints = endpoints.byRole
                 $0.pid = UInt32(ProcessInfo.processInfo.processIdentifier)
             }
-            return try ControlHandler(store: store, serverInfo: info, logger: logger)
+            return try Coordinator(store: store, serverInfo: info, logger: logger, settings: settings)
         }
         let onReady = self.onReady
         try await withGracefulShutdownHandler {
-            try await loop.run(handler: factory) { endpoints in
-                logger.info("Drover server ready", metadata: ["endpoint.control": "\(endpoints.control)"])
+            try await loop.run(coordinator: factory) { endpoints in
+                logger.info(
+                    "Drover server ready",
+                    metadata: ["endpoint.control": "\(endpoints.control)", "endpoint.dispatch": "\(endpoints.dispatch)"])
                 onReady(endpoints)
             }
         } onGracefulShutdown: {

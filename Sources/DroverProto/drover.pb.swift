@@ -153,34 +153,209 @@ public nonisolated enum Drover_V1_WorkQueueStatus: SwiftProtobuf.Enum, Swift.Cas
 
 }
 
-public nonisolated struct Drover_V1_Envelope: Sendable {
+public nonisolated enum Drover_V1_WorkerStatus: SwiftProtobuf.Enum, Swift.CaseIterable {
+  public typealias RawValue = Int
+  case unspecified // = 0
+  case online // = 1
+  case offline // = 2
+  case UNRECOGNIZED(Int)
+
+  public init() {
+    self = .unspecified
+  }
+
+  public init?(rawValue: Int) {
+    switch rawValue {
+    case 0: self = .unspecified
+    case 1: self = .online
+    case 2: self = .offline
+    default: self = .UNRECOGNIZED(rawValue)
+    }
+  }
+
+  public var rawValue: Int {
+    switch self {
+    case .unspecified: return 0
+    case .online: return 1
+    case .offline: return 2
+    case .UNRECOGNIZED(let i): return i
+    }
+  }
+
+  // The compiler won't synthesize support with the UNRECOGNIZED case.
+  public static let allCases: [Drover_V1_WorkerStatus] = [
+    .unspecified,
+    .online,
+    .offline,
+  ]
+
+}
+
+public nonisolated enum Drover_V1_StateType: SwiftProtobuf.Enum, Swift.CaseIterable {
+  public typealias RawValue = Int
+  case unspecified // = 0
+  case scheduled // = 1
+  case pending // = 2
+  case running // = 3
+  case completed // = 4
+  case failed // = 5
+  case crashed // = 6
+  case cancelling // = 7
+  case cancelled // = 8
+  case UNRECOGNIZED(Int)
+
+  public init() {
+    self = .unspecified
+  }
+
+  public init?(rawValue: Int) {
+    switch rawValue {
+    case 0: self = .unspecified
+    case 1: self = .scheduled
+    case 2: self = .pending
+    case 3: self = .running
+    case 4: self = .completed
+    case 5: self = .failed
+    case 6: self = .crashed
+    case 7: self = .cancelling
+    case 8: self = .cancelled
+    default: self = .UNRECOGNIZED(rawValue)
+    }
+  }
+
+  public var rawValue: Int {
+    switch self {
+    case .unspecified: return 0
+    case .scheduled: return 1
+    case .pending: return 2
+    case .running: return 3
+    case .completed: return 4
+    case .failed: return 5
+    case .crashed: return 6
+    case .cancelling: return 7
+    case .cancelled: return 8
+    case .UNRECOGNIZED(let i): return i
+    }
+  }
+
+  // The compiler won't synthesize support with the UNRECOGNIZED case.
+  public static let allCases: [Drover_V1_StateType] = [
+    .unspecified,
+    .scheduled,
+    .pending,
+    .running,
+    .completed,
+    .failed,
+    .crashed,
+    .cancelling,
+    .cancelled,
+  ]
+
+}
+
+public nonisolated enum Drover_V1_RunOutcome: SwiftProtobuf.Enum, Swift.CaseIterable {
+  public typealias RawValue = Int
+  case unspecified // = 0
+
+  /// exit 0
+  case runCompleted // = 1
+
+  /// non-zero exit
+  case runFailed // = 2
+
+  /// killed by a signal, or could not start
+  case runCrashed // = 3
+
+  /// stopped on request
+  case runCancelled // = 4
+  case UNRECOGNIZED(Int)
+
+  public init() {
+    self = .unspecified
+  }
+
+  public init?(rawValue: Int) {
+    switch rawValue {
+    case 0: self = .unspecified
+    case 1: self = .runCompleted
+    case 2: self = .runFailed
+    case 3: self = .runCrashed
+    case 4: self = .runCancelled
+    default: self = .UNRECOGNIZED(rawValue)
+    }
+  }
+
+  public var rawValue: Int {
+    switch self {
+    case .unspecified: return 0
+    case .runCompleted: return 1
+    case .runFailed: return 2
+    case .runCrashed: return 3
+    case .runCancelled: return 4
+    case .UNRECOGNIZED(let i): return i
+    }
+  }
+
+  // The compiler won't synthesize support with the UNRECOGNIZED case.
+  public static let allCases: [Drover_V1_RunOutcome] = [
+    .unspecified,
+    .runCompleted,
+    .runFailed,
+    .runCrashed,
+    .runCancelled,
+  ]
+
+}
+
+public nonisolated struct Drover_V1_Envelope: @unchecked Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  public var protocolVersion: UInt32 = 0
+  public var protocolVersion: UInt32 {
+    get {_storage._protocolVersion}
+    set {_uniqueStorage()._protocolVersion = newValue}
+  }
 
-  public var body: Drover_V1_Envelope.OneOf_Body? = nil
+  public var body: OneOf_Body? {
+    get {return _storage._body}
+    set {_uniqueStorage()._body = newValue}
+  }
 
   /// Control plane: CLI, HTTP gateway and tests <-> coordinator control ROUTER.
   public var controlRequest: Drover_V1_ControlRequest {
     get {
-      if case .controlRequest(let v)? = body {return v}
+      if case .controlRequest(let v)? = _storage._body {return v}
       return Drover_V1_ControlRequest()
     }
-    set {body = .controlRequest(newValue)}
+    set {_uniqueStorage()._body = .controlRequest(newValue)}
   }
 
-  /// 20-29: dispatch (worker <-> coordinator): Hello, Credit, RunStarted, RunFinished,
-  ///        LogBatch, Heartbeat, Bye / Welcome, Run, Cancel, Drain, Reject.
-  /// 30-39: limits (client <-> limit service): Acquire, Renew, Release / Granted, Denied.
-  /// 40-49: events (coordinator PUB): state changes.
   public var controlReply: Drover_V1_ControlReply {
     get {
-      if case .controlReply(let v)? = body {return v}
+      if case .controlReply(let v)? = _storage._body {return v}
       return Drover_V1_ControlReply()
     }
-    set {body = .controlReply(newValue)}
+    set {_uniqueStorage()._body = .controlReply(newValue)}
+  }
+
+  /// Dispatch: worker DEALER <-> coordinator dispatch ROUTER.
+  public var workerMessage: Drover_V1_WorkerMessage {
+    get {
+      if case .workerMessage(let v)? = _storage._body {return v}
+      return Drover_V1_WorkerMessage()
+    }
+    set {_uniqueStorage()._body = .workerMessage(newValue)}
+  }
+
+  /// 30-39: limits (client <-> limit service): Acquire, Renew, Release / Granted, Denied.
+  /// 40-49: events (coordinator PUB): state changes.
+  public var coordinatorMessage: Drover_V1_CoordinatorMessage {
+    get {
+      if case .coordinatorMessage(let v)? = _storage._body {return v}
+      return Drover_V1_CoordinatorMessage()
+    }
+    set {_uniqueStorage()._body = .coordinatorMessage(newValue)}
   }
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
@@ -188,15 +363,18 @@ public nonisolated struct Drover_V1_Envelope: Sendable {
   public nonisolated enum OneOf_Body: Equatable, Sendable {
     /// Control plane: CLI, HTTP gateway and tests <-> coordinator control ROUTER.
     case controlRequest(Drover_V1_ControlRequest)
-    /// 20-29: dispatch (worker <-> coordinator): Hello, Credit, RunStarted, RunFinished,
-    ///        LogBatch, Heartbeat, Bye / Welcome, Run, Cancel, Drain, Reject.
+    case controlReply(Drover_V1_ControlReply)
+    /// Dispatch: worker DEALER <-> coordinator dispatch ROUTER.
+    case workerMessage(Drover_V1_WorkerMessage)
     /// 30-39: limits (client <-> limit service): Acquire, Renew, Release / Granted, Denied.
     /// 40-49: events (coordinator PUB): state changes.
-    case controlReply(Drover_V1_ControlReply)
+    case coordinatorMessage(Drover_V1_CoordinatorMessage)
 
   }
 
   public init() {}
+
+  fileprivate var _storage = _StorageClass.defaultInstance
 }
 
 public nonisolated struct Drover_V1_ControlRequest: Sendable {
@@ -297,6 +475,110 @@ public nonisolated struct Drover_V1_ControlRequest: Sendable {
     set {operation = .deleteWorkQueue(newValue)}
   }
 
+  public var previewWorkPool: Drover_V1_PreviewWorkPool {
+    get {
+      if case .previewWorkPool(let v)? = operation {return v}
+      return Drover_V1_PreviewWorkPool()
+    }
+    set {operation = .previewWorkPool(newValue)}
+  }
+
+  public var listWorkers: Drover_V1_ListWorkers {
+    get {
+      if case .listWorkers(let v)? = operation {return v}
+      return Drover_V1_ListWorkers()
+    }
+    set {operation = .listWorkers(newValue)}
+  }
+
+  public var createDeployment: Drover_V1_CreateDeployment {
+    get {
+      if case .createDeployment(let v)? = operation {return v}
+      return Drover_V1_CreateDeployment()
+    }
+    set {operation = .createDeployment(newValue)}
+  }
+
+  public var getDeployment: Drover_V1_GetDeployment {
+    get {
+      if case .getDeployment(let v)? = operation {return v}
+      return Drover_V1_GetDeployment()
+    }
+    set {operation = .getDeployment(newValue)}
+  }
+
+  public var listDeployments: Drover_V1_ListDeployments {
+    get {
+      if case .listDeployments(let v)? = operation {return v}
+      return Drover_V1_ListDeployments()
+    }
+    set {operation = .listDeployments(newValue)}
+  }
+
+  public var updateDeployment: Drover_V1_UpdateDeployment {
+    get {
+      if case .updateDeployment(let v)? = operation {return v}
+      return Drover_V1_UpdateDeployment()
+    }
+    set {operation = .updateDeployment(newValue)}
+  }
+
+  public var deleteDeployment: Drover_V1_DeleteDeployment {
+    get {
+      if case .deleteDeployment(let v)? = operation {return v}
+      return Drover_V1_DeleteDeployment()
+    }
+    set {operation = .deleteDeployment(newValue)}
+  }
+
+  public var runDeployment: Drover_V1_RunDeployment {
+    get {
+      if case .runDeployment(let v)? = operation {return v}
+      return Drover_V1_RunDeployment()
+    }
+    set {operation = .runDeployment(newValue)}
+  }
+
+  public var listFlowRuns: Drover_V1_ListFlowRuns {
+    get {
+      if case .listFlowRuns(let v)? = operation {return v}
+      return Drover_V1_ListFlowRuns()
+    }
+    set {operation = .listFlowRuns(newValue)}
+  }
+
+  public var getFlowRun: Drover_V1_GetFlowRun {
+    get {
+      if case .getFlowRun(let v)? = operation {return v}
+      return Drover_V1_GetFlowRun()
+    }
+    set {operation = .getFlowRun(newValue)}
+  }
+
+  public var cancelFlowRun: Drover_V1_CancelFlowRun {
+    get {
+      if case .cancelFlowRun(let v)? = operation {return v}
+      return Drover_V1_CancelFlowRun()
+    }
+    set {operation = .cancelFlowRun(newValue)}
+  }
+
+  public var deleteFlowRun: Drover_V1_DeleteFlowRun {
+    get {
+      if case .deleteFlowRun(let v)? = operation {return v}
+      return Drover_V1_DeleteFlowRun()
+    }
+    set {operation = .deleteFlowRun(newValue)}
+  }
+
+  public var readFlowRunLogs: Drover_V1_ReadFlowRunLogs {
+    get {
+      if case .readFlowRunLogs(let v)? = operation {return v}
+      return Drover_V1_ReadFlowRunLogs()
+    }
+    set {operation = .readFlowRunLogs(newValue)}
+  }
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public nonisolated enum OneOf_Operation: Equatable, Sendable {
@@ -311,6 +593,19 @@ public nonisolated struct Drover_V1_ControlRequest: Sendable {
     case listWorkQueues(Drover_V1_ListWorkQueues)
     case updateWorkQueue(Drover_V1_UpdateWorkQueue)
     case deleteWorkQueue(Drover_V1_DeleteWorkQueue)
+    case previewWorkPool(Drover_V1_PreviewWorkPool)
+    case listWorkers(Drover_V1_ListWorkers)
+    case createDeployment(Drover_V1_CreateDeployment)
+    case getDeployment(Drover_V1_GetDeployment)
+    case listDeployments(Drover_V1_ListDeployments)
+    case updateDeployment(Drover_V1_UpdateDeployment)
+    case deleteDeployment(Drover_V1_DeleteDeployment)
+    case runDeployment(Drover_V1_RunDeployment)
+    case listFlowRuns(Drover_V1_ListFlowRuns)
+    case getFlowRun(Drover_V1_GetFlowRun)
+    case cancelFlowRun(Drover_V1_CancelFlowRun)
+    case deleteFlowRun(Drover_V1_DeleteFlowRun)
+    case readFlowRunLogs(Drover_V1_ReadFlowRunLogs)
 
   }
 
@@ -382,6 +677,54 @@ public nonisolated struct Drover_V1_ControlReply: Sendable {
     set {result = .deleted(newValue)}
   }
 
+  public var workers: Drover_V1_WorkerList {
+    get {
+      if case .workers(let v)? = result {return v}
+      return Drover_V1_WorkerList()
+    }
+    set {result = .workers(newValue)}
+  }
+
+  public var deployment: Drover_V1_Deployment {
+    get {
+      if case .deployment(let v)? = result {return v}
+      return Drover_V1_Deployment()
+    }
+    set {result = .deployment(newValue)}
+  }
+
+  public var deployments: Drover_V1_DeploymentList {
+    get {
+      if case .deployments(let v)? = result {return v}
+      return Drover_V1_DeploymentList()
+    }
+    set {result = .deployments(newValue)}
+  }
+
+  public var flowRun: Drover_V1_FlowRun {
+    get {
+      if case .flowRun(let v)? = result {return v}
+      return Drover_V1_FlowRun()
+    }
+    set {result = .flowRun(newValue)}
+  }
+
+  public var flowRuns: Drover_V1_FlowRunList {
+    get {
+      if case .flowRuns(let v)? = result {return v}
+      return Drover_V1_FlowRunList()
+    }
+    set {result = .flowRuns(newValue)}
+  }
+
+  public var logs: Drover_V1_LogList {
+    get {
+      if case .logs(let v)? = result {return v}
+      return Drover_V1_LogList()
+    }
+    set {result = .logs(newValue)}
+  }
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public nonisolated enum OneOf_Result: Equatable, Sendable {
@@ -392,6 +735,12 @@ public nonisolated struct Drover_V1_ControlReply: Sendable {
     case workQueue(Drover_V1_WorkQueue)
     case workQueues(Drover_V1_WorkQueueList)
     case deleted(Drover_V1_Deleted)
+    case workers(Drover_V1_WorkerList)
+    case deployment(Drover_V1_Deployment)
+    case deployments(Drover_V1_DeploymentList)
+    case flowRun(Drover_V1_FlowRun)
+    case flowRuns(Drover_V1_FlowRunList)
+    case logs(Drover_V1_LogList)
 
   }
 
@@ -952,6 +1301,1143 @@ public nonisolated struct Drover_V1_DeleteWorkQueue: Sendable {
   public init() {}
 }
 
+public nonisolated struct Drover_V1_Worker: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var id: String = String()
+
+  public var name: String = String()
+
+  public var workPoolName: String = String()
+
+  public var status: Drover_V1_WorkerStatus = .unspecified
+
+  public var lastHeartbeat: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_lastHeartbeat ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_lastHeartbeat = newValue}
+  }
+  /// Returns true if `lastHeartbeat` has been explicitly set.
+  public var hasLastHeartbeat: Bool {self._lastHeartbeat != nil}
+  /// Clears the value of `lastHeartbeat`. Subsequent reads from it will return its default value.
+  public mutating func clearLastHeartbeat() {self._lastHeartbeat = nil}
+
+  /// absent: unlimited
+  public var limit: UInt32 {
+    get {_limit ?? 0}
+    set {_limit = newValue}
+  }
+  /// Returns true if `limit` has been explicitly set.
+  public var hasLimit: Bool {self._limit != nil}
+  /// Clears the value of `limit`. Subsequent reads from it will return its default value.
+  public mutating func clearLimit() {self._limit = nil}
+
+  /// empty: every queue of the pool
+  public var workQueueNames: [String] = []
+
+  public var activeRuns: UInt32 = 0
+
+  public var host: String = String()
+
+  public var pid: UInt32 = 0
+
+  public var version: String = String()
+
+  public var connected: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_connected ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_connected = newValue}
+  }
+  /// Returns true if `connected` has been explicitly set.
+  public var hasConnected: Bool {self._connected != nil}
+  /// Clears the value of `connected`. Subsequent reads from it will return its default value.
+  public mutating func clearConnected() {self._connected = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _lastHeartbeat: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+  fileprivate var _limit: UInt32? = nil
+  fileprivate var _connected: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+}
+
+public nonisolated struct Drover_V1_WorkerList: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var workers: [Drover_V1_Worker] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Drover_V1_ListWorkers: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// empty: every pool
+  public var workPoolName: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// The pool's SCHEDULED runs expected to start before now + hours.
+public nonisolated struct Drover_V1_PreviewWorkPool: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var name: String = String()
+
+  public var hours: UInt32 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Drover_V1_Deployment: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var id: String = String()
+
+  public var name: String = String()
+
+  public var workPoolName: String = String()
+
+  public var workQueueName: String = String()
+
+  public var command: String = String()
+
+  public var parameters: SwiftProtobuf.Google_Protobuf_Struct {
+    get {_parameters ?? SwiftProtobuf.Google_Protobuf_Struct()}
+    set {_parameters = newValue}
+  }
+  /// Returns true if `parameters` has been explicitly set.
+  public var hasParameters: Bool {self._parameters != nil}
+  /// Clears the value of `parameters`. Subsequent reads from it will return its default value.
+  public mutating func clearParameters() {self._parameters = nil}
+
+  public var jobVariables: SwiftProtobuf.Google_Protobuf_Struct {
+    get {_jobVariables ?? SwiftProtobuf.Google_Protobuf_Struct()}
+    set {_jobVariables = newValue}
+  }
+  /// Returns true if `jobVariables` has been explicitly set.
+  public var hasJobVariables: Bool {self._jobVariables != nil}
+  /// Clears the value of `jobVariables`. Subsequent reads from it will return its default value.
+  public mutating func clearJobVariables() {self._jobVariables = nil}
+
+  public var tags: [String] = []
+
+  public var retries: UInt32 = 0
+
+  public var retryDelaySeconds: UInt32 = 0
+
+  public var description_p: String = String()
+
+  public var created: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_created ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_created = newValue}
+  }
+  /// Returns true if `created` has been explicitly set.
+  public var hasCreated: Bool {self._created != nil}
+  /// Clears the value of `created`. Subsequent reads from it will return its default value.
+  public mutating func clearCreated() {self._created = nil}
+
+  public var updated: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_updated ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_updated = newValue}
+  }
+  /// Returns true if `updated` has been explicitly set.
+  public var hasUpdated: Bool {self._updated != nil}
+  /// Clears the value of `updated`. Subsequent reads from it will return its default value.
+  public mutating func clearUpdated() {self._updated = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _parameters: SwiftProtobuf.Google_Protobuf_Struct? = nil
+  fileprivate var _jobVariables: SwiftProtobuf.Google_Protobuf_Struct? = nil
+  fileprivate var _created: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+  fileprivate var _updated: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+}
+
+public nonisolated struct Drover_V1_DeploymentList: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var deployments: [Drover_V1_Deployment] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Drover_V1_CreateDeployment: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var name: String = String()
+
+  public var workPoolName: String = String()
+
+  /// empty: the pool's default queue
+  public var workQueueName: String = String()
+
+  public var command: String = String()
+
+  /// a JSON object; empty: {}
+  public var parametersJson: String = String()
+
+  /// a JSON object; empty: {}
+  public var jobVariablesJson: String = String()
+
+  public var tags: [String] = []
+
+  public var retries: UInt32 = 0
+
+  public var retryDelaySeconds: UInt32 = 0
+
+  public var description_p: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Drover_V1_GetDeployment: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var name: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Drover_V1_ListDeployments: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// empty: every pool
+  public var workPoolName: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// Only the fields that are present change.
+public nonisolated struct Drover_V1_UpdateDeployment: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var name: String = String()
+
+  public var command: String {
+    get {_command ?? String()}
+    set {_command = newValue}
+  }
+  /// Returns true if `command` has been explicitly set.
+  public var hasCommand: Bool {self._command != nil}
+  /// Clears the value of `command`. Subsequent reads from it will return its default value.
+  public mutating func clearCommand() {self._command = nil}
+
+  public var parametersJson: String {
+    get {_parametersJson ?? String()}
+    set {_parametersJson = newValue}
+  }
+  /// Returns true if `parametersJson` has been explicitly set.
+  public var hasParametersJson: Bool {self._parametersJson != nil}
+  /// Clears the value of `parametersJson`. Subsequent reads from it will return its default value.
+  public mutating func clearParametersJson() {self._parametersJson = nil}
+
+  public var jobVariablesJson: String {
+    get {_jobVariablesJson ?? String()}
+    set {_jobVariablesJson = newValue}
+  }
+  /// Returns true if `jobVariablesJson` has been explicitly set.
+  public var hasJobVariablesJson: Bool {self._jobVariablesJson != nil}
+  /// Clears the value of `jobVariablesJson`. Subsequent reads from it will return its default value.
+  public mutating func clearJobVariablesJson() {self._jobVariablesJson = nil}
+
+  public var replaceTags: Bool = false
+
+  public var tags: [String] = []
+
+  public var retries: UInt32 {
+    get {_retries ?? 0}
+    set {_retries = newValue}
+  }
+  /// Returns true if `retries` has been explicitly set.
+  public var hasRetries: Bool {self._retries != nil}
+  /// Clears the value of `retries`. Subsequent reads from it will return its default value.
+  public mutating func clearRetries() {self._retries = nil}
+
+  public var retryDelaySeconds: UInt32 {
+    get {_retryDelaySeconds ?? 0}
+    set {_retryDelaySeconds = newValue}
+  }
+  /// Returns true if `retryDelaySeconds` has been explicitly set.
+  public var hasRetryDelaySeconds: Bool {self._retryDelaySeconds != nil}
+  /// Clears the value of `retryDelaySeconds`. Subsequent reads from it will return its default value.
+  public mutating func clearRetryDelaySeconds() {self._retryDelaySeconds = nil}
+
+  public var description_p: String {
+    get {_description_p ?? String()}
+    set {_description_p = newValue}
+  }
+  /// Returns true if `description_p` has been explicitly set.
+  public var hasDescription_p: Bool {self._description_p != nil}
+  /// Clears the value of `description_p`. Subsequent reads from it will return its default value.
+  public mutating func clearDescription_p() {self._description_p = nil}
+
+  public var workQueueName: String {
+    get {_workQueueName ?? String()}
+    set {_workQueueName = newValue}
+  }
+  /// Returns true if `workQueueName` has been explicitly set.
+  public var hasWorkQueueName: Bool {self._workQueueName != nil}
+  /// Clears the value of `workQueueName`. Subsequent reads from it will return its default value.
+  public mutating func clearWorkQueueName() {self._workQueueName = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _command: String? = nil
+  fileprivate var _parametersJson: String? = nil
+  fileprivate var _jobVariablesJson: String? = nil
+  fileprivate var _retries: UInt32? = nil
+  fileprivate var _retryDelaySeconds: UInt32? = nil
+  fileprivate var _description_p: String? = nil
+  fileprivate var _workQueueName: String? = nil
+}
+
+public nonisolated struct Drover_V1_DeleteDeployment: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var name: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// Creates a flow run of a deployment.
+public nonisolated struct Drover_V1_RunDeployment: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var name: String = String()
+
+  /// merged over the deployment's
+  public var parametersJson: String = String()
+
+  /// merged over the deployment's
+  public var jobVariablesJson: String = String()
+
+  /// added to the deployment's
+  public var tags: [String] = []
+
+  /// absent: now
+  public var expectedStartTime: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_expectedStartTime ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_expectedStartTime = newValue}
+  }
+  /// Returns true if `expectedStartTime` has been explicitly set.
+  public var hasExpectedStartTime: Bool {self._expectedStartTime != nil}
+  /// Clears the value of `expectedStartTime`. Subsequent reads from it will return its default value.
+  public mutating func clearExpectedStartTime() {self._expectedStartTime = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _expectedStartTime: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+}
+
+public nonisolated struct Drover_V1_FlowRunState: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var type: Drover_V1_StateType = .unspecified
+
+  /// "Scheduled", "Late", "AwaitingRetry", "Pending", "Running", …
+  public var name: String = String()
+
+  public var timestamp: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_timestamp ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_timestamp = newValue}
+  }
+  /// Returns true if `timestamp` has been explicitly set.
+  public var hasTimestamp: Bool {self._timestamp != nil}
+  /// Clears the value of `timestamp`. Subsequent reads from it will return its default value.
+  public mutating func clearTimestamp() {self._timestamp = nil}
+
+  public var message: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _timestamp: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+}
+
+public nonisolated struct Drover_V1_FlowRun: @unchecked Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var id: String {
+    get {_storage._id}
+    set {_uniqueStorage()._id = newValue}
+  }
+
+  public var name: String {
+    get {_storage._name}
+    set {_uniqueStorage()._name = newValue}
+  }
+
+  public var deploymentID: String {
+    get {_storage._deploymentID}
+    set {_uniqueStorage()._deploymentID = newValue}
+  }
+
+  public var deploymentName: String {
+    get {_storage._deploymentName}
+    set {_uniqueStorage()._deploymentName = newValue}
+  }
+
+  public var workPoolName: String {
+    get {_storage._workPoolName}
+    set {_uniqueStorage()._workPoolName = newValue}
+  }
+
+  public var workQueueName: String {
+    get {_storage._workQueueName}
+    set {_uniqueStorage()._workQueueName = newValue}
+  }
+
+  public var tags: [String] {
+    get {_storage._tags}
+    set {_uniqueStorage()._tags = newValue}
+  }
+
+  public var parameters: SwiftProtobuf.Google_Protobuf_Struct {
+    get {_storage._parameters ?? SwiftProtobuf.Google_Protobuf_Struct()}
+    set {_uniqueStorage()._parameters = newValue}
+  }
+  /// Returns true if `parameters` has been explicitly set.
+  public var hasParameters: Bool {_storage._parameters != nil}
+  /// Clears the value of `parameters`. Subsequent reads from it will return its default value.
+  public mutating func clearParameters() {_uniqueStorage()._parameters = nil}
+
+  public var jobVariables: SwiftProtobuf.Google_Protobuf_Struct {
+    get {_storage._jobVariables ?? SwiftProtobuf.Google_Protobuf_Struct()}
+    set {_uniqueStorage()._jobVariables = newValue}
+  }
+  /// Returns true if `jobVariables` has been explicitly set.
+  public var hasJobVariables: Bool {_storage._jobVariables != nil}
+  /// Clears the value of `jobVariables`. Subsequent reads from it will return its default value.
+  public mutating func clearJobVariables() {_uniqueStorage()._jobVariables = nil}
+
+  public var expectedStartTime: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_storage._expectedStartTime ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_uniqueStorage()._expectedStartTime = newValue}
+  }
+  /// Returns true if `expectedStartTime` has been explicitly set.
+  public var hasExpectedStartTime: Bool {_storage._expectedStartTime != nil}
+  /// Clears the value of `expectedStartTime`. Subsequent reads from it will return its default value.
+  public mutating func clearExpectedStartTime() {_uniqueStorage()._expectedStartTime = nil}
+
+  public var stateType: Drover_V1_StateType {
+    get {_storage._stateType}
+    set {_uniqueStorage()._stateType = newValue}
+  }
+
+  public var stateName: String {
+    get {_storage._stateName}
+    set {_uniqueStorage()._stateName = newValue}
+  }
+
+  public var startTime: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_storage._startTime ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_uniqueStorage()._startTime = newValue}
+  }
+  /// Returns true if `startTime` has been explicitly set.
+  public var hasStartTime: Bool {_storage._startTime != nil}
+  /// Clears the value of `startTime`. Subsequent reads from it will return its default value.
+  public mutating func clearStartTime() {_uniqueStorage()._startTime = nil}
+
+  public var endTime: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_storage._endTime ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_uniqueStorage()._endTime = newValue}
+  }
+  /// Returns true if `endTime` has been explicitly set.
+  public var hasEndTime: Bool {_storage._endTime != nil}
+  /// Clears the value of `endTime`. Subsequent reads from it will return its default value.
+  public mutating func clearEndTime() {_uniqueStorage()._endTime = nil}
+
+  public var workerName: String {
+    get {_storage._workerName}
+    set {_uniqueStorage()._workerName = newValue}
+  }
+
+  public var exitCode: Int32 {
+    get {_storage._exitCode ?? 0}
+    set {_uniqueStorage()._exitCode = newValue}
+  }
+  /// Returns true if `exitCode` has been explicitly set.
+  public var hasExitCode: Bool {_storage._exitCode != nil}
+  /// Clears the value of `exitCode`. Subsequent reads from it will return its default value.
+  public mutating func clearExitCode() {_uniqueStorage()._exitCode = nil}
+
+  public var attempt: UInt32 {
+    get {_storage._attempt}
+    set {_uniqueStorage()._attempt = newValue}
+  }
+
+  public var retries: UInt32 {
+    get {_storage._retries}
+    set {_uniqueStorage()._retries = newValue}
+  }
+
+  public var stateHistory: [Drover_V1_FlowRunState] {
+    get {_storage._stateHistory}
+    set {_uniqueStorage()._stateHistory = newValue}
+  }
+
+  public var created: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_storage._created ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_uniqueStorage()._created = newValue}
+  }
+  /// Returns true if `created` has been explicitly set.
+  public var hasCreated: Bool {_storage._created != nil}
+  /// Clears the value of `created`. Subsequent reads from it will return its default value.
+  public mutating func clearCreated() {_uniqueStorage()._created = nil}
+
+  public var command: String {
+    get {_storage._command}
+    set {_uniqueStorage()._command = newValue}
+  }
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _storage = _StorageClass.defaultInstance
+}
+
+public nonisolated struct Drover_V1_FlowRunList: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var flowRuns: [Drover_V1_FlowRun] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Drover_V1_ListFlowRuns: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var workPoolName: String = String()
+
+  public var deploymentName: String = String()
+
+  public var stateTypes: [Drover_V1_StateType] = []
+
+  /// 0: the server's default
+  public var limit: UInt32 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Drover_V1_GetFlowRun: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var id: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Drover_V1_CancelFlowRun: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var id: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Drover_V1_DeleteFlowRun: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var id: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Drover_V1_ReadFlowRunLogs: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var id: String = String()
+
+  /// only lines after this one
+  public var afterSequence: UInt64 = 0
+
+  /// 0: the server's default
+  public var limit: UInt32 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Drover_V1_LogLine: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var sequence: UInt64 = 0
+
+  public var timestamp: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_timestamp ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_timestamp = newValue}
+  }
+  /// Returns true if `timestamp` has been explicitly set.
+  public var hasTimestamp: Bool {self._timestamp != nil}
+  /// Clears the value of `timestamp`. Subsequent reads from it will return its default value.
+  public mutating func clearTimestamp() {self._timestamp = nil}
+
+  /// stdout, stderr or worker
+  public var stream: String = String()
+
+  public var text: String = String()
+
+  public var attempt: UInt32 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _timestamp: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+}
+
+public nonisolated struct Drover_V1_LogList: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var lines: [Drover_V1_LogLine] = []
+
+  /// the run as it is now, so a follower knows when to stop
+  public var flowRun: Drover_V1_FlowRun {
+    get {_flowRun ?? Drover_V1_FlowRun()}
+    set {_flowRun = newValue}
+  }
+  /// Returns true if `flowRun` has been explicitly set.
+  public var hasFlowRun: Bool {self._flowRun != nil}
+  /// Clears the value of `flowRun`. Subsequent reads from it will return its default value.
+  public mutating func clearFlowRun() {self._flowRun = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _flowRun: Drover_V1_FlowRun? = nil
+}
+
+public nonisolated struct Drover_V1_WorkerMessage: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// from Welcome; 0 in Hello
+  public var session: UInt64 = 0
+
+  public var kind: Drover_V1_WorkerMessage.OneOf_Kind? = nil
+
+  public var hello: Drover_V1_Hello {
+    get {
+      if case .hello(let v)? = kind {return v}
+      return Drover_V1_Hello()
+    }
+    set {kind = .hello(newValue)}
+  }
+
+  public var credit: Drover_V1_Credit {
+    get {
+      if case .credit(let v)? = kind {return v}
+      return Drover_V1_Credit()
+    }
+    set {kind = .credit(newValue)}
+  }
+
+  public var runStarted: Drover_V1_RunStarted {
+    get {
+      if case .runStarted(let v)? = kind {return v}
+      return Drover_V1_RunStarted()
+    }
+    set {kind = .runStarted(newValue)}
+  }
+
+  public var runFinished: Drover_V1_RunFinished {
+    get {
+      if case .runFinished(let v)? = kind {return v}
+      return Drover_V1_RunFinished()
+    }
+    set {kind = .runFinished(newValue)}
+  }
+
+  public var logBatch: Drover_V1_LogBatch {
+    get {
+      if case .logBatch(let v)? = kind {return v}
+      return Drover_V1_LogBatch()
+    }
+    set {kind = .logBatch(newValue)}
+  }
+
+  public var heartbeat: Drover_V1_Heartbeat {
+    get {
+      if case .heartbeat(let v)? = kind {return v}
+      return Drover_V1_Heartbeat()
+    }
+    set {kind = .heartbeat(newValue)}
+  }
+
+  public var bye: Drover_V1_Bye {
+    get {
+      if case .bye(let v)? = kind {return v}
+      return Drover_V1_Bye()
+    }
+    set {kind = .bye(newValue)}
+  }
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public nonisolated enum OneOf_Kind: Equatable, Sendable {
+    case hello(Drover_V1_Hello)
+    case credit(Drover_V1_Credit)
+    case runStarted(Drover_V1_RunStarted)
+    case runFinished(Drover_V1_RunFinished)
+    case logBatch(Drover_V1_LogBatch)
+    case heartbeat(Drover_V1_Heartbeat)
+    case bye(Drover_V1_Bye)
+
+  }
+
+  public init() {}
+}
+
+/// A run the worker is executing, reported in Hello after a reconnect.
+public nonisolated struct Drover_V1_ActiveRun: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var runID: String = String()
+
+  public var attempt: UInt32 = 0
+
+  public var started: Bool = false
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Drover_V1_Hello: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// the worker's routing id (a UUID chosen at start)
+  public var workerID: String = String()
+
+  public var workPoolName: String = String()
+
+  /// empty: the server generates one
+  public var name: String = String()
+
+  public var workQueueNames: [String] = []
+
+  /// absent: unlimited
+  public var limit: UInt32 {
+    get {_limit ?? 0}
+    set {_limit = newValue}
+  }
+  /// Returns true if `limit` has been explicitly set.
+  public var hasLimit: Bool {self._limit != nil}
+  /// Clears the value of `limit`. Subsequent reads from it will return its default value.
+  public mutating func clearLimit() {self._limit = nil}
+
+  public var host: String = String()
+
+  public var pid: UInt32 = 0
+
+  public var version: String = String()
+
+  public var activeRuns: [Drover_V1_ActiveRun] = []
+
+  public var type: String = String()
+
+  public var createPoolIfNotFound: Bool = false
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _limit: UInt32? = nil
+}
+
+/// The worker's free capacity, absolute, so a lost or replayed message cannot skew it.
+public nonisolated struct Drover_V1_Credit: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var available: UInt32 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Drover_V1_RunStarted: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var runID: String = String()
+
+  public var attempt: UInt32 = 0
+
+  public var pid: UInt32 = 0
+
+  public var started: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_started ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_started = newValue}
+  }
+  /// Returns true if `started` has been explicitly set.
+  public var hasStarted: Bool {self._started != nil}
+  /// Clears the value of `started`. Subsequent reads from it will return its default value.
+  public mutating func clearStarted() {self._started = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _started: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+}
+
+public nonisolated struct Drover_V1_RunFinished: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var runID: String = String()
+
+  public var attempt: UInt32 = 0
+
+  public var outcome: Drover_V1_RunOutcome = .unspecified
+
+  public var exitCode: Int32 {
+    get {_exitCode ?? 0}
+    set {_exitCode = newValue}
+  }
+  /// Returns true if `exitCode` has been explicitly set.
+  public var hasExitCode: Bool {self._exitCode != nil}
+  /// Clears the value of `exitCode`. Subsequent reads from it will return its default value.
+  public mutating func clearExitCode() {self._exitCode = nil}
+
+  public var message: String = String()
+
+  public var finished: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_finished ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_finished = newValue}
+  }
+  /// Returns true if `finished` has been explicitly set.
+  public var hasFinished: Bool {self._finished != nil}
+  /// Clears the value of `finished`. Subsequent reads from it will return its default value.
+  public mutating func clearFinished() {self._finished = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _exitCode: Int32? = nil
+  fileprivate var _finished: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+}
+
+public nonisolated struct Drover_V1_LogBatch: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var runID: String = String()
+
+  public var attempt: UInt32 = 0
+
+  public var lines: [Drover_V1_LogLine] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Drover_V1_Heartbeat: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Drover_V1_Bye: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var reason: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Drover_V1_CoordinatorMessage: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var session: UInt64 = 0
+
+  public var kind: Drover_V1_CoordinatorMessage.OneOf_Kind? = nil
+
+  public var welcome: Drover_V1_Welcome {
+    get {
+      if case .welcome(let v)? = kind {return v}
+      return Drover_V1_Welcome()
+    }
+    set {kind = .welcome(newValue)}
+  }
+
+  public var run: Drover_V1_RunAssignment {
+    get {
+      if case .run(let v)? = kind {return v}
+      return Drover_V1_RunAssignment()
+    }
+    set {kind = .run(newValue)}
+  }
+
+  public var cancel: Drover_V1_CancelRun {
+    get {
+      if case .cancel(let v)? = kind {return v}
+      return Drover_V1_CancelRun()
+    }
+    set {kind = .cancel(newValue)}
+  }
+
+  public var reject: Drover_V1_Reject {
+    get {
+      if case .reject(let v)? = kind {return v}
+      return Drover_V1_Reject()
+    }
+    set {kind = .reject(newValue)}
+  }
+
+  public var heartbeatAck: Drover_V1_HeartbeatAck {
+    get {
+      if case .heartbeatAck(let v)? = kind {return v}
+      return Drover_V1_HeartbeatAck()
+    }
+    set {kind = .heartbeatAck(newValue)}
+  }
+
+  public var stop: Drover_V1_StopRun {
+    get {
+      if case .stop(let v)? = kind {return v}
+      return Drover_V1_StopRun()
+    }
+    set {kind = .stop(newValue)}
+  }
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public nonisolated enum OneOf_Kind: Equatable, Sendable {
+    case welcome(Drover_V1_Welcome)
+    case run(Drover_V1_RunAssignment)
+    case cancel(Drover_V1_CancelRun)
+    case reject(Drover_V1_Reject)
+    case heartbeatAck(Drover_V1_HeartbeatAck)
+    case stop(Drover_V1_StopRun)
+
+  }
+
+  public init() {}
+}
+
+public nonisolated struct Drover_V1_Welcome: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var workerID: String = String()
+
+  public var name: String = String()
+
+  public var heartbeatIntervalMs: UInt32 = 0
+
+  public var session: UInt64 = 0
+
+  /// Runs reported in Hello that the coordinator no longer assigns to this worker: stop them.
+  public var staleRunIds: [String] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Drover_V1_RunAssignment: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var run: Drover_V1_FlowRun {
+    get {_run ?? Drover_V1_FlowRun()}
+    set {_run = newValue}
+  }
+  /// Returns true if `run` has been explicitly set.
+  public var hasRun: Bool {self._run != nil}
+  /// Clears the value of `run`. Subsequent reads from it will return its default value.
+  public mutating func clearRun() {self._run = nil}
+
+  public var attempt: UInt32 = 0
+
+  public var jobConfiguration: SwiftProtobuf.Google_Protobuf_Struct {
+    get {_jobConfiguration ?? SwiftProtobuf.Google_Protobuf_Struct()}
+    set {_jobConfiguration = newValue}
+  }
+  /// Returns true if `jobConfiguration` has been explicitly set.
+  public var hasJobConfiguration: Bool {self._jobConfiguration != nil}
+  /// Clears the value of `jobConfiguration`. Subsequent reads from it will return its default value.
+  public mutating func clearJobConfiguration() {self._jobConfiguration = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _run: Drover_V1_FlowRun? = nil
+  fileprivate var _jobConfiguration: SwiftProtobuf.Google_Protobuf_Struct? = nil
+}
+
+public nonisolated struct Drover_V1_CancelRun: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var runID: String = String()
+
+  public var attempt: UInt32 = 0
+
+  public var gracePeriodMs: UInt32 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// A run the worker reported under an attempt the coordinator has moved past.
+public nonisolated struct Drover_V1_StopRun: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var runID: String = String()
+
+  public var attempt: UInt32 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Drover_V1_Reject: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var error: Drover_V1_Error {
+    get {_error ?? Drover_V1_Error()}
+    set {_error = newValue}
+  }
+  /// Returns true if `error` has been explicitly set.
+  public var hasError: Bool {self._error != nil}
+  /// Clears the value of `error`. Subsequent reads from it will return its default value.
+  public mutating func clearError() {self._error = nil}
+
+  /// the coordinator does not know this session: send Hello again
+  public var helloAgain: Bool = false
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _error: Drover_V1_Error? = nil
+}
+
+public nonisolated struct Drover_V1_HeartbeatAck: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
 // MARK: - Code below here is support for the SwiftProtobuf runtime.
 
 fileprivate nonisolated let _protobuf_package = "drover.v1"
@@ -968,73 +2454,157 @@ nonisolated extension Drover_V1_WorkQueueStatus: SwiftProtobuf._ProtoNameProvidi
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0WORK_QUEUE_STATUS_UNSPECIFIED\0\u{1}WORK_QUEUE_READY\0\u{1}WORK_QUEUE_NOT_READY\0\u{1}WORK_QUEUE_PAUSED\0")
 }
 
+nonisolated extension Drover_V1_WorkerStatus: SwiftProtobuf._ProtoNameProviding {
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0WORKER_STATUS_UNSPECIFIED\0\u{1}ONLINE\0\u{1}OFFLINE\0")
+}
+
+nonisolated extension Drover_V1_StateType: SwiftProtobuf._ProtoNameProviding {
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0STATE_TYPE_UNSPECIFIED\0\u{1}SCHEDULED\0\u{1}PENDING\0\u{1}RUNNING\0\u{1}COMPLETED\0\u{1}FAILED\0\u{1}CRASHED\0\u{1}CANCELLING\0\u{1}CANCELLED\0")
+}
+
+nonisolated extension Drover_V1_RunOutcome: SwiftProtobuf._ProtoNameProviding {
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0RUN_OUTCOME_UNSPECIFIED\0\u{1}RUN_COMPLETED\0\u{1}RUN_FAILED\0\u{1}RUN_CRASHED\0\u{1}RUN_CANCELLED\0")
+}
+
 nonisolated extension Drover_V1_Envelope: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Envelope"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}protocol_version\0\u{4}\u{9}control_request\0\u{3}control_reply\0\u{c}\u{14}\u{1e}")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}protocol_version\0\u{4}\u{9}control_request\0\u{3}control_reply\0\u{4}\u{9}worker_message\0\u{3}coordinator_message\0\u{c}\u{16}\u{1c}")
+
+  fileprivate class _StorageClass {
+    var _protocolVersion: UInt32 = 0
+    var _body: Drover_V1_Envelope.OneOf_Body?
+
+      // This property is used as the initial default value for new instances of the type.
+      // The type itself is protecting the reference to its storage via CoW semantics.
+      // This will force a copy to be made of this reference when the first mutation occurs;
+      // hence, it is safe to mark this as `nonisolated(unsafe)`.
+      static nonisolated(unsafe) let defaultInstance = _StorageClass()
+
+    private init() {}
+
+    init(copying source: _StorageClass) {
+      _protocolVersion = source._protocolVersion
+      _body = source._body
+    }
+  }
+
+  fileprivate mutating func _uniqueStorage() -> _StorageClass {
+    if !isKnownUniquelyReferenced(&_storage) {
+      _storage = _StorageClass(copying: _storage)
+    }
+    return _storage
+  }
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
-    while let fieldNumber = try decoder.nextFieldNumber() {
-      // The use of inline closures is to circumvent an issue where the compiler
-      // allocates stack space for every case branch when no optimizations are
-      // enabled. https://github.com/apple/swift-protobuf/issues/1034
-      switch fieldNumber {
-      case 1: try { try decoder.decodeSingularUInt32Field(value: &self.protocolVersion) }()
-      case 10: try {
-        var v: Drover_V1_ControlRequest?
-        var hadOneofValue = false
-        if let current = self.body {
-          hadOneofValue = true
-          if case .controlRequest(let m) = current {v = m}
+    _ = _uniqueStorage()
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      while let fieldNumber = try decoder.nextFieldNumber() {
+        // The use of inline closures is to circumvent an issue where the compiler
+        // allocates stack space for every case branch when no optimizations are
+        // enabled. https://github.com/apple/swift-protobuf/issues/1034
+        switch fieldNumber {
+        case 1: try { try decoder.decodeSingularUInt32Field(value: &_storage._protocolVersion) }()
+        case 10: try {
+          var v: Drover_V1_ControlRequest?
+          var hadOneofValue = false
+          if let current = _storage._body {
+            hadOneofValue = true
+            if case .controlRequest(let m) = current {v = m}
+          }
+          try decoder.decodeSingularMessageField(value: &v)
+          if let v = v {
+            if hadOneofValue {try decoder.handleConflictingOneOf()}
+            _storage._body = .controlRequest(v)
+          }
+        }()
+        case 11: try {
+          var v: Drover_V1_ControlReply?
+          var hadOneofValue = false
+          if let current = _storage._body {
+            hadOneofValue = true
+            if case .controlReply(let m) = current {v = m}
+          }
+          try decoder.decodeSingularMessageField(value: &v)
+          if let v = v {
+            if hadOneofValue {try decoder.handleConflictingOneOf()}
+            _storage._body = .controlReply(v)
+          }
+        }()
+        case 20: try {
+          var v: Drover_V1_WorkerMessage?
+          var hadOneofValue = false
+          if let current = _storage._body {
+            hadOneofValue = true
+            if case .workerMessage(let m) = current {v = m}
+          }
+          try decoder.decodeSingularMessageField(value: &v)
+          if let v = v {
+            if hadOneofValue {try decoder.handleConflictingOneOf()}
+            _storage._body = .workerMessage(v)
+          }
+        }()
+        case 21: try {
+          var v: Drover_V1_CoordinatorMessage?
+          var hadOneofValue = false
+          if let current = _storage._body {
+            hadOneofValue = true
+            if case .coordinatorMessage(let m) = current {v = m}
+          }
+          try decoder.decodeSingularMessageField(value: &v)
+          if let v = v {
+            if hadOneofValue {try decoder.handleConflictingOneOf()}
+            _storage._body = .coordinatorMessage(v)
+          }
+        }()
+        default: break
         }
-        try decoder.decodeSingularMessageField(value: &v)
-        if let v = v {
-          if hadOneofValue {try decoder.handleConflictingOneOf()}
-          self.body = .controlRequest(v)
-        }
-      }()
-      case 11: try {
-        var v: Drover_V1_ControlReply?
-        var hadOneofValue = false
-        if let current = self.body {
-          hadOneofValue = true
-          if case .controlReply(let m) = current {v = m}
-        }
-        try decoder.decodeSingularMessageField(value: &v)
-        if let v = v {
-          if hadOneofValue {try decoder.handleConflictingOneOf()}
-          self.body = .controlReply(v)
-        }
-      }()
-      default: break
       }
     }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
-    // The use of inline closures is to circumvent an issue where the compiler
-    // allocates stack space for every if/case branch local when no optimizations
-    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
-    // https://github.com/apple/swift-protobuf/issues/1182
-    if self.protocolVersion != 0 {
-      try visitor.visitSingularUInt32Field(value: self.protocolVersion, fieldNumber: 1)
-    }
-    switch self.body {
-    case .controlRequest?: try {
-      guard case .controlRequest(let v)? = self.body else { preconditionFailure() }
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 10)
-    }()
-    case .controlReply?: try {
-      guard case .controlReply(let v)? = self.body else { preconditionFailure() }
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 11)
-    }()
-    case nil: break
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every if/case branch local when no optimizations
+      // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+      // https://github.com/apple/swift-protobuf/issues/1182
+      if _storage._protocolVersion != 0 {
+        try visitor.visitSingularUInt32Field(value: _storage._protocolVersion, fieldNumber: 1)
+      }
+      switch _storage._body {
+      case .controlRequest?: try {
+        guard case .controlRequest(let v)? = _storage._body else { preconditionFailure() }
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 10)
+      }()
+      case .controlReply?: try {
+        guard case .controlReply(let v)? = _storage._body else { preconditionFailure() }
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 11)
+      }()
+      case .workerMessage?: try {
+        guard case .workerMessage(let v)? = _storage._body else { preconditionFailure() }
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 20)
+      }()
+      case .coordinatorMessage?: try {
+        guard case .coordinatorMessage(let v)? = _storage._body else { preconditionFailure() }
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 21)
+      }()
+      case nil: break
+      }
     }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Drover_V1_Envelope, rhs: Drover_V1_Envelope) -> Bool {
-    if lhs.protocolVersion != rhs.protocolVersion {return false}
-    if lhs.body != rhs.body {return false}
+    if lhs._storage !== rhs._storage {
+      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
+        let _storage = _args.0
+        let rhs_storage = _args.1
+        if _storage._protocolVersion != rhs_storage._protocolVersion {return false}
+        if _storage._body != rhs_storage._body {return false}
+        return true
+      }
+      if !storagesAreEqual {return false}
+    }
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -1042,7 +2612,7 @@ nonisolated extension Drover_V1_Envelope: SwiftProtobuf.Message, SwiftProtobuf._
 
 nonisolated extension Drover_V1_ControlRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".ControlRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}request_id\0\u{4}\u{9}get_server_info\0\u{4}\u{a}create_work_pool\0\u{3}get_work_pool\0\u{3}list_work_pools\0\u{3}update_work_pool\0\u{3}delete_work_pool\0\u{4}\u{6}create_work_queue\0\u{3}get_work_queue\0\u{3}list_work_queues\0\u{3}update_work_queue\0\u{3}delete_work_queue\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}request_id\0\u{4}\u{9}get_server_info\0\u{4}\u{a}create_work_pool\0\u{3}get_work_pool\0\u{3}list_work_pools\0\u{3}update_work_pool\0\u{3}delete_work_pool\0\u{3}preview_work_pool\0\u{3}list_workers\0\u{4}\u{4}create_work_queue\0\u{3}get_work_queue\0\u{3}list_work_queues\0\u{3}update_work_queue\0\u{3}delete_work_queue\0\u{4}\u{6}create_deployment\0\u{3}get_deployment\0\u{3}list_deployments\0\u{3}update_deployment\0\u{3}delete_deployment\0\u{3}run_deployment\0\u{4}\u{5}list_flow_runs\0\u{3}get_flow_run\0\u{3}cancel_flow_run\0\u{3}delete_flow_run\0\u{3}read_flow_run_logs\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1129,6 +2699,32 @@ nonisolated extension Drover_V1_ControlRequest: SwiftProtobuf.Message, SwiftProt
           self.operation = .deleteWorkPool(v)
         }
       }()
+      case 25: try {
+        var v: Drover_V1_PreviewWorkPool?
+        var hadOneofValue = false
+        if let current = self.operation {
+          hadOneofValue = true
+          if case .previewWorkPool(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.operation = .previewWorkPool(v)
+        }
+      }()
+      case 26: try {
+        var v: Drover_V1_ListWorkers?
+        var hadOneofValue = false
+        if let current = self.operation {
+          hadOneofValue = true
+          if case .listWorkers(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.operation = .listWorkers(v)
+        }
+      }()
       case 30: try {
         var v: Drover_V1_CreateWorkQueue?
         var hadOneofValue = false
@@ -1194,6 +2790,149 @@ nonisolated extension Drover_V1_ControlRequest: SwiftProtobuf.Message, SwiftProt
           self.operation = .deleteWorkQueue(v)
         }
       }()
+      case 40: try {
+        var v: Drover_V1_CreateDeployment?
+        var hadOneofValue = false
+        if let current = self.operation {
+          hadOneofValue = true
+          if case .createDeployment(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.operation = .createDeployment(v)
+        }
+      }()
+      case 41: try {
+        var v: Drover_V1_GetDeployment?
+        var hadOneofValue = false
+        if let current = self.operation {
+          hadOneofValue = true
+          if case .getDeployment(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.operation = .getDeployment(v)
+        }
+      }()
+      case 42: try {
+        var v: Drover_V1_ListDeployments?
+        var hadOneofValue = false
+        if let current = self.operation {
+          hadOneofValue = true
+          if case .listDeployments(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.operation = .listDeployments(v)
+        }
+      }()
+      case 43: try {
+        var v: Drover_V1_UpdateDeployment?
+        var hadOneofValue = false
+        if let current = self.operation {
+          hadOneofValue = true
+          if case .updateDeployment(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.operation = .updateDeployment(v)
+        }
+      }()
+      case 44: try {
+        var v: Drover_V1_DeleteDeployment?
+        var hadOneofValue = false
+        if let current = self.operation {
+          hadOneofValue = true
+          if case .deleteDeployment(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.operation = .deleteDeployment(v)
+        }
+      }()
+      case 45: try {
+        var v: Drover_V1_RunDeployment?
+        var hadOneofValue = false
+        if let current = self.operation {
+          hadOneofValue = true
+          if case .runDeployment(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.operation = .runDeployment(v)
+        }
+      }()
+      case 50: try {
+        var v: Drover_V1_ListFlowRuns?
+        var hadOneofValue = false
+        if let current = self.operation {
+          hadOneofValue = true
+          if case .listFlowRuns(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.operation = .listFlowRuns(v)
+        }
+      }()
+      case 51: try {
+        var v: Drover_V1_GetFlowRun?
+        var hadOneofValue = false
+        if let current = self.operation {
+          hadOneofValue = true
+          if case .getFlowRun(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.operation = .getFlowRun(v)
+        }
+      }()
+      case 52: try {
+        var v: Drover_V1_CancelFlowRun?
+        var hadOneofValue = false
+        if let current = self.operation {
+          hadOneofValue = true
+          if case .cancelFlowRun(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.operation = .cancelFlowRun(v)
+        }
+      }()
+      case 53: try {
+        var v: Drover_V1_DeleteFlowRun?
+        var hadOneofValue = false
+        if let current = self.operation {
+          hadOneofValue = true
+          if case .deleteFlowRun(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.operation = .deleteFlowRun(v)
+        }
+      }()
+      case 54: try {
+        var v: Drover_V1_ReadFlowRunLogs?
+        var hadOneofValue = false
+        if let current = self.operation {
+          hadOneofValue = true
+          if case .readFlowRunLogs(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.operation = .readFlowRunLogs(v)
+        }
+      }()
       default: break
       }
     }
@@ -1232,6 +2971,14 @@ nonisolated extension Drover_V1_ControlRequest: SwiftProtobuf.Message, SwiftProt
       guard case .deleteWorkPool(let v)? = self.operation else { preconditionFailure() }
       try visitor.visitSingularMessageField(value: v, fieldNumber: 24)
     }()
+    case .previewWorkPool?: try {
+      guard case .previewWorkPool(let v)? = self.operation else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 25)
+    }()
+    case .listWorkers?: try {
+      guard case .listWorkers(let v)? = self.operation else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 26)
+    }()
     case .createWorkQueue?: try {
       guard case .createWorkQueue(let v)? = self.operation else { preconditionFailure() }
       try visitor.visitSingularMessageField(value: v, fieldNumber: 30)
@@ -1252,6 +2999,50 @@ nonisolated extension Drover_V1_ControlRequest: SwiftProtobuf.Message, SwiftProt
       guard case .deleteWorkQueue(let v)? = self.operation else { preconditionFailure() }
       try visitor.visitSingularMessageField(value: v, fieldNumber: 34)
     }()
+    case .createDeployment?: try {
+      guard case .createDeployment(let v)? = self.operation else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 40)
+    }()
+    case .getDeployment?: try {
+      guard case .getDeployment(let v)? = self.operation else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 41)
+    }()
+    case .listDeployments?: try {
+      guard case .listDeployments(let v)? = self.operation else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 42)
+    }()
+    case .updateDeployment?: try {
+      guard case .updateDeployment(let v)? = self.operation else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 43)
+    }()
+    case .deleteDeployment?: try {
+      guard case .deleteDeployment(let v)? = self.operation else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 44)
+    }()
+    case .runDeployment?: try {
+      guard case .runDeployment(let v)? = self.operation else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 45)
+    }()
+    case .listFlowRuns?: try {
+      guard case .listFlowRuns(let v)? = self.operation else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 50)
+    }()
+    case .getFlowRun?: try {
+      guard case .getFlowRun(let v)? = self.operation else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 51)
+    }()
+    case .cancelFlowRun?: try {
+      guard case .cancelFlowRun(let v)? = self.operation else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 52)
+    }()
+    case .deleteFlowRun?: try {
+      guard case .deleteFlowRun(let v)? = self.operation else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 53)
+    }()
+    case .readFlowRunLogs?: try {
+      guard case .readFlowRunLogs(let v)? = self.operation else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 54)
+    }()
     case nil: break
     }
     try unknownFields.traverse(visitor: &visitor)
@@ -1267,7 +3058,7 @@ nonisolated extension Drover_V1_ControlRequest: SwiftProtobuf.Message, SwiftProt
 
 nonisolated extension Drover_V1_ControlReply: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".ControlReply"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}request_id\0\u{1}error\0\u{4}\u{8}server_info\0\u{4}\u{a}work_pool\0\u{3}work_pools\0\u{4}\u{9}work_queue\0\u{3}work_queues\0\u{2}\u{9}deleted\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}request_id\0\u{1}error\0\u{4}\u{8}server_info\0\u{4}\u{a}work_pool\0\u{3}work_pools\0\u{4}\u{9}work_queue\0\u{3}work_queues\0\u{2}\u{9}deleted\0\u{1}workers\0\u{2}\u{9}deployment\0\u{1}deployments\0\u{4}\u{9}flow_run\0\u{3}flow_runs\0\u{1}logs\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1367,6 +3158,84 @@ nonisolated extension Drover_V1_ControlReply: SwiftProtobuf.Message, SwiftProtob
           self.result = .deleted(v)
         }
       }()
+      case 41: try {
+        var v: Drover_V1_WorkerList?
+        var hadOneofValue = false
+        if let current = self.result {
+          hadOneofValue = true
+          if case .workers(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.result = .workers(v)
+        }
+      }()
+      case 50: try {
+        var v: Drover_V1_Deployment?
+        var hadOneofValue = false
+        if let current = self.result {
+          hadOneofValue = true
+          if case .deployment(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.result = .deployment(v)
+        }
+      }()
+      case 51: try {
+        var v: Drover_V1_DeploymentList?
+        var hadOneofValue = false
+        if let current = self.result {
+          hadOneofValue = true
+          if case .deployments(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.result = .deployments(v)
+        }
+      }()
+      case 60: try {
+        var v: Drover_V1_FlowRun?
+        var hadOneofValue = false
+        if let current = self.result {
+          hadOneofValue = true
+          if case .flowRun(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.result = .flowRun(v)
+        }
+      }()
+      case 61: try {
+        var v: Drover_V1_FlowRunList?
+        var hadOneofValue = false
+        if let current = self.result {
+          hadOneofValue = true
+          if case .flowRuns(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.result = .flowRuns(v)
+        }
+      }()
+      case 62: try {
+        var v: Drover_V1_LogList?
+        var hadOneofValue = false
+        if let current = self.result {
+          hadOneofValue = true
+          if case .logs(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.result = .logs(v)
+        }
+      }()
       default: break
       }
     }
@@ -1408,6 +3277,30 @@ nonisolated extension Drover_V1_ControlReply: SwiftProtobuf.Message, SwiftProtob
     case .deleted?: try {
       guard case .deleted(let v)? = self.result else { preconditionFailure() }
       try visitor.visitSingularMessageField(value: v, fieldNumber: 40)
+    }()
+    case .workers?: try {
+      guard case .workers(let v)? = self.result else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 41)
+    }()
+    case .deployment?: try {
+      guard case .deployment(let v)? = self.result else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 50)
+    }()
+    case .deployments?: try {
+      guard case .deployments(let v)? = self.result else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 51)
+    }()
+    case .flowRun?: try {
+      guard case .flowRun(let v)? = self.result else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 60)
+    }()
+    case .flowRuns?: try {
+      guard case .flowRuns(let v)? = self.result else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 61)
+    }()
+    case .logs?: try {
+      guard case .logs(let v)? = self.result else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 62)
     }()
     case nil: break
     }
@@ -2217,6 +4110,2044 @@ nonisolated extension Drover_V1_DeleteWorkQueue: SwiftProtobuf.Message, SwiftPro
   public static func ==(lhs: Drover_V1_DeleteWorkQueue, rhs: Drover_V1_DeleteWorkQueue) -> Bool {
     if lhs.name != rhs.name {return false}
     if lhs.workPoolName != rhs.workPoolName {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Drover_V1_Worker: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".Worker"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}name\0\u{3}work_pool_name\0\u{1}status\0\u{3}last_heartbeat\0\u{1}limit\0\u{3}work_queue_names\0\u{3}active_runs\0\u{1}host\0\u{1}pid\0\u{1}version\0\u{1}connected\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.id) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.name) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.workPoolName) }()
+      case 4: try { try decoder.decodeSingularEnumField(value: &self.status) }()
+      case 5: try { try decoder.decodeSingularMessageField(value: &self._lastHeartbeat) }()
+      case 6: try { try decoder.decodeSingularUInt32Field(value: &self._limit) }()
+      case 7: try { try decoder.decodeRepeatedStringField(value: &self.workQueueNames) }()
+      case 8: try { try decoder.decodeSingularUInt32Field(value: &self.activeRuns) }()
+      case 9: try { try decoder.decodeSingularStringField(value: &self.host) }()
+      case 10: try { try decoder.decodeSingularUInt32Field(value: &self.pid) }()
+      case 11: try { try decoder.decodeSingularStringField(value: &self.version) }()
+      case 12: try { try decoder.decodeSingularMessageField(value: &self._connected) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.id.isEmpty {
+      try visitor.visitSingularStringField(value: self.id, fieldNumber: 1)
+    }
+    if !self.name.isEmpty {
+      try visitor.visitSingularStringField(value: self.name, fieldNumber: 2)
+    }
+    if !self.workPoolName.isEmpty {
+      try visitor.visitSingularStringField(value: self.workPoolName, fieldNumber: 3)
+    }
+    if self.status != .unspecified {
+      try visitor.visitSingularEnumField(value: self.status, fieldNumber: 4)
+    }
+    try { if let v = self._lastHeartbeat {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 5)
+    } }()
+    try { if let v = self._limit {
+      try visitor.visitSingularUInt32Field(value: v, fieldNumber: 6)
+    } }()
+    if !self.workQueueNames.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.workQueueNames, fieldNumber: 7)
+    }
+    if self.activeRuns != 0 {
+      try visitor.visitSingularUInt32Field(value: self.activeRuns, fieldNumber: 8)
+    }
+    if !self.host.isEmpty {
+      try visitor.visitSingularStringField(value: self.host, fieldNumber: 9)
+    }
+    if self.pid != 0 {
+      try visitor.visitSingularUInt32Field(value: self.pid, fieldNumber: 10)
+    }
+    if !self.version.isEmpty {
+      try visitor.visitSingularStringField(value: self.version, fieldNumber: 11)
+    }
+    try { if let v = self._connected {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 12)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Drover_V1_Worker, rhs: Drover_V1_Worker) -> Bool {
+    if lhs.id != rhs.id {return false}
+    if lhs.name != rhs.name {return false}
+    if lhs.workPoolName != rhs.workPoolName {return false}
+    if lhs.status != rhs.status {return false}
+    if lhs._lastHeartbeat != rhs._lastHeartbeat {return false}
+    if lhs._limit != rhs._limit {return false}
+    if lhs.workQueueNames != rhs.workQueueNames {return false}
+    if lhs.activeRuns != rhs.activeRuns {return false}
+    if lhs.host != rhs.host {return false}
+    if lhs.pid != rhs.pid {return false}
+    if lhs.version != rhs.version {return false}
+    if lhs._connected != rhs._connected {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Drover_V1_WorkerList: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".WorkerList"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}workers\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.workers) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.workers.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.workers, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Drover_V1_WorkerList, rhs: Drover_V1_WorkerList) -> Bool {
+    if lhs.workers != rhs.workers {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Drover_V1_ListWorkers: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ListWorkers"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}work_pool_name\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.workPoolName) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.workPoolName.isEmpty {
+      try visitor.visitSingularStringField(value: self.workPoolName, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Drover_V1_ListWorkers, rhs: Drover_V1_ListWorkers) -> Bool {
+    if lhs.workPoolName != rhs.workPoolName {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Drover_V1_PreviewWorkPool: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".PreviewWorkPool"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}hours\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.name) }()
+      case 2: try { try decoder.decodeSingularUInt32Field(value: &self.hours) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.name.isEmpty {
+      try visitor.visitSingularStringField(value: self.name, fieldNumber: 1)
+    }
+    if self.hours != 0 {
+      try visitor.visitSingularUInt32Field(value: self.hours, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Drover_V1_PreviewWorkPool, rhs: Drover_V1_PreviewWorkPool) -> Bool {
+    if lhs.name != rhs.name {return false}
+    if lhs.hours != rhs.hours {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Drover_V1_Deployment: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".Deployment"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}name\0\u{3}work_pool_name\0\u{3}work_queue_name\0\u{1}command\0\u{1}parameters\0\u{3}job_variables\0\u{1}tags\0\u{1}retries\0\u{3}retry_delay_seconds\0\u{1}description\0\u{1}created\0\u{1}updated\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.id) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.name) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.workPoolName) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.workQueueName) }()
+      case 5: try { try decoder.decodeSingularStringField(value: &self.command) }()
+      case 6: try { try decoder.decodeSingularMessageField(value: &self._parameters) }()
+      case 7: try { try decoder.decodeSingularMessageField(value: &self._jobVariables) }()
+      case 8: try { try decoder.decodeRepeatedStringField(value: &self.tags) }()
+      case 9: try { try decoder.decodeSingularUInt32Field(value: &self.retries) }()
+      case 10: try { try decoder.decodeSingularUInt32Field(value: &self.retryDelaySeconds) }()
+      case 11: try { try decoder.decodeSingularStringField(value: &self.description_p) }()
+      case 12: try { try decoder.decodeSingularMessageField(value: &self._created) }()
+      case 13: try { try decoder.decodeSingularMessageField(value: &self._updated) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.id.isEmpty {
+      try visitor.visitSingularStringField(value: self.id, fieldNumber: 1)
+    }
+    if !self.name.isEmpty {
+      try visitor.visitSingularStringField(value: self.name, fieldNumber: 2)
+    }
+    if !self.workPoolName.isEmpty {
+      try visitor.visitSingularStringField(value: self.workPoolName, fieldNumber: 3)
+    }
+    if !self.workQueueName.isEmpty {
+      try visitor.visitSingularStringField(value: self.workQueueName, fieldNumber: 4)
+    }
+    if !self.command.isEmpty {
+      try visitor.visitSingularStringField(value: self.command, fieldNumber: 5)
+    }
+    try { if let v = self._parameters {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 6)
+    } }()
+    try { if let v = self._jobVariables {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 7)
+    } }()
+    if !self.tags.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.tags, fieldNumber: 8)
+    }
+    if self.retries != 0 {
+      try visitor.visitSingularUInt32Field(value: self.retries, fieldNumber: 9)
+    }
+    if self.retryDelaySeconds != 0 {
+      try visitor.visitSingularUInt32Field(value: self.retryDelaySeconds, fieldNumber: 10)
+    }
+    if !self.description_p.isEmpty {
+      try visitor.visitSingularStringField(value: self.description_p, fieldNumber: 11)
+    }
+    try { if let v = self._created {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 12)
+    } }()
+    try { if let v = self._updated {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 13)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Drover_V1_Deployment, rhs: Drover_V1_Deployment) -> Bool {
+    if lhs.id != rhs.id {return false}
+    if lhs.name != rhs.name {return false}
+    if lhs.workPoolName != rhs.workPoolName {return false}
+    if lhs.workQueueName != rhs.workQueueName {return false}
+    if lhs.command != rhs.command {return false}
+    if lhs._parameters != rhs._parameters {return false}
+    if lhs._jobVariables != rhs._jobVariables {return false}
+    if lhs.tags != rhs.tags {return false}
+    if lhs.retries != rhs.retries {return false}
+    if lhs.retryDelaySeconds != rhs.retryDelaySeconds {return false}
+    if lhs.description_p != rhs.description_p {return false}
+    if lhs._created != rhs._created {return false}
+    if lhs._updated != rhs._updated {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Drover_V1_DeploymentList: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".DeploymentList"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}deployments\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.deployments) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.deployments.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.deployments, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Drover_V1_DeploymentList, rhs: Drover_V1_DeploymentList) -> Bool {
+    if lhs.deployments != rhs.deployments {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Drover_V1_CreateDeployment: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".CreateDeployment"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{3}work_pool_name\0\u{3}work_queue_name\0\u{1}command\0\u{3}parameters_json\0\u{3}job_variables_json\0\u{1}tags\0\u{1}retries\0\u{3}retry_delay_seconds\0\u{1}description\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.name) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.workPoolName) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.workQueueName) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.command) }()
+      case 5: try { try decoder.decodeSingularStringField(value: &self.parametersJson) }()
+      case 6: try { try decoder.decodeSingularStringField(value: &self.jobVariablesJson) }()
+      case 7: try { try decoder.decodeRepeatedStringField(value: &self.tags) }()
+      case 8: try { try decoder.decodeSingularUInt32Field(value: &self.retries) }()
+      case 9: try { try decoder.decodeSingularUInt32Field(value: &self.retryDelaySeconds) }()
+      case 10: try { try decoder.decodeSingularStringField(value: &self.description_p) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.name.isEmpty {
+      try visitor.visitSingularStringField(value: self.name, fieldNumber: 1)
+    }
+    if !self.workPoolName.isEmpty {
+      try visitor.visitSingularStringField(value: self.workPoolName, fieldNumber: 2)
+    }
+    if !self.workQueueName.isEmpty {
+      try visitor.visitSingularStringField(value: self.workQueueName, fieldNumber: 3)
+    }
+    if !self.command.isEmpty {
+      try visitor.visitSingularStringField(value: self.command, fieldNumber: 4)
+    }
+    if !self.parametersJson.isEmpty {
+      try visitor.visitSingularStringField(value: self.parametersJson, fieldNumber: 5)
+    }
+    if !self.jobVariablesJson.isEmpty {
+      try visitor.visitSingularStringField(value: self.jobVariablesJson, fieldNumber: 6)
+    }
+    if !self.tags.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.tags, fieldNumber: 7)
+    }
+    if self.retries != 0 {
+      try visitor.visitSingularUInt32Field(value: self.retries, fieldNumber: 8)
+    }
+    if self.retryDelaySeconds != 0 {
+      try visitor.visitSingularUInt32Field(value: self.retryDelaySeconds, fieldNumber: 9)
+    }
+    if !self.description_p.isEmpty {
+      try visitor.visitSingularStringField(value: self.description_p, fieldNumber: 10)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Drover_V1_CreateDeployment, rhs: Drover_V1_CreateDeployment) -> Bool {
+    if lhs.name != rhs.name {return false}
+    if lhs.workPoolName != rhs.workPoolName {return false}
+    if lhs.workQueueName != rhs.workQueueName {return false}
+    if lhs.command != rhs.command {return false}
+    if lhs.parametersJson != rhs.parametersJson {return false}
+    if lhs.jobVariablesJson != rhs.jobVariablesJson {return false}
+    if lhs.tags != rhs.tags {return false}
+    if lhs.retries != rhs.retries {return false}
+    if lhs.retryDelaySeconds != rhs.retryDelaySeconds {return false}
+    if lhs.description_p != rhs.description_p {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Drover_V1_GetDeployment: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".GetDeployment"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.name) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.name.isEmpty {
+      try visitor.visitSingularStringField(value: self.name, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Drover_V1_GetDeployment, rhs: Drover_V1_GetDeployment) -> Bool {
+    if lhs.name != rhs.name {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Drover_V1_ListDeployments: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ListDeployments"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}work_pool_name\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.workPoolName) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.workPoolName.isEmpty {
+      try visitor.visitSingularStringField(value: self.workPoolName, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Drover_V1_ListDeployments, rhs: Drover_V1_ListDeployments) -> Bool {
+    if lhs.workPoolName != rhs.workPoolName {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Drover_V1_UpdateDeployment: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".UpdateDeployment"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}command\0\u{3}parameters_json\0\u{3}job_variables_json\0\u{3}replace_tags\0\u{1}tags\0\u{1}retries\0\u{3}retry_delay_seconds\0\u{1}description\0\u{3}work_queue_name\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.name) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self._command) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self._parametersJson) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self._jobVariablesJson) }()
+      case 5: try { try decoder.decodeSingularBoolField(value: &self.replaceTags) }()
+      case 6: try { try decoder.decodeRepeatedStringField(value: &self.tags) }()
+      case 7: try { try decoder.decodeSingularUInt32Field(value: &self._retries) }()
+      case 8: try { try decoder.decodeSingularUInt32Field(value: &self._retryDelaySeconds) }()
+      case 9: try { try decoder.decodeSingularStringField(value: &self._description_p) }()
+      case 10: try { try decoder.decodeSingularStringField(value: &self._workQueueName) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.name.isEmpty {
+      try visitor.visitSingularStringField(value: self.name, fieldNumber: 1)
+    }
+    try { if let v = self._command {
+      try visitor.visitSingularStringField(value: v, fieldNumber: 2)
+    } }()
+    try { if let v = self._parametersJson {
+      try visitor.visitSingularStringField(value: v, fieldNumber: 3)
+    } }()
+    try { if let v = self._jobVariablesJson {
+      try visitor.visitSingularStringField(value: v, fieldNumber: 4)
+    } }()
+    if self.replaceTags != false {
+      try visitor.visitSingularBoolField(value: self.replaceTags, fieldNumber: 5)
+    }
+    if !self.tags.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.tags, fieldNumber: 6)
+    }
+    try { if let v = self._retries {
+      try visitor.visitSingularUInt32Field(value: v, fieldNumber: 7)
+    } }()
+    try { if let v = self._retryDelaySeconds {
+      try visitor.visitSingularUInt32Field(value: v, fieldNumber: 8)
+    } }()
+    try { if let v = self._description_p {
+      try visitor.visitSingularStringField(value: v, fieldNumber: 9)
+    } }()
+    try { if let v = self._workQueueName {
+      try visitor.visitSingularStringField(value: v, fieldNumber: 10)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Drover_V1_UpdateDeployment, rhs: Drover_V1_UpdateDeployment) -> Bool {
+    if lhs.name != rhs.name {return false}
+    if lhs._command != rhs._command {return false}
+    if lhs._parametersJson != rhs._parametersJson {return false}
+    if lhs._jobVariablesJson != rhs._jobVariablesJson {return false}
+    if lhs.replaceTags != rhs.replaceTags {return false}
+    if lhs.tags != rhs.tags {return false}
+    if lhs._retries != rhs._retries {return false}
+    if lhs._retryDelaySeconds != rhs._retryDelaySeconds {return false}
+    if lhs._description_p != rhs._description_p {return false}
+    if lhs._workQueueName != rhs._workQueueName {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Drover_V1_DeleteDeployment: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".DeleteDeployment"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.name) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.name.isEmpty {
+      try visitor.visitSingularStringField(value: self.name, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Drover_V1_DeleteDeployment, rhs: Drover_V1_DeleteDeployment) -> Bool {
+    if lhs.name != rhs.name {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Drover_V1_RunDeployment: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".RunDeployment"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{3}parameters_json\0\u{3}job_variables_json\0\u{1}tags\0\u{3}expected_start_time\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.name) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.parametersJson) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.jobVariablesJson) }()
+      case 4: try { try decoder.decodeRepeatedStringField(value: &self.tags) }()
+      case 5: try { try decoder.decodeSingularMessageField(value: &self._expectedStartTime) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.name.isEmpty {
+      try visitor.visitSingularStringField(value: self.name, fieldNumber: 1)
+    }
+    if !self.parametersJson.isEmpty {
+      try visitor.visitSingularStringField(value: self.parametersJson, fieldNumber: 2)
+    }
+    if !self.jobVariablesJson.isEmpty {
+      try visitor.visitSingularStringField(value: self.jobVariablesJson, fieldNumber: 3)
+    }
+    if !self.tags.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.tags, fieldNumber: 4)
+    }
+    try { if let v = self._expectedStartTime {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 5)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Drover_V1_RunDeployment, rhs: Drover_V1_RunDeployment) -> Bool {
+    if lhs.name != rhs.name {return false}
+    if lhs.parametersJson != rhs.parametersJson {return false}
+    if lhs.jobVariablesJson != rhs.jobVariablesJson {return false}
+    if lhs.tags != rhs.tags {return false}
+    if lhs._expectedStartTime != rhs._expectedStartTime {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Drover_V1_FlowRunState: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".FlowRunState"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}type\0\u{1}name\0\u{1}timestamp\0\u{1}message\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularEnumField(value: &self.type) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.name) }()
+      case 3: try { try decoder.decodeSingularMessageField(value: &self._timestamp) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.message) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if self.type != .unspecified {
+      try visitor.visitSingularEnumField(value: self.type, fieldNumber: 1)
+    }
+    if !self.name.isEmpty {
+      try visitor.visitSingularStringField(value: self.name, fieldNumber: 2)
+    }
+    try { if let v = self._timestamp {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
+    } }()
+    if !self.message.isEmpty {
+      try visitor.visitSingularStringField(value: self.message, fieldNumber: 4)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Drover_V1_FlowRunState, rhs: Drover_V1_FlowRunState) -> Bool {
+    if lhs.type != rhs.type {return false}
+    if lhs.name != rhs.name {return false}
+    if lhs._timestamp != rhs._timestamp {return false}
+    if lhs.message != rhs.message {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Drover_V1_FlowRun: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".FlowRun"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}name\0\u{3}deployment_id\0\u{3}deployment_name\0\u{3}work_pool_name\0\u{3}work_queue_name\0\u{1}tags\0\u{1}parameters\0\u{3}job_variables\0\u{3}expected_start_time\0\u{3}state_type\0\u{3}state_name\0\u{3}start_time\0\u{3}end_time\0\u{3}worker_name\0\u{3}exit_code\0\u{1}attempt\0\u{1}retries\0\u{3}state_history\0\u{1}created\0\u{1}command\0")
+
+  fileprivate class _StorageClass {
+    var _id: String = String()
+    var _name: String = String()
+    var _deploymentID: String = String()
+    var _deploymentName: String = String()
+    var _workPoolName: String = String()
+    var _workQueueName: String = String()
+    var _tags: [String] = []
+    var _parameters: SwiftProtobuf.Google_Protobuf_Struct? = nil
+    var _jobVariables: SwiftProtobuf.Google_Protobuf_Struct? = nil
+    var _expectedStartTime: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+    var _stateType: Drover_V1_StateType = .unspecified
+    var _stateName: String = String()
+    var _startTime: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+    var _endTime: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+    var _workerName: String = String()
+    var _exitCode: Int32? = nil
+    var _attempt: UInt32 = 0
+    var _retries: UInt32 = 0
+    var _stateHistory: [Drover_V1_FlowRunState] = []
+    var _created: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+    var _command: String = String()
+
+      // This property is used as the initial default value for new instances of the type.
+      // The type itself is protecting the reference to its storage via CoW semantics.
+      // This will force a copy to be made of this reference when the first mutation occurs;
+      // hence, it is safe to mark this as `nonisolated(unsafe)`.
+      static nonisolated(unsafe) let defaultInstance = _StorageClass()
+
+    private init() {}
+
+    init(copying source: _StorageClass) {
+      _id = source._id
+      _name = source._name
+      _deploymentID = source._deploymentID
+      _deploymentName = source._deploymentName
+      _workPoolName = source._workPoolName
+      _workQueueName = source._workQueueName
+      _tags = source._tags
+      _parameters = source._parameters
+      _jobVariables = source._jobVariables
+      _expectedStartTime = source._expectedStartTime
+      _stateType = source._stateType
+      _stateName = source._stateName
+      _startTime = source._startTime
+      _endTime = source._endTime
+      _workerName = source._workerName
+      _exitCode = source._exitCode
+      _attempt = source._attempt
+      _retries = source._retries
+      _stateHistory = source._stateHistory
+      _created = source._created
+      _command = source._command
+    }
+  }
+
+  fileprivate mutating func _uniqueStorage() -> _StorageClass {
+    if !isKnownUniquelyReferenced(&_storage) {
+      _storage = _StorageClass(copying: _storage)
+    }
+    return _storage
+  }
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    _ = _uniqueStorage()
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      while let fieldNumber = try decoder.nextFieldNumber() {
+        // The use of inline closures is to circumvent an issue where the compiler
+        // allocates stack space for every case branch when no optimizations are
+        // enabled. https://github.com/apple/swift-protobuf/issues/1034
+        switch fieldNumber {
+        case 1: try { try decoder.decodeSingularStringField(value: &_storage._id) }()
+        case 2: try { try decoder.decodeSingularStringField(value: &_storage._name) }()
+        case 3: try { try decoder.decodeSingularStringField(value: &_storage._deploymentID) }()
+        case 4: try { try decoder.decodeSingularStringField(value: &_storage._deploymentName) }()
+        case 5: try { try decoder.decodeSingularStringField(value: &_storage._workPoolName) }()
+        case 6: try { try decoder.decodeSingularStringField(value: &_storage._workQueueName) }()
+        case 7: try { try decoder.decodeRepeatedStringField(value: &_storage._tags) }()
+        case 8: try { try decoder.decodeSingularMessageField(value: &_storage._parameters) }()
+        case 9: try { try decoder.decodeSingularMessageField(value: &_storage._jobVariables) }()
+        case 10: try { try decoder.decodeSingularMessageField(value: &_storage._expectedStartTime) }()
+        case 11: try { try decoder.decodeSingularEnumField(value: &_storage._stateType) }()
+        case 12: try { try decoder.decodeSingularStringField(value: &_storage._stateName) }()
+        case 13: try { try decoder.decodeSingularMessageField(value: &_storage._startTime) }()
+        case 14: try { try decoder.decodeSingularMessageField(value: &_storage._endTime) }()
+        case 15: try { try decoder.decodeSingularStringField(value: &_storage._workerName) }()
+        case 16: try { try decoder.decodeSingularInt32Field(value: &_storage._exitCode) }()
+        case 17: try { try decoder.decodeSingularUInt32Field(value: &_storage._attempt) }()
+        case 18: try { try decoder.decodeSingularUInt32Field(value: &_storage._retries) }()
+        case 19: try { try decoder.decodeRepeatedMessageField(value: &_storage._stateHistory) }()
+        case 20: try { try decoder.decodeSingularMessageField(value: &_storage._created) }()
+        case 21: try { try decoder.decodeSingularStringField(value: &_storage._command) }()
+        default: break
+        }
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every if/case branch local when no optimizations
+      // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+      // https://github.com/apple/swift-protobuf/issues/1182
+      if !_storage._id.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._id, fieldNumber: 1)
+      }
+      if !_storage._name.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._name, fieldNumber: 2)
+      }
+      if !_storage._deploymentID.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._deploymentID, fieldNumber: 3)
+      }
+      if !_storage._deploymentName.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._deploymentName, fieldNumber: 4)
+      }
+      if !_storage._workPoolName.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._workPoolName, fieldNumber: 5)
+      }
+      if !_storage._workQueueName.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._workQueueName, fieldNumber: 6)
+      }
+      if !_storage._tags.isEmpty {
+        try visitor.visitRepeatedStringField(value: _storage._tags, fieldNumber: 7)
+      }
+      try { if let v = _storage._parameters {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 8)
+      } }()
+      try { if let v = _storage._jobVariables {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 9)
+      } }()
+      try { if let v = _storage._expectedStartTime {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 10)
+      } }()
+      if _storage._stateType != .unspecified {
+        try visitor.visitSingularEnumField(value: _storage._stateType, fieldNumber: 11)
+      }
+      if !_storage._stateName.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._stateName, fieldNumber: 12)
+      }
+      try { if let v = _storage._startTime {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 13)
+      } }()
+      try { if let v = _storage._endTime {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 14)
+      } }()
+      if !_storage._workerName.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._workerName, fieldNumber: 15)
+      }
+      try { if let v = _storage._exitCode {
+        try visitor.visitSingularInt32Field(value: v, fieldNumber: 16)
+      } }()
+      if _storage._attempt != 0 {
+        try visitor.visitSingularUInt32Field(value: _storage._attempt, fieldNumber: 17)
+      }
+      if _storage._retries != 0 {
+        try visitor.visitSingularUInt32Field(value: _storage._retries, fieldNumber: 18)
+      }
+      if !_storage._stateHistory.isEmpty {
+        try visitor.visitRepeatedMessageField(value: _storage._stateHistory, fieldNumber: 19)
+      }
+      try { if let v = _storage._created {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 20)
+      } }()
+      if !_storage._command.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._command, fieldNumber: 21)
+      }
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Drover_V1_FlowRun, rhs: Drover_V1_FlowRun) -> Bool {
+    if lhs._storage !== rhs._storage {
+      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
+        let _storage = _args.0
+        let rhs_storage = _args.1
+        if _storage._id != rhs_storage._id {return false}
+        if _storage._name != rhs_storage._name {return false}
+        if _storage._deploymentID != rhs_storage._deploymentID {return false}
+        if _storage._deploymentName != rhs_storage._deploymentName {return false}
+        if _storage._workPoolName != rhs_storage._workPoolName {return false}
+        if _storage._workQueueName != rhs_storage._workQueueName {return false}
+        if _storage._tags != rhs_storage._tags {return false}
+        if _storage._parameters != rhs_storage._parameters {return false}
+        if _storage._jobVariables != rhs_storage._jobVariables {return false}
+        if _storage._expectedStartTime != rhs_storage._expectedStartTime {return false}
+        if _storage._stateType != rhs_storage._stateType {return false}
+        if _storage._stateName != rhs_storage._stateName {return false}
+        if _storage._startTime != rhs_storage._startTime {return false}
+        if _storage._endTime != rhs_storage._endTime {return false}
+        if _storage._workerName != rhs_storage._workerName {return false}
+        if _storage._exitCode != rhs_storage._exitCode {return false}
+        if _storage._attempt != rhs_storage._attempt {return false}
+        if _storage._retries != rhs_storage._retries {return false}
+        if _storage._stateHistory != rhs_storage._stateHistory {return false}
+        if _storage._created != rhs_storage._created {return false}
+        if _storage._command != rhs_storage._command {return false}
+        return true
+      }
+      if !storagesAreEqual {return false}
+    }
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Drover_V1_FlowRunList: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".FlowRunList"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}flow_runs\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.flowRuns) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.flowRuns.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.flowRuns, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Drover_V1_FlowRunList, rhs: Drover_V1_FlowRunList) -> Bool {
+    if lhs.flowRuns != rhs.flowRuns {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Drover_V1_ListFlowRuns: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ListFlowRuns"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}work_pool_name\0\u{3}deployment_name\0\u{3}state_types\0\u{1}limit\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.workPoolName) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.deploymentName) }()
+      case 3: try { try decoder.decodeRepeatedEnumField(value: &self.stateTypes) }()
+      case 4: try { try decoder.decodeSingularUInt32Field(value: &self.limit) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.workPoolName.isEmpty {
+      try visitor.visitSingularStringField(value: self.workPoolName, fieldNumber: 1)
+    }
+    if !self.deploymentName.isEmpty {
+      try visitor.visitSingularStringField(value: self.deploymentName, fieldNumber: 2)
+    }
+    if !self.stateTypes.isEmpty {
+      try visitor.visitPackedEnumField(value: self.stateTypes, fieldNumber: 3)
+    }
+    if self.limit != 0 {
+      try visitor.visitSingularUInt32Field(value: self.limit, fieldNumber: 4)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Drover_V1_ListFlowRuns, rhs: Drover_V1_ListFlowRuns) -> Bool {
+    if lhs.workPoolName != rhs.workPoolName {return false}
+    if lhs.deploymentName != rhs.deploymentName {return false}
+    if lhs.stateTypes != rhs.stateTypes {return false}
+    if lhs.limit != rhs.limit {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Drover_V1_GetFlowRun: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".GetFlowRun"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.id) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.id.isEmpty {
+      try visitor.visitSingularStringField(value: self.id, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Drover_V1_GetFlowRun, rhs: Drover_V1_GetFlowRun) -> Bool {
+    if lhs.id != rhs.id {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Drover_V1_CancelFlowRun: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".CancelFlowRun"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.id) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.id.isEmpty {
+      try visitor.visitSingularStringField(value: self.id, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Drover_V1_CancelFlowRun, rhs: Drover_V1_CancelFlowRun) -> Bool {
+    if lhs.id != rhs.id {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Drover_V1_DeleteFlowRun: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".DeleteFlowRun"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.id) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.id.isEmpty {
+      try visitor.visitSingularStringField(value: self.id, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Drover_V1_DeleteFlowRun, rhs: Drover_V1_DeleteFlowRun) -> Bool {
+    if lhs.id != rhs.id {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Drover_V1_ReadFlowRunLogs: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ReadFlowRunLogs"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{3}after_sequence\0\u{1}limit\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.id) }()
+      case 2: try { try decoder.decodeSingularUInt64Field(value: &self.afterSequence) }()
+      case 3: try { try decoder.decodeSingularUInt32Field(value: &self.limit) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.id.isEmpty {
+      try visitor.visitSingularStringField(value: self.id, fieldNumber: 1)
+    }
+    if self.afterSequence != 0 {
+      try visitor.visitSingularUInt64Field(value: self.afterSequence, fieldNumber: 2)
+    }
+    if self.limit != 0 {
+      try visitor.visitSingularUInt32Field(value: self.limit, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Drover_V1_ReadFlowRunLogs, rhs: Drover_V1_ReadFlowRunLogs) -> Bool {
+    if lhs.id != rhs.id {return false}
+    if lhs.afterSequence != rhs.afterSequence {return false}
+    if lhs.limit != rhs.limit {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Drover_V1_LogLine: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".LogLine"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}sequence\0\u{1}timestamp\0\u{1}stream\0\u{1}text\0\u{1}attempt\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularUInt64Field(value: &self.sequence) }()
+      case 2: try { try decoder.decodeSingularMessageField(value: &self._timestamp) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.stream) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.text) }()
+      case 5: try { try decoder.decodeSingularUInt32Field(value: &self.attempt) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if self.sequence != 0 {
+      try visitor.visitSingularUInt64Field(value: self.sequence, fieldNumber: 1)
+    }
+    try { if let v = self._timestamp {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+    } }()
+    if !self.stream.isEmpty {
+      try visitor.visitSingularStringField(value: self.stream, fieldNumber: 3)
+    }
+    if !self.text.isEmpty {
+      try visitor.visitSingularStringField(value: self.text, fieldNumber: 4)
+    }
+    if self.attempt != 0 {
+      try visitor.visitSingularUInt32Field(value: self.attempt, fieldNumber: 5)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Drover_V1_LogLine, rhs: Drover_V1_LogLine) -> Bool {
+    if lhs.sequence != rhs.sequence {return false}
+    if lhs._timestamp != rhs._timestamp {return false}
+    if lhs.stream != rhs.stream {return false}
+    if lhs.text != rhs.text {return false}
+    if lhs.attempt != rhs.attempt {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Drover_V1_LogList: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".LogList"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}lines\0\u{3}flow_run\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.lines) }()
+      case 2: try { try decoder.decodeSingularMessageField(value: &self._flowRun) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.lines.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.lines, fieldNumber: 1)
+    }
+    try { if let v = self._flowRun {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Drover_V1_LogList, rhs: Drover_V1_LogList) -> Bool {
+    if lhs.lines != rhs.lines {return false}
+    if lhs._flowRun != rhs._flowRun {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Drover_V1_WorkerMessage: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".WorkerMessage"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}session\0\u{2}\u{9}hello\0\u{1}credit\0\u{3}run_started\0\u{3}run_finished\0\u{3}log_batch\0\u{1}heartbeat\0\u{1}bye\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularUInt64Field(value: &self.session) }()
+      case 10: try {
+        var v: Drover_V1_Hello?
+        var hadOneofValue = false
+        if let current = self.kind {
+          hadOneofValue = true
+          if case .hello(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.kind = .hello(v)
+        }
+      }()
+      case 11: try {
+        var v: Drover_V1_Credit?
+        var hadOneofValue = false
+        if let current = self.kind {
+          hadOneofValue = true
+          if case .credit(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.kind = .credit(v)
+        }
+      }()
+      case 12: try {
+        var v: Drover_V1_RunStarted?
+        var hadOneofValue = false
+        if let current = self.kind {
+          hadOneofValue = true
+          if case .runStarted(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.kind = .runStarted(v)
+        }
+      }()
+      case 13: try {
+        var v: Drover_V1_RunFinished?
+        var hadOneofValue = false
+        if let current = self.kind {
+          hadOneofValue = true
+          if case .runFinished(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.kind = .runFinished(v)
+        }
+      }()
+      case 14: try {
+        var v: Drover_V1_LogBatch?
+        var hadOneofValue = false
+        if let current = self.kind {
+          hadOneofValue = true
+          if case .logBatch(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.kind = .logBatch(v)
+        }
+      }()
+      case 15: try {
+        var v: Drover_V1_Heartbeat?
+        var hadOneofValue = false
+        if let current = self.kind {
+          hadOneofValue = true
+          if case .heartbeat(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.kind = .heartbeat(v)
+        }
+      }()
+      case 16: try {
+        var v: Drover_V1_Bye?
+        var hadOneofValue = false
+        if let current = self.kind {
+          hadOneofValue = true
+          if case .bye(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.kind = .bye(v)
+        }
+      }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if self.session != 0 {
+      try visitor.visitSingularUInt64Field(value: self.session, fieldNumber: 1)
+    }
+    switch self.kind {
+    case .hello?: try {
+      guard case .hello(let v)? = self.kind else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 10)
+    }()
+    case .credit?: try {
+      guard case .credit(let v)? = self.kind else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 11)
+    }()
+    case .runStarted?: try {
+      guard case .runStarted(let v)? = self.kind else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 12)
+    }()
+    case .runFinished?: try {
+      guard case .runFinished(let v)? = self.kind else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 13)
+    }()
+    case .logBatch?: try {
+      guard case .logBatch(let v)? = self.kind else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 14)
+    }()
+    case .heartbeat?: try {
+      guard case .heartbeat(let v)? = self.kind else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 15)
+    }()
+    case .bye?: try {
+      guard case .bye(let v)? = self.kind else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 16)
+    }()
+    case nil: break
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Drover_V1_WorkerMessage, rhs: Drover_V1_WorkerMessage) -> Bool {
+    if lhs.session != rhs.session {return false}
+    if lhs.kind != rhs.kind {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Drover_V1_ActiveRun: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ActiveRun"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}run_id\0\u{1}attempt\0\u{1}started\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.runID) }()
+      case 2: try { try decoder.decodeSingularUInt32Field(value: &self.attempt) }()
+      case 3: try { try decoder.decodeSingularBoolField(value: &self.started) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.runID.isEmpty {
+      try visitor.visitSingularStringField(value: self.runID, fieldNumber: 1)
+    }
+    if self.attempt != 0 {
+      try visitor.visitSingularUInt32Field(value: self.attempt, fieldNumber: 2)
+    }
+    if self.started != false {
+      try visitor.visitSingularBoolField(value: self.started, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Drover_V1_ActiveRun, rhs: Drover_V1_ActiveRun) -> Bool {
+    if lhs.runID != rhs.runID {return false}
+    if lhs.attempt != rhs.attempt {return false}
+    if lhs.started != rhs.started {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Drover_V1_Hello: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".Hello"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}worker_id\0\u{3}work_pool_name\0\u{1}name\0\u{3}work_queue_names\0\u{1}limit\0\u{1}host\0\u{1}pid\0\u{1}version\0\u{3}active_runs\0\u{1}type\0\u{3}create_pool_if_not_found\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.workerID) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.workPoolName) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.name) }()
+      case 4: try { try decoder.decodeRepeatedStringField(value: &self.workQueueNames) }()
+      case 5: try { try decoder.decodeSingularUInt32Field(value: &self._limit) }()
+      case 6: try { try decoder.decodeSingularStringField(value: &self.host) }()
+      case 7: try { try decoder.decodeSingularUInt32Field(value: &self.pid) }()
+      case 8: try { try decoder.decodeSingularStringField(value: &self.version) }()
+      case 9: try { try decoder.decodeRepeatedMessageField(value: &self.activeRuns) }()
+      case 10: try { try decoder.decodeSingularStringField(value: &self.type) }()
+      case 11: try { try decoder.decodeSingularBoolField(value: &self.createPoolIfNotFound) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.workerID.isEmpty {
+      try visitor.visitSingularStringField(value: self.workerID, fieldNumber: 1)
+    }
+    if !self.workPoolName.isEmpty {
+      try visitor.visitSingularStringField(value: self.workPoolName, fieldNumber: 2)
+    }
+    if !self.name.isEmpty {
+      try visitor.visitSingularStringField(value: self.name, fieldNumber: 3)
+    }
+    if !self.workQueueNames.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.workQueueNames, fieldNumber: 4)
+    }
+    try { if let v = self._limit {
+      try visitor.visitSingularUInt32Field(value: v, fieldNumber: 5)
+    } }()
+    if !self.host.isEmpty {
+      try visitor.visitSingularStringField(value: self.host, fieldNumber: 6)
+    }
+    if self.pid != 0 {
+      try visitor.visitSingularUInt32Field(value: self.pid, fieldNumber: 7)
+    }
+    if !self.version.isEmpty {
+      try visitor.visitSingularStringField(value: self.version, fieldNumber: 8)
+    }
+    if !self.activeRuns.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.activeRuns, fieldNumber: 9)
+    }
+    if !self.type.isEmpty {
+      try visitor.visitSingularStringField(value: self.type, fieldNumber: 10)
+    }
+    if self.createPoolIfNotFound != false {
+      try visitor.visitSingularBoolField(value: self.createPoolIfNotFound, fieldNumber: 11)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Drover_V1_Hello, rhs: Drover_V1_Hello) -> Bool {
+    if lhs.workerID != rhs.workerID {return false}
+    if lhs.workPoolName != rhs.workPoolName {return false}
+    if lhs.name != rhs.name {return false}
+    if lhs.workQueueNames != rhs.workQueueNames {return false}
+    if lhs._limit != rhs._limit {return false}
+    if lhs.host != rhs.host {return false}
+    if lhs.pid != rhs.pid {return false}
+    if lhs.version != rhs.version {return false}
+    if lhs.activeRuns != rhs.activeRuns {return false}
+    if lhs.type != rhs.type {return false}
+    if lhs.createPoolIfNotFound != rhs.createPoolIfNotFound {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Drover_V1_Credit: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".Credit"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}available\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularUInt32Field(value: &self.available) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.available != 0 {
+      try visitor.visitSingularUInt32Field(value: self.available, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Drover_V1_Credit, rhs: Drover_V1_Credit) -> Bool {
+    if lhs.available != rhs.available {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Drover_V1_RunStarted: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".RunStarted"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}run_id\0\u{1}attempt\0\u{1}pid\0\u{1}started\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.runID) }()
+      case 2: try { try decoder.decodeSingularUInt32Field(value: &self.attempt) }()
+      case 3: try { try decoder.decodeSingularUInt32Field(value: &self.pid) }()
+      case 4: try { try decoder.decodeSingularMessageField(value: &self._started) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.runID.isEmpty {
+      try visitor.visitSingularStringField(value: self.runID, fieldNumber: 1)
+    }
+    if self.attempt != 0 {
+      try visitor.visitSingularUInt32Field(value: self.attempt, fieldNumber: 2)
+    }
+    if self.pid != 0 {
+      try visitor.visitSingularUInt32Field(value: self.pid, fieldNumber: 3)
+    }
+    try { if let v = self._started {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 4)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Drover_V1_RunStarted, rhs: Drover_V1_RunStarted) -> Bool {
+    if lhs.runID != rhs.runID {return false}
+    if lhs.attempt != rhs.attempt {return false}
+    if lhs.pid != rhs.pid {return false}
+    if lhs._started != rhs._started {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Drover_V1_RunFinished: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".RunFinished"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}run_id\0\u{1}attempt\0\u{1}outcome\0\u{3}exit_code\0\u{1}message\0\u{1}finished\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.runID) }()
+      case 2: try { try decoder.decodeSingularUInt32Field(value: &self.attempt) }()
+      case 3: try { try decoder.decodeSingularEnumField(value: &self.outcome) }()
+      case 4: try { try decoder.decodeSingularInt32Field(value: &self._exitCode) }()
+      case 5: try { try decoder.decodeSingularStringField(value: &self.message) }()
+      case 6: try { try decoder.decodeSingularMessageField(value: &self._finished) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.runID.isEmpty {
+      try visitor.visitSingularStringField(value: self.runID, fieldNumber: 1)
+    }
+    if self.attempt != 0 {
+      try visitor.visitSingularUInt32Field(value: self.attempt, fieldNumber: 2)
+    }
+    if self.outcome != .unspecified {
+      try visitor.visitSingularEnumField(value: self.outcome, fieldNumber: 3)
+    }
+    try { if let v = self._exitCode {
+      try visitor.visitSingularInt32Field(value: v, fieldNumber: 4)
+    } }()
+    if !self.message.isEmpty {
+      try visitor.visitSingularStringField(value: self.message, fieldNumber: 5)
+    }
+    try { if let v = self._finished {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 6)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Drover_V1_RunFinished, rhs: Drover_V1_RunFinished) -> Bool {
+    if lhs.runID != rhs.runID {return false}
+    if lhs.attempt != rhs.attempt {return false}
+    if lhs.outcome != rhs.outcome {return false}
+    if lhs._exitCode != rhs._exitCode {return false}
+    if lhs.message != rhs.message {return false}
+    if lhs._finished != rhs._finished {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Drover_V1_LogBatch: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".LogBatch"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}run_id\0\u{1}attempt\0\u{1}lines\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.runID) }()
+      case 2: try { try decoder.decodeSingularUInt32Field(value: &self.attempt) }()
+      case 3: try { try decoder.decodeRepeatedMessageField(value: &self.lines) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.runID.isEmpty {
+      try visitor.visitSingularStringField(value: self.runID, fieldNumber: 1)
+    }
+    if self.attempt != 0 {
+      try visitor.visitSingularUInt32Field(value: self.attempt, fieldNumber: 2)
+    }
+    if !self.lines.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.lines, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Drover_V1_LogBatch, rhs: Drover_V1_LogBatch) -> Bool {
+    if lhs.runID != rhs.runID {return false}
+    if lhs.attempt != rhs.attempt {return false}
+    if lhs.lines != rhs.lines {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Drover_V1_Heartbeat: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".Heartbeat"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap()
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    // Load everything into unknown fields
+    while try decoder.nextFieldNumber() != nil {}
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Drover_V1_Heartbeat, rhs: Drover_V1_Heartbeat) -> Bool {
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Drover_V1_Bye: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".Bye"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}reason\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.reason) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.reason.isEmpty {
+      try visitor.visitSingularStringField(value: self.reason, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Drover_V1_Bye, rhs: Drover_V1_Bye) -> Bool {
+    if lhs.reason != rhs.reason {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Drover_V1_CoordinatorMessage: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".CoordinatorMessage"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}session\0\u{2}\u{9}welcome\0\u{1}run\0\u{1}cancel\0\u{1}reject\0\u{3}heartbeat_ack\0\u{1}stop\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularUInt64Field(value: &self.session) }()
+      case 10: try {
+        var v: Drover_V1_Welcome?
+        var hadOneofValue = false
+        if let current = self.kind {
+          hadOneofValue = true
+          if case .welcome(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.kind = .welcome(v)
+        }
+      }()
+      case 11: try {
+        var v: Drover_V1_RunAssignment?
+        var hadOneofValue = false
+        if let current = self.kind {
+          hadOneofValue = true
+          if case .run(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.kind = .run(v)
+        }
+      }()
+      case 12: try {
+        var v: Drover_V1_CancelRun?
+        var hadOneofValue = false
+        if let current = self.kind {
+          hadOneofValue = true
+          if case .cancel(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.kind = .cancel(v)
+        }
+      }()
+      case 13: try {
+        var v: Drover_V1_Reject?
+        var hadOneofValue = false
+        if let current = self.kind {
+          hadOneofValue = true
+          if case .reject(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.kind = .reject(v)
+        }
+      }()
+      case 14: try {
+        var v: Drover_V1_HeartbeatAck?
+        var hadOneofValue = false
+        if let current = self.kind {
+          hadOneofValue = true
+          if case .heartbeatAck(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.kind = .heartbeatAck(v)
+        }
+      }()
+      case 15: try {
+        var v: Drover_V1_StopRun?
+        var hadOneofValue = false
+        if let current = self.kind {
+          hadOneofValue = true
+          if case .stop(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.kind = .stop(v)
+        }
+      }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if self.session != 0 {
+      try visitor.visitSingularUInt64Field(value: self.session, fieldNumber: 1)
+    }
+    switch self.kind {
+    case .welcome?: try {
+      guard case .welcome(let v)? = self.kind else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 10)
+    }()
+    case .run?: try {
+      guard case .run(let v)? = self.kind else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 11)
+    }()
+    case .cancel?: try {
+      guard case .cancel(let v)? = self.kind else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 12)
+    }()
+    case .reject?: try {
+      guard case .reject(let v)? = self.kind else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 13)
+    }()
+    case .heartbeatAck?: try {
+      guard case .heartbeatAck(let v)? = self.kind else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 14)
+    }()
+    case .stop?: try {
+      guard case .stop(let v)? = self.kind else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 15)
+    }()
+    case nil: break
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Drover_V1_CoordinatorMessage, rhs: Drover_V1_CoordinatorMessage) -> Bool {
+    if lhs.session != rhs.session {return false}
+    if lhs.kind != rhs.kind {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Drover_V1_Welcome: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".Welcome"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}worker_id\0\u{1}name\0\u{3}heartbeat_interval_ms\0\u{1}session\0\u{3}stale_run_ids\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.workerID) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.name) }()
+      case 3: try { try decoder.decodeSingularUInt32Field(value: &self.heartbeatIntervalMs) }()
+      case 4: try { try decoder.decodeSingularUInt64Field(value: &self.session) }()
+      case 5: try { try decoder.decodeRepeatedStringField(value: &self.staleRunIds) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.workerID.isEmpty {
+      try visitor.visitSingularStringField(value: self.workerID, fieldNumber: 1)
+    }
+    if !self.name.isEmpty {
+      try visitor.visitSingularStringField(value: self.name, fieldNumber: 2)
+    }
+    if self.heartbeatIntervalMs != 0 {
+      try visitor.visitSingularUInt32Field(value: self.heartbeatIntervalMs, fieldNumber: 3)
+    }
+    if self.session != 0 {
+      try visitor.visitSingularUInt64Field(value: self.session, fieldNumber: 4)
+    }
+    if !self.staleRunIds.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.staleRunIds, fieldNumber: 5)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Drover_V1_Welcome, rhs: Drover_V1_Welcome) -> Bool {
+    if lhs.workerID != rhs.workerID {return false}
+    if lhs.name != rhs.name {return false}
+    if lhs.heartbeatIntervalMs != rhs.heartbeatIntervalMs {return false}
+    if lhs.session != rhs.session {return false}
+    if lhs.staleRunIds != rhs.staleRunIds {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Drover_V1_RunAssignment: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".RunAssignment"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}run\0\u{1}attempt\0\u{3}job_configuration\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._run) }()
+      case 2: try { try decoder.decodeSingularUInt32Field(value: &self.attempt) }()
+      case 3: try { try decoder.decodeSingularMessageField(value: &self._jobConfiguration) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._run {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    if self.attempt != 0 {
+      try visitor.visitSingularUInt32Field(value: self.attempt, fieldNumber: 2)
+    }
+    try { if let v = self._jobConfiguration {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Drover_V1_RunAssignment, rhs: Drover_V1_RunAssignment) -> Bool {
+    if lhs._run != rhs._run {return false}
+    if lhs.attempt != rhs.attempt {return false}
+    if lhs._jobConfiguration != rhs._jobConfiguration {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Drover_V1_CancelRun: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".CancelRun"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}run_id\0\u{1}attempt\0\u{3}grace_period_ms\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.runID) }()
+      case 2: try { try decoder.decodeSingularUInt32Field(value: &self.attempt) }()
+      case 3: try { try decoder.decodeSingularUInt32Field(value: &self.gracePeriodMs) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.runID.isEmpty {
+      try visitor.visitSingularStringField(value: self.runID, fieldNumber: 1)
+    }
+    if self.attempt != 0 {
+      try visitor.visitSingularUInt32Field(value: self.attempt, fieldNumber: 2)
+    }
+    if self.gracePeriodMs != 0 {
+      try visitor.visitSingularUInt32Field(value: self.gracePeriodMs, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Drover_V1_CancelRun, rhs: Drover_V1_CancelRun) -> Bool {
+    if lhs.runID != rhs.runID {return false}
+    if lhs.attempt != rhs.attempt {return false}
+    if lhs.gracePeriodMs != rhs.gracePeriodMs {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Drover_V1_StopRun: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".StopRun"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}run_id\0\u{1}attempt\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.runID) }()
+      case 2: try { try decoder.decodeSingularUInt32Field(value: &self.attempt) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.runID.isEmpty {
+      try visitor.visitSingularStringField(value: self.runID, fieldNumber: 1)
+    }
+    if self.attempt != 0 {
+      try visitor.visitSingularUInt32Field(value: self.attempt, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Drover_V1_StopRun, rhs: Drover_V1_StopRun) -> Bool {
+    if lhs.runID != rhs.runID {return false}
+    if lhs.attempt != rhs.attempt {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Drover_V1_Reject: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".Reject"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}error\0\u{3}hello_again\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._error) }()
+      case 2: try { try decoder.decodeSingularBoolField(value: &self.helloAgain) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._error {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    if self.helloAgain != false {
+      try visitor.visitSingularBoolField(value: self.helloAgain, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Drover_V1_Reject, rhs: Drover_V1_Reject) -> Bool {
+    if lhs._error != rhs._error {return false}
+    if lhs.helloAgain != rhs.helloAgain {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Drover_V1_HeartbeatAck: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".HeartbeatAck"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap()
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    // Load everything into unknown fields
+    while try decoder.nextFieldNumber() != nil {}
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Drover_V1_HeartbeatAck, rhs: Drover_V1_HeartbeatAck) -> Bool {
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -38,6 +38,62 @@ enum Migrations {
                     CREATE INDEX work_queues_by_pool ON work_queues(pool_id);
                     """)
         }
+        migrator.registerMigration("v2-deployments-runs-logs") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE deployments (
+                      id TEXT PRIMARY KEY NOT NULL,
+                      name TEXT NOT NULL UNIQUE,
+                      pool_id TEXT NOT NULL REFERENCES work_pools(id),
+                      queue_id TEXT NOT NULL REFERENCES work_queues(id),
+                      command TEXT NOT NULL,
+                      parameters TEXT NOT NULL,
+                      job_variables TEXT NOT NULL,
+                      tags TEXT NOT NULL,
+                      retries INTEGER NOT NULL,
+                      retry_delay_seconds INTEGER NOT NULL,
+                      description TEXT NOT NULL,
+                      created INTEGER NOT NULL,
+                      updated INTEGER NOT NULL
+                    );
+                    CREATE TABLE flow_runs (
+                      id TEXT PRIMARY KEY NOT NULL,
+                      name TEXT NOT NULL,
+                      deployment_id TEXT NOT NULL,
+                      pool_id TEXT NOT NULL,
+                      queue_id TEXT NOT NULL,
+                      tags TEXT NOT NULL,
+                      parameters TEXT NOT NULL,
+                      job_variables TEXT NOT NULL,
+                      command TEXT NOT NULL,
+                      expected_start INTEGER NOT NULL,
+                      state_type TEXT NOT NULL,
+                      state_name TEXT NOT NULL,
+                      history TEXT NOT NULL,
+                      attempt INTEGER NOT NULL,
+                      retries INTEGER NOT NULL,
+                      retry_delay_seconds INTEGER NOT NULL,
+                      worker_id TEXT,
+                      worker_name TEXT,
+                      exit_code INTEGER,
+                      start_time INTEGER,
+                      end_time INTEGER,
+                      created INTEGER NOT NULL
+                    );
+                    CREATE INDEX flow_runs_by_state ON flow_runs(state_type);
+                    CREATE INDEX flow_runs_by_pool ON flow_runs(pool_id, created);
+                    CREATE INDEX flow_runs_by_deployment ON flow_runs(deployment_id, created);
+                    CREATE TABLE flow_run_logs (
+                      sequence INTEGER PRIMARY KEY AUTOINCREMENT,
+                      run_id TEXT NOT NULL,
+                      attempt INTEGER NOT NULL,
+                      timestamp INTEGER NOT NULL,
+                      stream TEXT NOT NULL,
+                      text TEXT NOT NULL
+                    );
+                    CREATE INDEX flow_run_logs_by_run ON flow_run_logs(run_id, sequence);
+                    """)
+        }
         return migrator
     }()
 }

@@ -86,20 +86,93 @@ public final class SQLiteStore: Store {
         return WorkPoolCatalog(pools: pools, queues: queues)
     }
 
-    public func commit(_ changes: [CatalogChange]) throws(DroverError) {
+    public func commit(_ changes: [StoreChange]) throws(DroverError) {
         guard !changes.isEmpty else { return }
         try write { db in
             for change in changes {
                 switch change {
-                case .savePool(let pool): try Self.save(pool, in: db)
-                case .deletePool(let id):
+                case .catalog(.savePool(let pool)): try Self.save(pool, in: db)
+                case .catalog(.deletePool(let id)):
                     try db.execute(sql: "DELETE FROM work_pools WHERE id = ?", arguments: [id.uuidString])
-                case .saveQueue(let queue): try Self.save(queue, in: db)
-                case .deleteQueue(let id):
+                case .catalog(.saveQueue(let queue)): try Self.save(queue, in: db)
+                case .catalog(.deleteQueue(let id)):
                     try db.execute(sql: "DELETE FROM work_queues WHERE id = ?", arguments: [id.uuidString])
+                case .saveDeployment(let deployment): try Self.save(deployment, in: db)
+                case .deleteDeployment(let id):
+                    try db.execute(sql: "DELETE FROM deployments WHERE id = ?", arguments: [id.uuidString])
+                case .saveRun(let run): try Self.save(run, in: db)
+                case .deleteRun(let id):
+                    try db.execute(sql: "DELETE FROM flow_run_logs WHERE run_id = ?", arguments: [id.uuidString])
+                    try db.execute(sql: "DELETE FROM flow_runs WHERE id = ?", arguments: [id.uuidString])
+                case .appendLogs(let lines):
+                    for line in lines {
+                        try db.execute(
+                            sql: "INSERT INTO flow_run_logs (run_id, attempt, timestamp, stream, text) VALUES (?, ?, ?, ?, ?)",
+                            arguments: [
+                                line.runID.uuidString, Int64(line.attempt), Self.microseconds(line.timestamp),
+                                line.stream.rawValue, line.text,
+                            ])
+                    }
                 }
             }
         }
+    }
+
+    public func loadDeployments() throws(DroverError) -> [Deployment] {
+        let rows = try run { db in try Row.fetchAll(db, sql: "SELECT * FROM deployments ORDER BY created") }
+        var deployments: [Deployment] = []
+        for row in rows { deployments.append(try Self.deployment(from: row)) }
+        return deployments
+    }
+
+    public func loadUnfinishedRuns() throws(DroverError) -> [FlowRun] {
+        let terminal = StateType.allCases.filter(\.isTerminal).map { "'\($0.rawValue)'" }.joined(separator: ",")
+        return try runs(sql: "SELECT * FROM flow_runs WHERE state_type NOT IN (\(terminal)) ORDER BY created", [])
+    }
+
+    public func flowRun(id: UUID) throws(DroverError) -> FlowRun? {
+        try runs(sql: "SELECT * FROM flow_runs WHERE id = ?", [id.uuidString]).first
+    }
+
+    public func flowRuns(matching filter: FlowRunFilter) throws(DroverError) -> [FlowRun] {
+        var clauses: [String] = []
+        var arguments: [any DatabaseValueConvertible] = []
+        if let pool = filter.poolID {
+            clauses.append("pool_id = ?")
+            arguments.append(pool.uuidString)
+        }
+        if let deployment = filter.deploymentID {
+            clauses.append("deployment_id = ?")
+            arguments.append(deployment.uuidString)
+        }
+        if !filter.states.isEmpty {
+            clauses.append("state_type IN (\(filter.states.map { _ in "?" }.joined(separator: ",")))")
+            arguments += filter.states.map(\.rawValue).sorted()
+        }
+        let condition = clauses.isEmpty ? "" : "WHERE " + clauses.joined(separator: " AND ")
+        arguments.append(filter.limit)
+        return try runs(sql: "SELECT * FROM flow_runs \(condition) ORDER BY created DESC, id DESC LIMIT ?", arguments)
+    }
+
+    public func logs(of runID: UUID, after sequence: UInt64, limit: Int) throws(DroverError) -> [FlowRunLog] {
+        let rows = try run { db in
+            try Row.fetchAll(
+                db, sql: "SELECT * FROM flow_run_logs WHERE run_id = ? AND sequence > ? ORDER BY sequence LIMIT ?",
+                arguments: [runID.uuidString, Int64(clamping: sequence), limit])
+        }
+        return rows.map { row in
+            FlowRunLog(
+                sequence: UInt64(row["sequence"] as Int64), runID: runID, attempt: UInt32(clamping: row["attempt"] as Int64),
+                timestamp: Self.date(row["timestamp"]),
+                stream: FlowRunLog.Stream(rawValue: row["stream"]) ?? .worker, text: row["text"])
+        }
+    }
+
+    private func runs(sql: String, _ arguments: [any DatabaseValueConvertible]) throws(DroverError) -> [FlowRun] {
+        let rows = try run { db in try Row.fetchAll(db, sql: sql, arguments: StatementArguments(arguments)) }
+        var result: [FlowRun] = []
+        for row in rows { result.append(try Self.flowRun(from: row)) }
+        return result
     }
 
     // MARK: Rows
@@ -139,6 +212,113 @@ public final class SQLiteStore: Store {
                 queue.concurrencyLimit.map { Int64($0) }, queue.isPaused, microseconds(queue.created),
                 microseconds(queue.updated),
             ])
+    }
+
+    private static func save(_ deployment: Deployment, in db: Database) throws {
+        try db.execute(
+            sql: """
+                INSERT OR REPLACE INTO deployments
+                  (id, name, pool_id, queue_id, command, parameters, job_variables, tags, retries,
+                   retry_delay_seconds, description, created, updated)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """,
+            arguments: [
+                deployment.id.uuidString, deployment.name, deployment.poolID.uuidString, deployment.queueID.uuidString,
+                deployment.command, JSONValue.object(deployment.parameters).render(),
+                JSONValue.object(deployment.jobVariables).render(), JSONValue.array(deployment.tags.map(JSONValue.string)).render(),
+                Int64(deployment.retries), Int64(deployment.retryDelaySeconds), deployment.description,
+                microseconds(deployment.created), microseconds(deployment.updated),
+            ])
+    }
+
+    private static func save(_ run: FlowRun, in db: Database) throws {
+        let history = JSONValue.array(
+            run.history.map {
+                [
+                    "type": .string($0.type.rawValue), "name": .string($0.name),
+                    "timestamp": .number(Double(microseconds($0.timestamp))), "message": .string($0.message),
+                ]
+            })
+        try db.execute(
+            sql: """
+                INSERT OR REPLACE INTO flow_runs
+                  (id, name, deployment_id, pool_id, queue_id, tags, parameters, job_variables, command,
+                   expected_start, state_type, state_name, history, attempt, retries, retry_delay_seconds,
+                   worker_id, worker_name, exit_code, start_time, end_time, created)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """,
+            arguments: [
+                run.id.uuidString, run.name, run.deploymentID.uuidString, run.poolID.uuidString, run.queueID.uuidString,
+                JSONValue.array(run.tags.map(JSONValue.string)).render(), JSONValue.object(run.parameters).render(),
+                JSONValue.object(run.jobVariables).render(), run.command, microseconds(run.expectedStart),
+                run.state.type.rawValue, run.state.name, history.render(), Int64(run.attempt), Int64(run.retries),
+                Int64(run.retryDelaySeconds), run.workerID, run.workerName, run.exitCode.map { Int64($0) },
+                run.startTime.map(microseconds), run.endTime.map(microseconds), microseconds(run.created),
+            ])
+    }
+
+    private static func deployment(from row: Row) throws(DroverError) -> Deployment {
+        let name: String = row["name"]
+        return Deployment(
+            id: try uuid(row["id"], what: "deployment id"), name: name,
+            poolID: try uuid(row["pool_id"], what: "pool id"), queueID: try uuid(row["queue_id"], what: "queue id"),
+            command: row["command"], parameters: try object(row["parameters"], what: "parameters of deployment '\(name)'"),
+            jobVariables: try object(row["job_variables"], what: "job variables of deployment '\(name)'"),
+            tags: try strings(row["tags"], what: "tags of deployment '\(name)'"),
+            retries: UInt32(clamping: row["retries"] as Int64),
+            retryDelaySeconds: UInt32(clamping: row["retry_delay_seconds"] as Int64), description: row["description"],
+            created: date(row["created"]), updated: date(row["updated"]))
+    }
+
+    private static func flowRun(from row: Row) throws(DroverError) -> FlowRun {
+        let name: String = row["name"]
+        let historyText: String = row["history"]
+        let history: [FlowRunStateRecord]
+        do {
+            guard case .array(let items) = try JSONValue.parse(historyText, what: "state history") else {
+                throw DroverError(.internal, "not an array")
+            }
+            history = try items.map { item throws(DroverError) in
+                guard let typeName = item["type"]?.stringValue, let type = StateType(rawValue: typeName),
+                    case .number(let micros)? = item["timestamp"]
+                else { throw DroverError(.internal, "bad entry") }
+                return FlowRunStateRecord(
+                    type: type, name: item["name"]?.stringValue ?? type.defaultName, timestamp: date(Int64(micros)),
+                    message: item["message"]?.stringValue ?? "")
+            }
+        } catch {
+            throw DroverError(.internal, "Stored flow run '\(name)' has a damaged state history: \(error)")
+        }
+        guard !history.isEmpty else {
+            throw DroverError(.internal, "Stored flow run '\(name)' has an empty state history.")
+        }
+        return FlowRun(
+            id: try uuid(row["id"], what: "flow run id"), name: name,
+            deploymentID: try uuid(row["deployment_id"], what: "deployment id"),
+            poolID: try uuid(row["pool_id"], what: "pool id"), queueID: try uuid(row["queue_id"], what: "queue id"),
+            tags: try strings(row["tags"], what: "tags of flow run '\(name)'"),
+            parameters: try object(row["parameters"], what: "parameters of flow run '\(name)'"),
+            jobVariables: try object(row["job_variables"], what: "job variables of flow run '\(name)'"),
+            command: row["command"], expectedStart: date(row["expected_start"]),
+            retries: UInt32(clamping: row["retries"] as Int64),
+            retryDelaySeconds: UInt32(clamping: row["retry_delay_seconds"] as Int64), created: date(row["created"]),
+            history: history, attempt: UInt32(clamping: row["attempt"] as Int64), workerID: row["worker_id"],
+            workerName: row["worker_name"], exitCode: (row["exit_code"] as Int64?).map { Int32(clamping: $0) },
+            startTime: (row["start_time"] as Int64?).map(date), endTime: (row["end_time"] as Int64?).map(date))
+    }
+
+    private static func object(_ text: String, what: String) throws(DroverError) -> [String: JSONValue] {
+        guard let members = try? JSONValue.parse(text, what: what).objectValue else {
+            throw DroverError(.internal, "The store holds damaged \(what).")
+        }
+        return members
+    }
+
+    private static func strings(_ text: String, what: String) throws(DroverError) -> [String] {
+        guard case .array(let items)? = try? JSONValue.parse(text, what: what) else {
+            throw DroverError(.internal, "The store holds damaged \(what).")
+        }
+        return items.compactMap(\.stringValue)
     }
 
     private static func pool(from row: Row) throws(DroverError) -> WorkPool {

@@ -1,12 +1,31 @@
 import DroverCore
+import Foundation
 
 /// Where the coordinator keeps its state so that it survives a restart.
 ///
-/// The coordinator holds the working copy in memory and writes through the store:
-/// `commit` returns only once the changes are durable, and applies all of them or none.
+/// The coordinator holds the working copy of what dispatch needs in memory and writes
+/// through the store: `commit` returns only once the changes are durable, and applies all
+/// of them or none.
 public protocol Store: Sendable {
     /// Every stored pool and queue.
     func loadCatalog() throws(DroverError) -> WorkPoolCatalog
+    /// Every deployment.
+    func loadDeployments() throws(DroverError) -> [Deployment]
+    /// Every run not in a terminal state, oldest first.
+    func loadUnfinishedRuns() throws(DroverError) -> [FlowRun]
+    /// One run, in any state.
+    func flowRun(id: UUID) throws(DroverError) -> FlowRun?
+    /// Runs matching `filter`, newest first.
+    func flowRuns(matching filter: FlowRunFilter) throws(DroverError) -> [FlowRun]
+    /// A run's log lines after `sequence`, oldest first, at most `limit`.
+    func logs(of run: UUID, after sequence: UInt64, limit: Int) throws(DroverError) -> [FlowRunLog]
     /// Persists `changes` in one transaction.
-    func commit(_ changes: [CatalogChange]) throws(DroverError)
+    func commit(_ changes: [StoreChange]) throws(DroverError)
+}
+
+extension Store {
+    /// Persists catalog changes in one transaction.
+    public func commit(_ changes: [CatalogChange]) throws(DroverError) {
+        try commit(changes.map(StoreChange.catalog))
+    }
 }

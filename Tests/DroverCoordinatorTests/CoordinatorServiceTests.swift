@@ -19,7 +19,7 @@ import Testing
     ) async throws {
         let (ready, readyContinuation) = AsyncStream.makeStream(of: ServerEndpoints.self)
         let service = CoordinatorService(
-            configuration: CoordinatorConfiguration(controlPort: 0, home: home.url),
+            configuration: CoordinatorConfiguration(controlPort: 0, dispatchPort: 0, home: home.url),
             logger: quietLogger
         ) { endpoints in
             readyContinuation.yield(endpoints)
@@ -80,7 +80,7 @@ import Testing
         let home = try TemporaryDirectory()
         try await withServer(home: home) { _ in
             let second = CoordinatorService(
-                configuration: CoordinatorConfiguration(controlPort: 0, home: home.url), logger: quietLogger)
+                configuration: CoordinatorConfiguration(controlPort: 0, dispatchPort: 0, home: home.url), logger: quietLogger)
             do {
                 try await second.run()
                 Issue.record("a second server on one home must fail")
@@ -97,7 +97,7 @@ import Testing
         try await withServer(home: home) { endpoint in
             let port = Int(endpoint.split(separator: ":").last!)!
             let clash = CoordinatorService(
-                configuration: CoordinatorConfiguration(controlPort: port, home: other.url), logger: quietLogger)
+                configuration: CoordinatorConfiguration(controlPort: port, dispatchPort: 0, home: other.url), logger: quietLogger)
             do {
                 try await clash.run()
                 Issue.record("binding a port in use must fail")

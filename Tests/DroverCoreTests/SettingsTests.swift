@@ -86,7 +86,7 @@ import Testing
         }
         #expect(Setting.all.map(\.name) == [
             "DROVER_SERVER", "DROVER_CLIENT_TIMEOUT", "DROVER_SERVER_HOST", "DROVER_SERVER_CONTROL_PORT",
-            "DROVER_LOGGING_LEVEL",
+            "DROVER_SERVER_DISPATCH_PORT", "DROVER_HEARTBEAT_INTERVAL", "DROVER_LOGGING_LEVEL",
         ])
     }
 
@@ -169,6 +169,7 @@ import Testing
         let error = try #require(throws: DroverError.self) { try Setting.named("DROVER_NOPE") }
         #expect(error == .invalidArgument(
             "Unknown setting name 'DROVER_NOPE'. Known settings: DROVER_SERVER, DROVER_CLIENT_TIMEOUT, "
-                + "DROVER_SERVER_HOST, DROVER_SERVER_CONTROL_PORT, DROVER_LOGGING_LEVEL."))
+                + "DROVER_SERVER_HOST, DROVER_SERVER_CONTROL_PORT, DROVER_SERVER_DISPATCH_PORT, DROVER_HEARTBEAT_INTERVAL, "
+                + "DROVER_LOGGING_LEVEL."))
     }
 }

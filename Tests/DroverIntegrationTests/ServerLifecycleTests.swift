@@ -56,7 +56,7 @@ struct ServerLifecycleTests {
         let home = try TemporaryDirectory()
         let server = try await DroverServer.start(home: home.url)
         defer { server.terminate() }
-        #expect(server.listeningLine == "Drover server listening on \(server.endpoint) (home \(home.path))")
+        #expect(server.listeningLine.hasPrefix("Drover server listening on \(server.endpoint) (home \(home.path)); workers connect to tcp://127.0.0.1:"))
         #expect(server.endpoint.hasPrefix("tcp://127.0.0.1:") && server.port > 0)
 
         // `server status` reports who answers.

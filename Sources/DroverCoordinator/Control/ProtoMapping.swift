@@ -99,3 +99,71 @@ extension Google_Protobuf_Timestamp {
         self.init(seconds: wholeSeconds, nanos: Int32(fraction * 1000))
     }
 }
+
+extension Drover_V1_StateType {
+    init(_ type: StateType) {
+        switch type {
+        case .scheduled: self = .scheduled
+        case .pending: self = .pending
+        case .running: self = .running
+        case .completed: self = .completed
+        case .failed: self = .failed
+        case .crashed: self = .crashed
+        case .cancelling: self = .cancelling
+        case .cancelled: self = .cancelled
+        }
+    }
+}
+
+extension Drover_V1_FlowRun {
+    init(_ run: FlowRun, deploymentName: String, poolName: String, queueName: String, stateName: String) {
+        self.init()
+        id = run.id.uuidString.lowercased()
+        name = run.name
+        deploymentID = run.deploymentID.uuidString.lowercased()
+        self.deploymentName = deploymentName
+        workPoolName = poolName
+        workQueueName = queueName
+        tags = run.tags
+        parameters = Google_Protobuf_Struct(.object(run.parameters))
+        jobVariables = Google_Protobuf_Struct(.object(run.jobVariables))
+        expectedStartTime = Google_Protobuf_Timestamp(microsecondsOf: run.expectedStart)
+        stateType = Drover_V1_StateType(run.state.type)
+        self.stateName = stateName
+        if let start = run.startTime { startTime = Google_Protobuf_Timestamp(microsecondsOf: start) }
+        if let end = run.endTime { endTime = Google_Protobuf_Timestamp(microsecondsOf: end) }
+        workerName = run.workerName ?? ""
+        if let code = run.exitCode { exitCode = code }
+        attempt = run.attempt
+        retries = run.retries
+        stateHistory = run.history.map { record in
+            .with {
+                $0.type = Drover_V1_StateType(record.type)
+                $0.name = record.name
+                $0.timestamp = Google_Protobuf_Timestamp(microsecondsOf: record.timestamp)
+                $0.message = record.message
+            }
+        }
+        created = Google_Protobuf_Timestamp(microsecondsOf: run.created)
+        command = run.command
+    }
+}
+
+extension Drover_V1_Deployment {
+    init(_ deployment: Deployment, poolName: String, queueName: String) {
+        self.init()
+        id = deployment.id.uuidString.lowercased()
+        name = deployment.name
+        workPoolName = poolName
+        workQueueName = queueName
+        command = deployment.command
+        parameters = Google_Protobuf_Struct(.object(deployment.parameters))
+        jobVariables = Google_Protobuf_Struct(.object(deployment.jobVariables))
+        tags = deployment.tags
+        retries = deployment.retries
+        retryDelaySeconds = deployment.retryDelaySeconds
+        description_p = deployment.description
+        created = Google_Protobuf_Timestamp(microsecondsOf: deployment.created)
+        updated = Google_Protobuf_Timestamp(microsecondsOf: deployment.updated)
+    }
+}

@@ -8,19 +8,26 @@ public struct CoordinatorConfiguration: Sendable {
     public var host: String
     /// The control endpoint's port; 0 picks a free one.
     public var controlPort: Int
+    /// The dispatch endpoint's port, where workers connect; 0 picks a free one.
+    public var dispatchPort: Int
     /// `DROVER_HOME`: the store and the server lock live here.
     public var home: URL
     /// Frames larger than this disconnect their sender.
     public var maxFrameBytes: Int64
     /// fsync policy of the store.
     public var durability: SQLiteStore.Durability
+    /// Heartbeat and cancellation tunables.
+    public var coordinator: Coordinator.Settings
 
     public init(
-        host: String = "127.0.0.1", controlPort: Int = 4201, home: URL,
-        maxFrameBytes: Int64 = droverMaxFrameBytes, durability: SQLiteStore.Durability = .full
+        host: String = "127.0.0.1", controlPort: Int = 4201, dispatchPort: Int = 4202, home: URL,
+        maxFrameBytes: Int64 = droverMaxFrameBytes, durability: SQLiteStore.Durability = .full,
+        coordinator: Coordinator.Settings = Coordinator.Settings()
     ) {
         self.host = host
         self.controlPort = controlPort
+        self.dispatchPort = dispatchPort
+        self.coordinator = coordinator
         self.home = home
         self.maxFrameBytes = maxFrameBytes
         self.durability = durability
@@ -39,7 +46,9 @@ public struct CoordinatorConfiguration: Sendable {
 public struct ServerEndpoints: Sendable, Equatable {
     /// Where clients send control requests, with the real port when 0 was asked for.
     public var control: String
+    /// Where workers connect.
+    public var dispatch: String
 
     /// Every endpoint by role name, as `ServerInfo` reports them.
-    public var byRole: [String: String] { ["control": control] }
+    public var byRole: [String: String] { ["control": control, "dispatch": dispatch] }
 }

@@ -72,13 +72,23 @@ extension Setting {
     public static let serverControlPort = Setting(
         name: "DROVER_SERVER_CONTROL_PORT", defaultValue: "4201",
         summary: "Port of the server's control endpoint (0 picks a free port).", kind: .port)
+    /// The server's dispatch port.
+    public static let serverDispatchPort = Setting(
+        name: "DROVER_SERVER_DISPATCH_PORT", defaultValue: "4202",
+        summary: "Port of the server's dispatch endpoint, where workers connect (0 picks a free port).", kind: .port)
+    /// How often workers heartbeat.
+    public static let heartbeatInterval = Setting(
+        name: "DROVER_HEARTBEAT_INTERVAL", defaultValue: "2",
+        summary: "Seconds between worker heartbeats; a worker silent for 3 intervals is lost.", kind: .positiveSeconds)
     /// Log verbosity of the server and workers.
     public static let loggingLevel = Setting(
         name: "DROVER_LOGGING_LEVEL", defaultValue: "info",
         summary: "Log level of the server and workers: \(logLevels.joined(separator: ", ")).", kind: .logLevel)
 
     /// Every setting, in the order `config view` shows them.
-    public static let all: [Setting] = [server, clientTimeout, serverHost, serverControlPort, loggingLevel]
+    public static let all: [Setting] = [
+        server, clientTimeout, serverHost, serverControlPort, serverDispatchPort, heartbeatInterval, loggingLevel,
+    ]
 
     /// The setting named `name`, or throws with the list of known names.
     public static func named(_ name: String) throws(DroverError) -> Setting {

@@ -36,6 +36,12 @@ extension ServerCommand {
             help: "Port of the control endpoint; 0 picks a free one (DROVER_SERVER_CONTROL_PORT; default 4201).")
         var controlPort: String?
 
+        @Option(help: "Port of the dispatch endpoint workers connect to; 0 picks a free one (DROVER_SERVER_DISPATCH_PORT; default 4202).")
+        var dispatchPort: String?
+
+        @Option(help: "Seconds between worker heartbeats; a worker silent for 3 is lost (DROVER_HEARTBEAT_INTERVAL; default 2).")
+        var heartbeatInterval: String?
+
         @Option(help: "Directory for the store and the server lock (DROVER_HOME; default ~/.drover).")
         var home: String?
 
@@ -51,13 +57,19 @@ extension ServerCommand {
             var flags: [String: String] = [:]
             if let host { flags[Setting.serverHost.name] = host }
             if let controlPort { flags[Setting.serverControlPort.name] = controlPort }
+            if let dispatchPort { flags[Setting.serverDispatchPort.name] = dispatchPort }
+            if let heartbeatInterval { flags[Setting.heartbeatInterval.name] = heartbeatInterval }
             if let logLevel { flags[Setting.loggingLevel.name] = logLevel.lowercased() }
             let settings = try environment.settings(flags: flags)
+            var coordinatorSettings = Coordinator.Settings()
+            coordinatorSettings.heartbeatInterval = Double(try settings.value(.heartbeatInterval))!
             let configuration = CoordinatorConfiguration(
                 host: try settings.value(.serverHost),
                 controlPort: Int(try settings.value(.serverControlPort))!,
+                dispatchPort: Int(try settings.value(.serverDispatchPort))!,
                 home: environment.home,
-                durability: relaxedDurability ? .normal : .full)
+                durability: relaxedDurability ? .normal : .full,
+                coordinator: coordinatorSettings)
             let level = Logger.Level(rawValue: try settings.value(.loggingLevel).lowercased()) ?? .info
 
             LoggingSystem.bootstrap { label in
@@ -71,7 +83,9 @@ extension ServerCommand {
                 metadata: ["version": "\(DroverVersion.current)", "home": "\(configuration.home.path)"])
 
             let service = CoordinatorService(configuration: configuration, logger: logger) { endpoints in
-                Terminal.print("Drover server listening on \(endpoints.control) (home \(configuration.home.path))")
+                Terminal.print(
+                    "Drover server listening on \(endpoints.control) (home \(configuration.home.path)); "
+                        + "workers connect to \(endpoints.dispatch)")
             }
             let group = ServiceGroup(
                 configuration: .init(

@@ -9,13 +9,13 @@ import Testing
 @testable import DroverCoordinator
 
 /// The control handler without sockets: requests in, replies out, store behind.
-@Suite struct ControlHandlerTests {
+@Suite struct CoordinatorControlTests {
     let store: SQLiteStore
-    var handler: ControlHandler
+    var handler: Coordinator
 
     init() throws {
         store = try SQLiteStore()
-        handler = try ControlHandler(
+        handler = try Coordinator(
             store: store, serverInfo: .with { $0.version = "test" }, logger: quietLogger,
             now: { TestDates.at(1) })
     }
@@ -119,13 +119,18 @@ import Testing
 /// A store whose commits always fail, to show a refused change leaves no trace.
 private final class FailingStore: Store, @unchecked Sendable {
     func loadCatalog() throws(DroverError) -> WorkPoolCatalog { WorkPoolCatalog() }
-    func commit(_ changes: [CatalogChange]) throws(DroverError) {
+    func loadDeployments() throws(DroverError) -> [Deployment] { [] }
+    func loadUnfinishedRuns() throws(DroverError) -> [FlowRun] { [] }
+    func flowRun(id: UUID) throws(DroverError) -> FlowRun? { nil }
+    func flowRuns(matching filter: FlowRunFilter) throws(DroverError) -> [FlowRun] { [] }
+    func logs(of run: UUID, after sequence: UInt64, limit: Int) throws(DroverError) -> [FlowRunLog] { [] }
+    func commit(_ changes: [StoreChange]) throws(DroverError) {
         throw DroverError(.internal, "Store write failed: disk full")
     }
 }
 
 @Test func aChangeTheStoreRefusesIsNotKeptInMemory() throws {
-    var handler = try ControlHandler(
+    var handler = try Coordinator(
         store: FailingStore(), serverInfo: .init(), logger: quietLogger, now: { TestDates.at(0) })
     let create = handler.handle(.with { $0.operation = .createWorkPool(.with { $0.name = "demo" }) })
     #expect(create.error.code == .internal)

@@ -1,0 +1,97 @@
+import DroverCore
+import DroverProto
+import Foundation
+
+extension Coordinator {
+    /// The reply to a control request; failures become error replies, never thrown.
+    public mutating func handle(_ request: Drover_V1_ControlRequest) -> Drover_V1_ControlReply {
+        do {
+            var reply = try answer(request)
+            reply.requestID = request.requestID
+            return reply
+        } catch {
+            if error.code == .internal {
+                logger.error("control request failed", metadata: ["error": "\(error.message)"])
+            }
+            return .failure(requestID: request.requestID, code: .init(error.code), message: error.message)
+        }
+    }
+
+    private mutating func answer(_ request: Drover_V1_ControlRequest) throws(DroverError) -> Drover_V1_ControlReply {
+        switch request.operation {
+        case .getServerInfo:
+            return .with { $0.serverInfo = serverInfo }
+        case .createWorkPool(let create):
+            let value = try createPool(create)
+            return .with { $0.workPool = value }
+        case .getWorkPool(let get):
+            let value = wire(try catalog.pool(named: get.name))
+            return .with { $0.workPool = value }
+        case .listWorkPools: return .with { $0.workPools.workPools = catalog.pools.map(wire) }
+        case .updateWorkPool(let update):
+            let value = try updatePool(update)
+            return .with { $0.workPool = value }
+        case .deleteWorkPool(let delete):
+            let value = try deletePool(delete)
+            return .with { $0.deleted = value }
+        case .previewWorkPool(let preview):
+            let value = try previewPool(preview)
+            return .with { $0.flowRuns.flowRuns = value }
+        case .createWorkQueue(let create):
+            let value = try createQueue(create)
+            return .with { $0.workQueue = value }
+        case .getWorkQueue(let get):
+            let value = wire(try catalog.queue(named: get.name, inPool: get.workPoolName), poolName: get.workPoolName)
+            return .with { $0.workQueue = value }
+        case .listWorkQueues(let list):
+            let value = try listQueues(list)
+            return .with { $0.workQueues.workQueues = value }
+        case .updateWorkQueue(let update):
+            let value = try updateQueue(update)
+            return .with { $0.workQueue = value }
+        case .deleteWorkQueue(let delete):
+            let value = try deleteQueue(delete)
+            return .with { $0.deleted = value }
+        case .listWorkers(let list):
+            let value = try listWorkers(list)
+            return .with { $0.workers.workers = value }
+        case .createDeployment(let create):
+            let value = try createDeployment(create)
+            return .with { $0.deployment = value }
+        case .getDeployment(let get):
+            let value = wire(try deployment(named: get.name))
+            return .with { $0.deployment = value }
+        case .listDeployments(let list):
+            let value = try listDeployments(list)
+            return .with { $0.deployments.deployments = value }
+        case .updateDeployment(let update):
+            let value = try updateDeployment(update)
+            return .with { $0.deployment = value }
+        case .deleteDeployment(let delete):
+            let value = try deleteDeployment(delete)
+            return .with { $0.deleted = value }
+        case .runDeployment(let run):
+            let value = try runDeployment(run)
+            return .with { $0.flowRun = value }
+        case .listFlowRuns(let list):
+            let value = try listFlowRuns(list)
+            return .with { $0.flowRuns.flowRuns = value }
+        case .getFlowRun(let get):
+            let value = wire(try flowRun(id: get.id))
+            return .with { $0.flowRun = value }
+        case .cancelFlowRun(let cancel):
+            let value = try cancelFlowRun(cancel)
+            return .with { $0.flowRun = value }
+        case .deleteFlowRun(let delete):
+            let value = try deleteFlowRun(delete)
+            return .with { $0.deleted = value }
+        case .readFlowRunLogs(let read):
+            let value = try readLogs(read)
+            return .with { $0.logs = value }
+        case nil:
+            throw .invalidArgument(
+                "The server (Drover \(DroverVersion.current)) does not know the requested operation. "
+                    + "Is the client newer than the server?")
+        }
+    }
+}

@@ -1,0 +1,127 @@
+import DroverCore
+import DroverProto
+import Foundation
+import SwiftProtobuf
+
+// Carrying out the dispatcher's decisions, and the ends of runs.
+extension Coordinator {
+    /// Carries out dispatch actions. A store failure here is fatal for the server: it
+    /// cannot promise anything it cannot persist.
+    mutating func perform(_ actions: [DispatchAction]) throws(DroverError) {
+        var pending = actions[...]
+        while let action = pending.popFirst() {
+            switch action {
+            case .dispatch(let runID, let worker):
+                pending.append(contentsOf: try dispatch(runID, to: worker))
+            case .workerLost(let worker, let runs):
+                if var session = sessions.removeValue(forKey: worker) {
+                    session.online = false
+                    departed[session.poolName + "/" + session.name] = session
+                    logger.warning(
+                        "worker lost", metadata: ["worker.name": "\(session.name)", "pool.name": "\(session.poolName)"])
+                }
+                pending.append(contentsOf: try recover(runs, reason: "its worker stopped responding"))
+            case .orphaned(let runs):
+                pending.append(contentsOf: try recover(runs, reason: "no worker reported it after the server restarted"))
+            }
+        }
+    }
+
+    /// Sends a run: PENDING with the next attempt, persisted, then pushed.
+    private mutating func dispatch(_ runID: UUID, to worker: String) throws(DroverError) -> [DispatchAction] {
+        guard var run = activeRuns[runID], let session = sessions[worker] else {
+            return dispatcher.removeRun(runID)
+        }
+        let now = clock()
+        let configuration: JobConfiguration
+        do {
+            let poolName = catalog.poolName(id: run.poolID) ?? ""
+            let deploymentVariables = deployments.values.first { $0.id == run.deploymentID }?.jobVariables ?? [:]
+            configuration = try JobConfiguration.render(
+                template: try catalog.pool(named: poolName).baseJobTemplate, deploymentVariables: deploymentVariables,
+                runVariables: run.jobVariables)
+        } catch {
+            try run.transition(to: .pending, at: now)
+            try run.transition(to: .crashed, at: now, message: "Could not render the job configuration: \(error.message)")
+            try finish(run)
+            return []
+        }
+        run.attempt += 1
+        run.workerID = worker
+        run.workerName = session.name
+        try run.transition(to: .pending, at: now, message: "Sent to worker '\(session.name)'.")
+        try store.commit([.saveRun(run)])
+        activeRuns[runID] = run
+        send(
+            .run(
+                .with {
+                    $0.run = wire(run)
+                    $0.attempt = run.attempt
+                    $0.jobConfiguration = Google_Protobuf_Struct(.object(configuration.values))
+                }), to: worker)
+        return []
+    }
+
+    /// Runs whose worker is gone: never started → SCHEDULED again; started → CRASHED;
+    /// being cancelled → CANCELLED.
+    private mutating func recover(_ runIDs: [UUID], reason: String) throws(DroverError) -> [DispatchAction] {
+        var actions: [DispatchAction] = []
+        let now = clock()
+        for id in runIDs {
+            guard var run = activeRuns[id] else {
+                actions += dispatcher.removeRun(id)
+                continue
+            }
+            switch run.state.type {
+            case .pending:
+                try run.transition(to: .scheduled, at: now, message: "Back in line: \(reason) before starting it.")
+                try store.commit([.saveRun(run)])
+                activeRuns[id] = run
+                actions += dispatcher.removeRun(id)
+                actions += dispatcher.addRun(id, pool: run.poolID, queue: run.queueID, expectedStart: run.expectedStart, now: now)
+            case .cancelling:
+                try run.transition(to: .cancelled, at: now, message: "Cancelled: \(reason).")
+                actions += try finishReturningActions(run)
+            case .running:
+                try run.transition(to: .crashed, at: now, message: "Crashed: \(reason).")
+                actions += try finishReturningActions(run)
+            case .scheduled, .completed, .failed, .crashed, .cancelled:
+                actions += dispatcher.removeRun(id)
+            }
+        }
+        return actions
+    }
+
+    /// Persists a run that reached the end of an attempt and frees its slots; a FAILED
+    /// run with retries left goes back to SCHEDULED (AwaitingRetry) after its delay.
+    mutating func finish(_ run: FlowRun) throws(DroverError) {
+        try perform(try finishReturningActions(run))
+    }
+
+    private mutating func finishReturningActions(_ finished: FlowRun) throws(DroverError) -> [DispatchAction] {
+        var run = finished
+        let now = clock()
+        if run.state.type == .failed && run.hasRetriesLeft {
+            run.expectedStart = now.addingTimeInterval(Double(run.retryDelaySeconds))
+            try run.transition(
+                to: .scheduled, name: "AwaitingRetry", at: now,
+                message: "Retry \(run.attempt) of \(run.retries) in \(run.retryDelaySeconds) s.")
+            try store.commit([.saveRun(run)])
+            activeRuns[run.id] = run
+            var actions = dispatcher.removeRun(run.id)
+            actions += dispatcher.addRun(run.id, pool: run.poolID, queue: run.queueID, expectedStart: run.expectedStart, now: now)
+            return actions
+        }
+        try store.commit([.saveRun(run)])
+        activeRuns[run.id] = run.state.type.isTerminal ? nil : run
+        logger.info(
+            "flow run finished",
+            metadata: ["run.id": "\(run.id)", "run.state": "\(run.state.type.rawValue)", "run.attempt": "\(run.attempt)"])
+        return dispatcher.removeRun(run.id)
+    }
+
+    mutating func send(_ kind: Drover_V1_CoordinatorMessage.OneOf_Kind, to worker: String) {
+        let session = sessions[worker]?.session ?? 0
+        outbox.append((worker, .with { $0.session = session; $0.kind = kind }))
+    }
+}

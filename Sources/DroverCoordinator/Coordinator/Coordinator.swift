@@ -1,0 +1,128 @@
+import DroverCore
+import DroverProto
+import DroverStore
+import Foundation
+import Logging
+
+/// Everything the server knows and decides, owned by the event loop's thread.
+///
+/// Holds the working copy of pools, queues, deployments and unfinished runs, the
+/// dispatcher, and the sessions of connected workers. Control requests, worker messages
+/// and timer ticks come in as plain values; replies come back, and messages for workers
+/// collect in `outbox` for the loop to send. Every change is committed to the store
+/// before it is acknowledged or acted on. No sockets here: tests drive it directly.
+public struct Coordinator {
+    /// Tunables of dispatch and liveness.
+    public struct Settings: Sendable {
+        /// How often workers heartbeat; a worker silent for `missedHeartbeats` intervals is lost.
+        public var heartbeatInterval: TimeInterval = 2
+        public var missedHeartbeats = 3
+        /// How long a worker has between SIGTERM and SIGKILL when a run is cancelled.
+        public var cancelGracePeriod: TimeInterval = 10
+        /// A SCHEDULED run this late is shown as Late.
+        public var lateAfter: TimeInterval = 15
+
+        public init() {}
+
+        var workerTimeout: TimeInterval { heartbeatInterval * Double(missedHeartbeats) }
+    }
+
+    var catalog: WorkPoolCatalog
+    var deployments: [String: Deployment] = [:]
+    /// Runs not yet in a terminal state.
+    var activeRuns: [UUID: FlowRun] = [:]
+    var dispatcher: Dispatcher
+    var sessions: [String: WorkerSession] = [:]
+    /// Workers that left, by pool and name, for `worker ls`.
+    var departed: [String: WorkerSession] = [:]
+    /// Messages for workers, by routing id, in order; the loop sends and empties it.
+    public internal(set) var outbox: [(worker: String, message: Drover_V1_CoordinatorMessage)] = []
+
+    let store: any Store
+    let settings: Settings
+    let serverInfo: Drover_V1_ServerInfo
+    let logger: Logger
+    let clock: @Sendable () -> Date
+
+    /// Loads pools, queues, deployments and unfinished runs from `store`.
+    public init(
+        store: any Store, serverInfo: Drover_V1_ServerInfo, logger: Logger, settings: Settings = Settings(),
+        now: @escaping @Sendable () -> Date = { Date() }
+    ) throws(DroverError) {
+        self.catalog = try store.loadCatalog()
+        self.store = store
+        self.serverInfo = serverInfo
+        self.logger = logger
+        self.settings = settings
+        self.clock = now
+        self.dispatcher = Dispatcher(workerTimeout: settings.workerTimeout)
+        for deployment in try store.loadDeployments() { deployments[deployment.name] = deployment }
+        for pool in catalog.pools {
+            _ = dispatcher.setPool(PoolRules(pool, queues: (try? catalog.queues(inPool: pool.name)) ?? []))
+        }
+        let start = now()
+        for run in try store.loadUnfinishedRuns() {
+            activeRuns[run.id] = run
+            if run.state.type == .scheduled {
+                _ = dispatcher.addRun(run.id, pool: run.poolID, queue: run.queueID, expectedStart: run.expectedStart, now: start)
+            } else {
+                // Its worker gets until the liveness timeout to reconnect and claim it.
+                dispatcher.restoreInFlightRun(
+                    run.id, pool: run.poolID, queue: run.queueID, now: start, grace: settings.workerTimeout)
+            }
+        }
+        if !activeRuns.isEmpty {
+            logger.info("restored unfinished flow runs", metadata: ["runs": "\(activeRuns.count)"])
+        }
+    }
+
+    /// When `tick` next has work: a run falls due, or a worker may have gone silent.
+    public func nextDeadline() -> Date? {
+        dispatcher.nextDeadline()
+    }
+
+    /// Moves due runs to workers and deals with silent workers.
+    public mutating func tick() throws(DroverError) {
+        try perform(dispatcher.tick(now: clock()))
+    }
+
+    /// Takes the messages waiting for workers.
+    public mutating func takeOutbox() -> [(worker: String, message: Drover_V1_CoordinatorMessage)] {
+        defer { outbox.removeAll(keepingCapacity: true) }
+        return outbox
+    }
+
+    /// Applies `body` to a copy of the catalog, commits its changes, and only then keeps the copy.
+    mutating func mutateCatalog<T>(
+        _ body: (inout WorkPoolCatalog) throws(DroverError) -> (T, [CatalogChange])
+    ) throws(DroverError) -> T {
+        var next = catalog
+        let (result, changes) = try body(&next)
+        try store.commit(changes)
+        catalog = next
+        return result
+    }
+
+    /// Tells the dispatcher a pool's current rules, after any change to the pool or its queues.
+    mutating func refreshDispatchRules(poolNamed name: String) throws(DroverError) {
+        guard let pool = try? catalog.pool(named: name) else { return }
+        try perform(dispatcher.setPool(PoolRules(pool, queues: try catalog.queues(inPool: name))))
+    }
+}
+
+/// A connected (or recently departed) worker.
+struct WorkerSession: Sendable {
+    let id: String
+    let name: String
+    let poolID: UUID
+    let poolName: String
+    let queueNames: [String]
+    let limit: UInt32?
+    let host: String
+    let pid: UInt32
+    let version: String
+    let session: UInt64
+    let connected: Date
+    var lastSeen: Date
+    var online = true
+}

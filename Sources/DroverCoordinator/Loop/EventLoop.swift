@@ -1,0 +1,211 @@
+import DroverCore
+import DroverProto
+import Foundation
+import Logging
+import Synchronization
+import ZeroMQ
+
+/// The coordinator's event loop: one OS thread that owns the control and dispatch
+/// ROUTER sockets and the `Coordinator` state.
+///
+/// ZeroMQ sockets are not thread-safe, so every socket is created, used and closed on
+/// this thread, which blocks in `zmq_poll` and never on Swift's cooperative pool. The
+/// poll timeout is the coordinator's next deadline (a run falling due, a worker going
+/// silent), so timers need no thread of their own and nothing polls the store. Other
+/// threads reach the loop only through `stop()`, which rings an eventfd in the poll set.
+final class EventLoop: Sendable {
+    private let configuration: CoordinatorConfiguration
+    private let logger: Logger
+    private let wakeup: Wakeup
+    private let stopping = Atomic<Bool>(false)
+
+    /// Messages handled per socket per wake-up, so one busy socket cannot starve the other.
+    private static let batchLimit = 1024
+
+    init(configuration: CoordinatorConfiguration, logger: Logger) throws(DroverError) {
+        self.configuration = configuration
+        self.logger = logger
+        do {
+            wakeup = try Wakeup()
+        } catch {
+            throw DroverError(.internal, "Could not create the loop's wake-up descriptor: \(error)")
+        }
+    }
+
+    /// Asks the loop to finish the messages it already received and return. Any thread.
+    func stop() {
+        stopping.store(true, ordering: .sequentiallyConsistent)
+        wakeup.signal()
+    }
+
+    /// Runs the loop on its own thread until `stop()`, or until a fault it cannot survive
+    /// (such as the store refusing a write on the dispatch path), which it throws.
+    ///
+    /// - Parameter onBound: called on the loop thread once every endpoint is bound,
+    ///   before the first message is read.
+    func run(
+        coordinator: CoordinatorFactory, onBound: @escaping @Sendable (ServerEndpoints) -> Void
+    ) async throws {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+            let thread = Thread { [self] in
+                do {
+                    try self.loop(factory: coordinator, onBound: onBound)
+                    continuation.resume()
+                } catch {
+                    continuation.resume(throwing: error)
+                }
+            }
+            thread.name = "drover-coordinator"
+            thread.start()
+        }
+    }
+
+    private func loop(factory: CoordinatorFactory, onBound: @Sendable (ServerEndpoints) -> Void) throws {
+        let context: Context
+        do {
+            context = try Context(ioThreads: 1, maxSockets: 4096)
+        } catch {
+            throw DroverError(.internal, "Could not create a ZeroMQ context: \(error)")
+        }
+        let control = try bindRouter(context, port: configuration.controlPort, option: "--control-port")
+        let dispatch = try bindRouter(context, port: configuration.dispatchPort, option: "--dispatch-port")
+        try? dispatch.socket.set(.routerHandover, true)
+        let endpoints = ServerEndpoints(control: control.endpoint, dispatch: dispatch.endpoint)
+        var coordinator = try factory.make(endpoints)
+        onBound(endpoints)
+        defer { logger.info("event loop stopped") }
+
+        var poller = Poller()
+        let controlIndex = poller.add(control.socket)
+        let dispatchIndex = poller.add(dispatch.socket)
+        let wakeupIndex = poller.add(fileDescriptor: wakeup.fileDescriptor)
+        while !stopping.load(ordering: .sequentiallyConsistent) {
+            let timeout = coordinator.nextDeadline().map { Duration.seconds(max(0, $0.timeIntervalSinceNow)) }
+            let events = try poller.poll(timeout: timeout)
+            if events[wakeupIndex].contains(.readable) { wakeup.drain() }
+            if events[controlIndex].contains(.readable) {
+                serveControl(control.socket, &coordinator)
+            }
+            if events[dispatchIndex].contains(.readable) {
+                try serveDispatch(dispatch.socket, &coordinator)
+            }
+            if let deadline = coordinator.nextDeadline(), deadline <= Date() {
+                try coordinator.tick()
+            }
+            try flush(&coordinator, to: dispatch.socket)
+        }
+        // Finish what was already received, then close.
+        serveControl(control.socket, &coordinator)
+        try serveDispatch(dispatch.socket, &coordinator)
+        try flush(&coordinator, to: dispatch.socket)
+    }
+
+    private func bindRouter(
+        _ context: Context, port: Int, option: String
+    ) throws(DroverError) -> (socket: Socket, endpoint: String) {
+        let endpoint = configuration.endpoint(port: port)
+        do {
+            let socket = try Socket(context: context, type: .router)
+            try socket.set(.routerMandatory, true)
+            try socket.set(.maxMessageSize, configuration.maxFrameBytes)
+            try socket.set(.sendHighWaterMark, 100_000)
+            try socket.set(.receiveHighWaterMark, 100_000)
+            if configuration.usesIPv6 { try socket.set(.ipv6, true) }
+            return (socket, try socket.bind(endpoint))
+        } catch {
+            throw Self.bindFailure(error, endpoint: endpoint, portOption: option)
+        }
+    }
+
+    // MARK: Control
+
+    private func serveControl(_ control: Socket, _ coordinator: inout Coordinator) {
+        for _ in 0..<Self.batchLimit {
+            guard let message = try? control.receive(wait: false) else { return }
+            switch ControlFrame.decode(message) {
+            case nil:
+                logger.warning("dropped a control message without a routing id")
+            case .reject(let identity, let reply)?:
+                logger.warning(
+                    "rejected a control message",
+                    metadata: ["reason": "\(reply.error.message)", "bytes": "\(message.byteCount)"])
+                send(.reply(reply), to: identity, on: control, what: "control reply")
+            case .request(let identity, let request)?:
+                send(.reply(coordinator.handle(request)), to: identity, on: control, what: "control reply")
+            }
+        }
+    }
+
+    // MARK: Dispatch
+
+    private func serveDispatch(_ dispatch: Socket, _ coordinator: inout Coordinator) throws {
+        for _ in 0..<Self.batchLimit {
+            guard let message = try? dispatch.receive(wait: false) else { return }
+            guard message.frames.count == 2, let identity = message.frames.first, !identity.isEmpty,
+                let envelope = try? Drover_V1_Envelope(serializedBytes: message.frames[1]),
+                case .workerMessage(let workerMessage)? = envelope.body
+            else {
+                logger.warning("dropped a malformed message on the dispatch endpoint", metadata: ["bytes": "\(message.byteCount)"])
+                continue
+            }
+            let worker = String(decoding: identity, as: UTF8.self)
+            guard envelope.protocolVersion == droverProtocolVersion else {
+                coordinator.refuseVersion(envelope.protocolVersion, worker: worker)
+                continue
+            }
+            try coordinator.handle(worker: worker, workerMessage)
+        }
+    }
+
+    /// Sends what the coordinator has for workers; a worker that cannot be reached is lost.
+    private func flush(_ coordinator: inout Coordinator, to dispatch: Socket) throws {
+        for _ in 0..<100 {
+            let outbox = coordinator.takeOutbox()
+            guard !outbox.isEmpty else { return }
+            for (worker, message) in outbox {
+                let delivered = send(
+                    .with { $0.protocolVersion = droverProtocolVersion; $0.coordinatorMessage = message },
+                    to: Array(worker.utf8), on: dispatch, what: "dispatch message")
+                if !delivered && coordinator.isConnected(worker) {
+                    try coordinator.workerUnreachable(worker)
+                }
+            }
+        }
+    }
+
+    /// Sends one envelope without blocking; false when the peer is gone or its queue is full.
+    @discardableResult
+    private func send(_ envelope: Drover_V1_Envelope, to identity: [UInt8], on socket: Socket, what: String) -> Bool {
+        do {
+            let payload: [UInt8] = try envelope.serializedBytes()
+            if try socket.send(ZeroMQ.Message([identity, payload]), wait: false) { return true }
+            logger.warning("dropped a \(what): the peer's queue is full")
+        } catch let error as ZeroMQError where error.code == .hostUnreachable {
+            logger.debug("a peer left before its \(what)")
+        } catch {
+            logger.error("could not send a \(what)", metadata: ["error": "\(error)"])
+        }
+        return false
+    }
+
+    static func bindFailure(_ error: ZeroMQError, endpoint: String, portOption: String) -> DroverError {
+        switch error.code {
+        case .addressInUse:
+            return DroverError(
+                .unavailable,
+                "Could not bind \(endpoint): the address is already in use. Is another Drover server running? "
+                    + "Stop it, or pick another port with \(portOption).")
+        case .addressNotAvailable, .invalidArgument:
+            return DroverError(
+                .invalidArgument,
+                "Could not bind \(endpoint): \(error.code). Check --host: it must be an address of this machine.")
+        default:
+            return DroverError(.unavailable, "Could not bind \(endpoint): \(error.code).")
+        }
+    }
+}
+
+/// Builds the coordinator once the endpoints are known, on the loop thread.
+struct CoordinatorFactory: Sendable {
+    let make: @Sendable (ServerEndpoints) throws(DroverError) -> Coordinator
+}

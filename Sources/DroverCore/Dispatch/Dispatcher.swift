@@ -1,0 +1,314 @@
+import Foundation
+
+/// Decides which run goes to which worker, and when: the pure core of push dispatch.
+///
+/// Events go in (`addRun`, `workerConnected`, `removeRun`, `tick`, …) and each returns
+/// the `DispatchAction`s to carry out; there is no I/O and no clock of its own, so it is
+/// tested with plain dates. A run is sent only when all hold: it is due; its pool and
+/// queue are not paused; the pool's and queue's limits have room; and a worker of the
+/// pool that serves its queue has credit (its limit minus the runs it holds). Within a
+/// pool, queues go by priority, then runs by expected start, then arrival; among workers
+/// with credit, the least loaded goes first. A run that cannot go waits, and goes the
+/// moment an event clears the way: there is no polling.
+public struct Dispatcher: Sendable {
+    /// A worker silent for this long is lost.
+    public let workerTimeout: TimeInterval
+
+    private var pools: [UUID: PoolState] = [:]
+    private var workers: [String: WorkerState] = [:]
+    private var runs: [UUID: RunState] = [:]
+    private var notYetDue = MinHeap<RunTicket>()
+    private var nextSequence: UInt64 = 0
+    private var orphanDeadline: Date?
+
+    public init(workerTimeout: TimeInterval) {
+        self.workerTimeout = workerTimeout
+    }
+
+    // MARK: State
+
+    private struct QueueState: Sendable {
+        var rules: QueueRules
+        var waiting = MinHeap<RunTicket>()
+        var active = 0
+    }
+
+    private struct PoolState: Sendable {
+        var id: UUID
+        var isPaused: Bool
+        var limit: UInt32?
+        /// By priority, first first.
+        var queues: [QueueState]
+        var active = 0
+        var workers: Set<String> = []
+    }
+
+    private struct WorkerState: Sendable {
+        let poolID: UUID
+        /// nil: every queue of the pool.
+        let queueIDs: Set<UUID>?
+        let limit: UInt32?
+        var accepting = true
+        var inFlight: Set<UUID> = []
+        var lastSeen: Date
+
+        var credit: Int {
+            guard accepting else { return 0 }
+            guard let limit else { return Int.max }
+            return max(0, Int(limit) - inFlight.count)
+        }
+
+        func serves(_ queue: UUID) -> Bool { queueIDs?.contains(queue) ?? true }
+    }
+
+    private enum Phase: Sendable, Equatable {
+        case notDue
+        case waiting
+        /// Counted against its pool and queue; the worker is nil until one claims it after a restart.
+        case inFlight(worker: String?)
+    }
+
+    private struct RunState: Sendable {
+        let poolID: UUID
+        let queueID: UUID
+        let ticket: RunTicket
+        var phase: Phase
+    }
+
+    // MARK: Reading
+
+    /// The earliest moment `tick` has work to do: a run falls due, a worker may have
+    /// timed out, or unclaimed runs become orphans.
+    public func nextDeadline() -> Date? {
+        var deadline = notYetDue.first?.due
+        if let oldest = workers.values.map(\.lastSeen).min() {
+            deadline = min(deadline ?? .distantFuture, oldest.addingTimeInterval(workerTimeout))
+        }
+        if let orphanDeadline { deadline = min(deadline ?? .distantFuture, orphanDeadline) }
+        return deadline
+    }
+
+    /// How many runs `worker` holds now.
+    public func activeRuns(of worker: String) -> Int { workers[worker]?.inFlight.count ?? 0 }
+
+    /// How many runs of `pool` are in flight.
+    public func activeRuns(inPool pool: UUID) -> Int { pools[pool]?.active ?? 0 }
+
+    /// Whether the worker is known and connected.
+    public func isConnected(_ worker: String) -> Bool { workers[worker] != nil }
+
+    /// How many connected workers serve `pool`.
+    public func connectedWorkers(inPool pool: UUID) -> Int { pools[pool]?.workers.count ?? 0 }
+
+    /// The worker holding `run`, if it is in flight on a known worker.
+    public func worker(holding run: UUID) -> String? {
+        if case .inFlight(let worker)? = runs[run]?.phase { return worker }
+        return nil
+    }
+
+    // MARK: Pools and queues
+
+    /// Sets or replaces a pool's rules; runs already waiting keep their places.
+    public mutating func setPool(_ rules: PoolRules) -> [DispatchAction] {
+        var state = pools[rules.id] ?? PoolState(id: rules.id, isPaused: rules.isPaused, limit: rules.limit, queues: [])
+        state.isPaused = rules.isPaused
+        state.limit = rules.limit
+        let old = Dictionary(uniqueKeysWithValues: state.queues.map { ($0.rules.id, $0) })
+        state.queues = rules.queues.sorted { $0.priority < $1.priority }.map { queue in
+            var existing = old[queue.id] ?? QueueState(rules: queue)
+            existing.rules = queue
+            return existing
+        }
+        pools[rules.id] = state
+        return dispatch(pool: rules.id)
+    }
+
+    /// Forgets a pool; the caller makes sure it holds no runs.
+    public mutating func removePool(_ id: UUID) {
+        pools[id] = nil
+    }
+
+    // MARK: Runs
+
+    /// A SCHEDULED run: it goes as soon as it is due and the rules allow.
+    public mutating func addRun(
+        _ id: UUID, pool: UUID, queue: UUID, expectedStart: Date, now: Date
+    ) -> [DispatchAction] {
+        nextSequence += 1
+        let ticket = RunTicket(due: expectedStart, sequence: nextSequence, runID: id)
+        let due = expectedStart <= now
+        runs[id] = RunState(poolID: pool, queueID: queue, ticket: ticket, phase: due ? .waiting : .notDue)
+        if due {
+            enqueue(ticket, pool: pool, queue: queue)
+            return dispatch(pool: pool)
+        }
+        notYetDue.insert(ticket)
+        return []
+    }
+
+    /// A run that was in flight when the coordinator stopped: it holds its slots until a
+    /// worker claims it in `workerConnected`, or it is reported orphaned after `grace`.
+    public mutating func restoreInFlightRun(_ id: UUID, pool: UUID, queue: UUID, now: Date, grace: TimeInterval) {
+        nextSequence += 1
+        runs[id] = RunState(
+            poolID: pool, queueID: queue, ticket: RunTicket(due: now, sequence: nextSequence, runID: id),
+            phase: .inFlight(worker: nil))
+        count(pool: pool, queue: queue, by: 1)
+        orphanDeadline = orphanDeadline ?? now.addingTimeInterval(grace)
+    }
+
+    /// The run left the dispatcher's hands (finished, cancelled, deleted): frees its slots.
+    public mutating func removeRun(_ id: UUID) -> [DispatchAction] {
+        guard let run = runs.removeValue(forKey: id) else { return [] }
+        if case .inFlight(let worker) = run.phase {
+            count(pool: run.poolID, queue: run.queueID, by: -1)
+            if let worker { workers[worker]?.inFlight.remove(id) }
+        }
+        // Waiting and not-yet-due tickets are skipped lazily when they reach the front.
+        return dispatch(pool: run.poolID)
+    }
+
+    // MARK: Workers
+
+    /// A worker said Hello. Runs it reports and that were in flight unclaimed (after a
+    /// restart) become its own; returns the claimed runs and the resulting actions.
+    public mutating func workerConnected(
+        _ key: String, pool: UUID, queues: Set<UUID>?, limit: UInt32?, reportedRuns: [UUID], now: Date
+    ) -> (claimed: [UUID], actions: [DispatchAction]) {
+        var actions: [DispatchAction] = []
+        if workers[key] != nil { actions += workerLost(key) }
+        var worker = WorkerState(poolID: pool, queueIDs: queues, limit: limit, lastSeen: now)
+        var claimed: [UUID] = []
+        for id in reportedRuns {
+            guard let run = runs[id], run.poolID == pool, case .inFlight(let holder) = run.phase,
+                holder == nil || holder == key
+            else { continue }
+            runs[id]?.phase = .inFlight(worker: key)
+            worker.inFlight.insert(id)
+            claimed.append(id)
+        }
+        workers[key] = worker
+        pools[pool]?.workers.insert(key)
+        return (claimed, actions + dispatch(pool: pool))
+    }
+
+    /// Any message from the worker proves it alive.
+    public mutating func workerSeen(_ key: String, now: Date) {
+        workers[key]?.lastSeen = now
+    }
+
+    /// The worker stopped (false) or resumed (true) taking new runs.
+    public mutating func setAccepting(_ key: String, _ accepting: Bool) -> [DispatchAction] {
+        guard let pool = workers[key]?.poolID else { return [] }
+        workers[key]?.accepting = accepting
+        return accepting ? dispatch(pool: pool) : []
+    }
+
+    /// The worker left or its connection failed: its runs need a decision.
+    public mutating func workerDisconnected(_ key: String) -> [DispatchAction] {
+        guard let pool = workers[key]?.poolID else { return [] }
+        return workerLost(key) + dispatch(pool: pool)
+    }
+
+    private mutating func workerLost(_ key: String) -> [DispatchAction] {
+        guard let worker = workers.removeValue(forKey: key) else { return [] }
+        pools[worker.poolID]?.workers.remove(key)
+        let held = worker.inFlight.sorted { (runs[$0]?.ticket.sequence ?? 0) < (runs[$1]?.ticket.sequence ?? 0) }
+        for id in held { runs[id]?.phase = .inFlight(worker: nil) }
+        return [.workerLost(worker: key, runs: held)]
+    }
+
+    // MARK: Time
+
+    /// Moves due runs into their queues, and reports silent workers and orphaned runs.
+    public mutating func tick(now: Date) -> [DispatchAction] {
+        var actions: [DispatchAction] = []
+        var poolsToDispatch: Set<UUID> = []
+        while let ticket = notYetDue.first, ticket.due <= now {
+            notYetDue.removeFirst()
+            guard let run = runs[ticket.runID], run.phase == .notDue, run.ticket == ticket else { continue }
+            runs[ticket.runID]?.phase = .waiting
+            enqueue(ticket, pool: run.poolID, queue: run.queueID)
+            poolsToDispatch.insert(run.poolID)
+        }
+        let silent = workers.filter { now.timeIntervalSince($0.value.lastSeen) >= workerTimeout }.keys.sorted()
+        for key in silent {
+            poolsToDispatch.insert(workers[key]!.poolID)
+            actions += workerLost(key)
+        }
+        if let deadline = orphanDeadline, deadline <= now {
+            orphanDeadline = nil
+            let orphans = runs.filter { $0.value.phase == .inFlight(worker: nil) }
+                .sorted { $0.value.ticket.sequence < $1.value.ticket.sequence }.map(\.key)
+            if !orphans.isEmpty { actions.append(.orphaned(runs: orphans)) }
+        }
+        for pool in poolsToDispatch.sorted(by: { $0.uuidString < $1.uuidString }) {
+            actions += dispatch(pool: pool)
+        }
+        return actions
+    }
+
+    // MARK: Dispatching
+
+    private mutating func enqueue(_ ticket: RunTicket, pool: UUID, queue: UUID) {
+        guard let poolIndex = pools[pool], let queueIndex = poolIndex.queues.firstIndex(where: { $0.rules.id == queue })
+        else { return }
+        pools[pool]!.queues[queueIndex].waiting.insert(ticket)
+    }
+
+    private mutating func count(pool: UUID, queue: UUID, by delta: Int) {
+        guard var state = pools[pool] else { return }
+        state.active += delta
+        if let index = state.queues.firstIndex(where: { $0.rules.id == queue }) {
+            state.queues[index].active += delta
+        }
+        pools[pool] = state
+    }
+
+    /// Sends every run of `pool` that can go now.
+    private mutating func dispatch(pool id: UUID) -> [DispatchAction] {
+        var actions: [DispatchAction] = []
+        while var pool = pools[id], !pool.isPaused, pool.limit.map({ pool.active < Int($0) }) ?? true {
+            var sent = false
+            for index in pool.queues.indices {
+                let queue = pool.queues[index]
+                guard !queue.rules.isPaused, queue.rules.limit.map({ queue.active < Int($0) }) ?? true else { continue }
+                guard let ticket = nextWaiting(in: &pool.queues[index]) else { continue }
+                guard let worker = leastLoadedWorker(in: pool, serving: queue.rules.id) else { continue }
+                pool.queues[index].waiting.removeFirst()
+                pool.queues[index].active += 1
+                pool.active += 1
+                runs[ticket.runID]?.phase = .inFlight(worker: worker)
+                workers[worker]!.inFlight.insert(ticket.runID)
+                actions.append(.dispatch(run: ticket.runID, worker: worker))
+                sent = true
+                break
+            }
+            // Keeps the sends and the stale tickets nextWaiting dropped.
+            pools[id] = pool
+            if !sent { break }
+        }
+        return actions
+    }
+
+    /// The first ticket of `queue` that still stands for a waiting run, dropping stale ones.
+    private func nextWaiting(in queue: inout QueueState) -> RunTicket? {
+        while let ticket = queue.waiting.first {
+            if let run = runs[ticket.runID], run.phase == .waiting, run.ticket == ticket { return ticket }
+            queue.waiting.removeFirst()
+        }
+        return nil
+    }
+
+    private func leastLoadedWorker(in pool: PoolState, serving queue: UUID) -> String? {
+        var best: (key: String, load: Int)?
+        for key in pool.workers {
+            guard let worker = workers[key], worker.credit > 0, worker.serves(queue) else { continue }
+            let load = worker.inFlight.count
+            if best == nil || load < best!.load || (load == best!.load && key < best!.key) {
+                best = (key, load)
+            }
+        }
+        return best?.key
+    }
+}

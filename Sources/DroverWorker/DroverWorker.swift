@@ -1,0 +1,1 @@
+// `DroverWorker`: the worker agent and the process executor; see docs/architecture.md.
