@@ -42,7 +42,7 @@ let package = Package(
         .target(
             name: "DroverCoordinator",
             dependencies: [
-                "DroverCore", "DroverProto", "DroverStore", "ZeroMQ",
+                "DroverClient", "DroverCore", "DroverProto", "DroverStore", "ZeroMQ",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
@@ -54,13 +54,16 @@ let package = Package(
         .target(
             name: "DroverWorker",
             dependencies: [
-                "CProcessSpawn", "DroverCore", "DroverProto", "ZeroMQ",
+                "CProcessSpawn", "DroverClient", "DroverCore", "DroverProto", "ZeroMQ",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .target(
             name: "DroverClient",
-            dependencies: ["DroverCore", "DroverProto", "ZeroMQ"]
+            dependencies: [
+                "DroverCore", "DroverProto", "ZeroMQ",
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ]
         ),
         .executableTarget(
             name: "drover",

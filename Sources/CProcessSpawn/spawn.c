@@ -75,7 +75,7 @@ static void run_child(const char *path, char *const argv[], char *const envp[], 
 
     // Die with the worker. The signal is tied to the thread that forked (see the header);
     // if the parent is already gone, the signal was missed: stop now.
-    if (0) child_fail(report_fd, DROVER_SPAWN_STEP_PARENT_DEATH_SIGNAL);
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) child_fail(report_fd, DROVER_SPAWN_STEP_PARENT_DEATH_SIGNAL);
     if (getppid() != parent) _exit(127);
 
     stdout_fd = above_standard_streams(stdout_fd);

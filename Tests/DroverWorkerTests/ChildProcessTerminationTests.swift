@@ -64,10 +64,14 @@ import Glibc
 
     @Test func signalGroupReachesEveryProcessInTheGroup() async throws {
         let recorder = EventRecorder()
-        // The shell runs its trap only after the foreground `sleep` ends: within the guard
-        // only if the signal reached `sleep` too.
+        // The outer shell runs its trap only after its foreground child ends: within the
+        // guard only if the signal reached that child too. The child says "ready" itself,
+        // once it runs with USR1 at its default (a signal to the shell's fork before exec
+        // would be taken by the trap instead).
         let child = try ChildProcess.start(
-            ProcessSpec(command: "trap 'echo got-usr1; exit 5' USR1; echo ready; sleep 30", environment: testPath),
+            ProcessSpec(
+                command: "trap 'echo got-usr1; exit 5' USR1; sh -c 'echo ready; exec sleep 30'",
+                environment: testPath),
             onEvent: recorder.handler)
         defer { child.signalGroup(SIGKILL) }
         try #require(await recorder.waitForLine(on: .stdout) { $0 == "ready" } != nil)

@@ -1,3 +1,4 @@
+import DroverClient
 import DroverCore
 import DroverProto
 import Foundation
@@ -61,30 +62,6 @@ extension Drover_V1_Error.Code {
         case .malformedMessage: self = .malformedMessage
         case .unavailable: self = .unavailable
         case .internal: self = .internal
-        }
-    }
-}
-
-extension Google_Protobuf_Struct {
-    /// A Struct with the members of `json`, which must be an object (anything else gives an empty Struct).
-    init(_ json: JSONValue) {
-        self.init()
-        for (key, value) in json.objectValue ?? [:] {
-            fields[key] = Google_Protobuf_Value(json: value)
-        }
-    }
-}
-
-extension Google_Protobuf_Value {
-    init(json: JSONValue) {
-        self.init()
-        switch json {
-        case .null: nullValue = .nullValue
-        case .bool(let value): boolValue = value
-        case .number(let value): numberValue = value
-        case .string(let value): stringValue = value
-        case .array(let items): listValue = .with { $0.values = items.map(Google_Protobuf_Value.init(json:)) }
-        case .object: structValue = Google_Protobuf_Struct(json)
         }
     }
 }

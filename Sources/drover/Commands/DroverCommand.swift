@@ -14,6 +14,9 @@ struct DroverCommand: AsyncParsableCommand {
             (see `drover config view`).
             """,
         version: DroverVersion.current,
-        subcommands: [ServerCommand.self, WorkPoolCommand.self, WorkQueueCommand.self, ConfigCommand.self]
+        subcommands: [
+            ServerCommand.self, WorkPoolCommand.self, WorkQueueCommand.self, WorkerCommand.self, DeploymentCommand.self,
+            FlowRunCommand.self, ConfigCommand.self,
+        ]
     )
 }

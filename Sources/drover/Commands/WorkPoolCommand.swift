@@ -11,7 +11,7 @@ struct WorkPoolCommand: ParsableCommand {
         abstract: "Manage work pools.",
         subcommands: [
             List.self, Create.self, Inspect.self, Update.self, Pause.self, Resume.self, Delete.self,
-            SetConcurrencyLimit.self, ClearConcurrencyLimit.self, GetDefaultBaseJobTemplate.self,
+            SetConcurrencyLimit.self, ClearConcurrencyLimit.self, GetDefaultBaseJobTemplate.self, Preview.self,
         ]
     )
 }
@@ -234,6 +234,49 @@ extension WorkPoolCommand {
                 throw DroverError(.failedPrecondition, "Could not write \(file): \(error.localizedDescription)")
             }
             Terminal.print("Wrote the default base job template of type '\(type)' to \(file)")
+        }
+    }
+}
+
+extension WorkPoolCommand {
+    struct Preview: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Preview the work pool's scheduled work for all queues.")
+
+        @Argument(help: "The name of the work pool.") var name: String
+        @Option(name: .customLong("hours"), help: "How many hours to look ahead (default 1).") var hours: UInt32 = 1
+        @OptionGroup var client: ClientOptions
+        @OptionGroup var output: OutputOptions
+
+        func validate() throws {
+            guard (1...8784).contains(hours) else { throw ValidationError("--hours must be between 1 and 8784 (a year).") }
+        }
+
+        func run() throws {
+            let request = Drover_V1_PreviewWorkPool.with { $0.name = name; $0.hours = hours }
+            guard case .flowRuns(let list) = try client.connect().call(.previewWorkPool(request)) else {
+                throw unexpectedReply
+            }
+            if output.json {
+                Terminal.print(try ProtoJSON.render(list.flowRuns))
+                return
+            }
+            guard !list.flowRuns.isEmpty else {
+                Terminal.print("No runs found - try increasing how far into the future you preview with the --hours flag")
+                return
+            }
+            var table = Table(
+                caption: "(**) denotes a late run",
+                columns: [.init(header: "Scheduled Start Time"), .init(header: "Run ID"), .init(header: "Name"),
+                          .init(header: "Deployment ID")])
+            let now = Date()
+            for run in list.flowRuns {
+                let late = run.expectedStartTime.date < now
+                table.append([
+                    Formatting.timestamp(run.expectedStartTime) + (late ? " (**)" : ""), run.id, run.name, run.deploymentID,
+                ])
+            }
+            Terminal.print(table.render())
         }
     }
 }

@@ -35,6 +35,34 @@ enum Describe {
         ])
     }
 
+    static func flowRun(_ run: Drover_V1_FlowRun) -> String {
+        let history = run.stateHistory.map { state in
+            "        \(Formatting.timestamp(state.timestamp))  \(Formatting.stateType(state.type)) (\(state.name))"
+                + (state.message.isEmpty ? "" : ": \(state.message)")
+        }
+        return record("FlowRun", [
+            ("id", Formatting.quoted(run.id)),
+            ("name", Formatting.quoted(run.name)),
+            ("deployment_name", Formatting.quoted(run.deploymentName)),
+            ("work_pool_name", Formatting.quoted(run.workPoolName)),
+            ("work_queue_name", Formatting.quoted(run.workQueueName)),
+            ("command", Formatting.quoted(run.command)),
+            ("parameters", Formatting.json(run.parameters, indent: 4)),
+            ("job_variables", Formatting.json(run.jobVariables, indent: 4)),
+            ("tags", "[" + run.tags.map(Formatting.quoted).joined(separator: ", ") + "]"),
+            ("expected_start_time", Formatting.timestamp(run.expectedStartTime)),
+            ("start_time", run.hasStartTime ? Formatting.timestamp(run.startTime) : "None"),
+            ("end_time", run.hasEndTime ? Formatting.timestamp(run.endTime) : "None"),
+            ("state_type", "StateType.\(Formatting.stateType(run.stateType))"),
+            ("state_name", Formatting.quoted(run.stateName)),
+            ("attempt", "\(run.attempt)"),
+            ("retries", "\(run.retries)"),
+            ("worker_name", Formatting.quotedOrNone(run.workerName)),
+            ("exit_code", run.hasExitCode ? "\(run.exitCode)" : "None"),
+            ("state_history", "[\n" + history.joined(separator: ",\n") + "\n    ]"),
+        ])
+    }
+
     private static func record(_ type: String, _ fields: [(String, String)]) -> String {
         "\(type)(\n" + fields.map { "    \($0.0)=\($0.1)" }.joined(separator: ",\n") + "\n)"
     }

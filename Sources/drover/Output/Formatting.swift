@@ -1,3 +1,4 @@
+import DroverClient
 import DroverCore
 import DroverProto
 import Foundation
@@ -39,7 +40,7 @@ enum Formatting {
 
     /// A protobuf Struct as indented JSON text, keys sorted.
     static func json(_ value: Google_Protobuf_Struct, indent: Int) -> String {
-        let text = JSONValue.fromStruct(value).render(pretty: true)
+        let text = JSONValue(value).render(pretty: true)
         let pad = String(repeating: " ", count: indent)
         return text.split(separator: "\n", omittingEmptySubsequences: false)
             .enumerated().map { $0.offset == 0 ? String($0.element) : pad + $0.element }
@@ -75,22 +76,33 @@ enum Formatting {
     }
 
     static func bool(_ value: Bool) -> String { value ? "True" : "False" }
-}
 
-extension JSONValue {
-    /// The JSON value a protobuf Struct holds.
-    static func fromStruct(_ value: Google_Protobuf_Struct) -> JSONValue {
-        .object(value.fields.mapValues(fromValue))
+    static func stateType(_ type: Drover_V1_StateType) -> String {
+        StateType(wire: type)?.rawValue ?? "UNKNOWN"
     }
 
-    static func fromValue(_ value: Google_Protobuf_Value) -> JSONValue {
-        switch value.kind {
-        case .nullValue, nil: .null
-        case .numberValue(let number): .number(number)
-        case .stringValue(let text): .string(text)
-        case .boolValue(let flag): .bool(flag)
-        case .structValue(let object): fromStruct(object)
-        case .listValue(let list): .array(list.values.map(fromValue))
+    static func isTerminal(_ type: Drover_V1_StateType) -> Bool {
+        StateType(wire: type)?.isTerminal ?? false
+    }
+
+    static func wire(_ type: StateType) -> Drover_V1_StateType {
+        Drover_V1_StateType.allCases.first { StateType(wire: $0) == type } ?? .unspecified
+    }
+}
+
+extension StateType {
+    /// The Core state of a wire state type.
+    init?(wire: Drover_V1_StateType) {
+        switch wire {
+        case .scheduled: self = .scheduled
+        case .pending: self = .pending
+        case .running: self = .running
+        case .completed: self = .completed
+        case .failed: self = .failed
+        case .crashed: self = .crashed
+        case .cancelling: self = .cancelling
+        case .cancelled: self = .cancelled
+        case .unspecified, .UNRECOGNIZED: return nil
         }
     }
 }

@@ -1,1 +1,0 @@
-// `DroverWorker`: the worker agent and the process executor; see docs/architecture.md.
