@@ -267,7 +267,7 @@ import Testing
         #expect(h.flowRun(run.id).stateType == .completed)
     }
 
-    // MARK: Known bugs
+    // MARK: Fixed bugs, kept as regression tests
 
     @Test func aWorkerSayingHelloAgainOnTheSameRoutingIDKeepsItsSessionAndRuns() throws {
         // A worker recreates its socket after its own liveness failure (DESIGN, ZeroMQ rules)
@@ -285,25 +285,15 @@ import Testing
         #expect(kinds(again).first == "w1:welcome")
         #expect(again.first?.message.welcome.staleRunIds == [])
 
-        let connected = h.coordinator.isConnected("w1")
-        let state = h.flowRun(run.id).stateType
-        let reply = try h.heartbeat("w1")
-        withKnownIssue(
-            """
-            Coordinator.welcome stores the new session and then performs the actions of \
-            Dispatcher.workerConnected, which for an already-connected routing id include .workerLost(worker, runs): \
-            perform(.workerLost) removes sessions[worker] (the session just created) and recover() crashes the \
-            RUNNING run the Hello just claimed. The worker's next message is rejected with helloAgain, and every \
-            further Hello repeats this.
-            """
-        ) {
-            #expect(connected)
-            #expect(state == .running)
-            #expect(kinds(reply) == ["w1:ack"])
-        }
+        #expect(h.coordinator.isConnected("w1"))
+        #expect(h.flowRun(run.id).stateType == .running)
+        #expect(kinds(try h.heartbeat("w1")) == ["w1:ack"])
+        #expect(h.workers().map(\.status) == [.online])
+        try h.finished("w1", run.id, attempt: 1, .runCompleted, exitCode: 0)
+        #expect(h.flowRun(run.id).stateType == .completed)
     }
 
-    @Test func aRunningRunReportedCancelledWithoutACancelRequestDoesNotStopTheServer() throws {
+    @Test func aRunningRunReportedCancelledWithoutACancelRequestEndsCancelled() throws {
         // DESIGN, worker signals: a second SIGINT terminates the children and reports them CANCELLED.
         var h = try CoordinatorHarness()
         h.createPool()
@@ -313,18 +303,12 @@ import Testing
         _ = h.coordinator.takeOutbox()
         try h.started("w1", run.id, attempt: 1)
 
-        withKnownIssue(
-            """
-            Coordinator.runFinished maps RUN_CANCELLED to CANCELLED and calls run.transition, which throws \
-            failedPrecondition for RUNNING → CANCELLED (not in StateType.running.allowedNext); handle(worker:) \
-            rethrows it, and EventLoop.serveDispatch `try`s it, so one worker report stops the whole server.
-            """
-        ) {
-            try h.finished("w1", run.id, attempt: 1, .runCancelled, exitCode: -2)
-        }
-        withKnownIssue("the run stays RUNNING after the refused report (same bug)") {
-            #expect(h.flowRun(run.id).stateType.isTerminalForTest)
-        }
+        // Before the fix this threw (RUNNING → CANCELLED was refused), which stopped the event loop.
+        try h.finished("w1", run.id, attempt: 1, .runCancelled, exitCode: -2)
+        let done = h.flowRun(run.id)
+        #expect(done.stateType == .cancelled)
+        #expect(done.exitCode == -2)
+        #expect(done.historyTypes == [.scheduled, .pending, .running, .cancelled])
     }
 
     @Test func aRunRequeuedWhenItsWorkerIsLostAtTheOrphanDeadlineIsNotForgotten() throws {
@@ -346,16 +330,9 @@ import Testing
 
         // A new worker must get the requeued run.
         let rescued = try h.hello("w2", limit: 1)
-        withKnownIssue(
-            """
-            Dispatcher.tick reports the run in .workerLost and again in .orphaned; Coordinator.recover requeues it \
-            for the first (SCHEDULED + dispatcher.addRun) and, for the second, sees SCHEDULED and calls \
-            dispatcher.removeRun: the run stays SCHEDULED in the store but the dispatcher forgot it, so it is never \
-            dispatched again.
-            """
-        ) {
-            #expect(assignments(rescued).map(\.run) == [run.id])
-        }
+        #expect(assignments(rescued).map(\.run) == [run.id])
+        #expect(assignments(rescued).map(\.attempt) == [2])
+        #expect(h.flowRun(run.id).stateType == .pending)
     }
 
     @Test func afterARestartAWorkerCannotClaimARunAnotherWorkerHeld() throws {
@@ -367,28 +344,40 @@ import Testing
         #expect(assignments(before.coordinator.takeOutbox()).map(\.worker) == ["w1"])
 
         var h = try before.restarted()
-        // w2 (wrongly, or replaying an old attempt) reports w1's run.
+        // w2 reports w1's run (a confused worker, or a replayed Hello).
         let welcomed = try h.hello("w2", limit: 1, activeRuns: [.with { $0.runID = run.id; $0.attempt = 1 }])
-        let stale = welcomed.first?.message.welcome.staleRunIds ?? []
-        let report = try h.finished("w2", run.id, attempt: 1, .runCompleted, exitCode: 0)
+        #expect(welcomed.first?.message.welcome.staleRunIds == [run.id])
+        #expect(kinds(try h.finished("w2", run.id, attempt: 1, .runCompleted, exitCode: 0)) == ["w2:stop"])
+        #expect(h.flowRun(run.id).stateType == .pending)
+
+        // Nobody claimed it: after the grace it is requeued, and w2 (with its credit intact) gets attempt 2.
         try h.advance(by: 5)
         try h.heartbeat("w2")
         let afterGrace = try h.advance(by: 1)
-        withKnownIssue(
-            """
-            Dispatcher.restoreInFlightRun forgets which worker held a run and Dispatcher.workerConnected claims any             reported run with `holder == nil`, and Coordinator.welcome passes every reported id without checking             run.workerID or the attempt: w2 claims w1's run, is not told it is stale, its reports on it are answered             `stop` by heldRun (workerID mismatch), and the run is never orphaned, so it stays PENDING holding w2's             only credit until w2 leaves.
-            """
-        ) {
-            #expect(stale == [run.id])
-            #expect(assignments(afterGrace).map { "\($0.worker) \($0.attempt)" } == ["w2 2"])
-        }
-        // What happens today, so the bug's shape is pinned.
-        #expect(kinds(report) == ["w2:stop"])
-        #expect(h.flowRun(run.id).stateType == .pending)
+        #expect(assignments(afterGrace).map { "\($0.worker) \($0.run) \($0.attempt)" } == ["w2 \(run.id) 2"])
     }
-}
 
-extension Drover_V1_StateType {
-    /// COMPLETED, FAILED, CRASHED or CANCELLED.
-    var isTerminalForTest: Bool { [.completed, .failed, .crashed, .cancelled].contains(self) }
+    @Test func afterARestartAWorkerCannotClaimAnAttemptItDoesNotHold() throws {
+        var before = try CoordinatorHarness()
+        before.createPool()
+        before.createDeployment(retries: 1)
+        try before.hello("w1", limit: 1)
+        let run = before.runDeployment()
+        _ = before.coordinator.takeOutbox()
+        try before.started("w1", run.id, attempt: 1)
+        // No retry delay: attempt 2 goes to w1 at once.
+        let retried = try before.finished("w1", run.id, attempt: 1, .runFailed, exitCode: 1)
+        #expect(assignments(retried).map(\.attempt) == [2])
+
+        var h = try before.restarted()
+        // w1 reports the old attempt, not the one the store says it holds.
+        let welcomed = try h.hello("w1", limit: 1, activeRuns: [.with { $0.runID = run.id; $0.attempt = 1 }])
+        #expect(welcomed.first?.message.welcome.staleRunIds == [run.id])
+        #expect(h.workers().first?.activeRuns == 0)
+
+        try h.advance(by: 5)
+        try h.heartbeat("w1")
+        let afterGrace = try h.advance(by: 1)
+        #expect(assignments(afterGrace).map { "\($0.worker) \($0.attempt)" } == ["w1 3"])
+    }
 }

@@ -168,7 +168,7 @@ import Testing
         #expect(dispatcher.tick(now: TestDates.at(10)) == [.orphaned(runs: [foreign])])
     }
 
-    // MARK: Known bugs
+    // MARK: Fixed bugs, kept as regression tests
 
     @Test func aRunIsReportedForOneDecisionOnlyWhenItsWorkerIsLostAtTheOrphanDeadline() {
         // After a restart, w1 reconnects at once and claims a restored run, then goes silent.
@@ -187,40 +187,32 @@ import Testing
         #expect(actions.contains(.workerLost(worker: "w1", runs: [claimed])))
         let orphans = actions.flatMap { action -> [UUID] in if case .orphaned(let runs) = action { runs } else { [] } }
         #expect(orphans.contains(unclaimed))
-        withKnownIssue(
-            """
-            Dispatcher.tick collects orphans after workerLost in the same tick, by `phase == .inFlight(worker: nil)`, \
-            so a run released by the lost worker is reported twice (in .workerLost and in .orphaned); the \
-            coordinator then recovers it twice and drops a re-queued run from the dispatcher.
-            """
-        ) {
-            #expect(!orphans.contains(claimed), "run \(claimed) reported both lost and orphaned: \(actions)")
-        }
+        // Once in .workerLost is enough: reported twice, the coordinator recovered it twice.
+        #expect(!orphans.contains(claimed), "run \(claimed) reported both lost and orphaned: \(actions)")
     }
 
-    @Test func aWorkerSayingHelloAgainDoesNotLoseTheRunsItClaims() {
+    @Test func aWorkerSayingHelloAgainKeepsTheRunsItReportsAndLosesTheOthers() {
         // A worker that recreated its socket after its own liveness failure says Hello again
         // with the same routing id and reports the run it still runs.
         var dispatcher = dispatcherWithWorker(timeout: 600)
-        let run = UUID()
-        _ = dispatcher.addRun(run, pool: pool.id, queue: queue, expectedStart: TestDates.at(0), now: TestDates.at(0))
-        #expect(dispatcher.worker(holding: run) == "w1")
+        let kept = UUID()
+        let gone = UUID()
+        for run in [kept, gone] {
+            _ = dispatcher.addRun(run, pool: pool.id, queue: queue, expectedStart: TestDates.at(0), now: TestDates.at(0))
+        }
+        #expect(dispatcher.worker(holding: kept) == "w1")
 
         let again = dispatcher.workerConnected(
-            "w1", pool: pool.id, queues: nil, limit: nil, reportedRuns: [run], now: TestDates.at(1))
-        #expect(again.claimed == [run])
-        #expect(dispatcher.worker(holding: run) == "w1")
-        let lost = again.actions.flatMap { action -> [UUID] in
-            if case .workerLost(_, let runs) = action { runs } else { [] }
-        }
-        withKnownIssue(
-            """
-            Dispatcher.workerConnected reports .workerLost(worker, runs) for a worker that is already connected, \
-            listing every run it held, then claims the reported ones back for the new connection: the caller is \
-            told to crash or requeue runs the worker just claimed.
-            """
-        ) {
-            #expect(Set(lost).isDisjoint(with: again.claimed), "claimed \(again.claimed) but also reported lost: \(again.actions)")
-        }
+            "w1", pool: pool.id, queues: nil, limit: nil, reportedRuns: [kept], now: TestDates.at(1))
+        #expect(again.claimed == [kept])
+        #expect(dispatcher.worker(holding: kept) == "w1")
+        // Only the run it no longer reports needs a decision; a claimed run is never reported lost.
+        #expect(again.actions == [.workerLost(worker: "w1", runs: [gone])])
+        #expect(dispatcher.worker(holding: gone) == nil)
+        #expect(dispatcher.activeRuns(of: "w1") == 1)
+        #expect(dispatcher.isConnected("w1"))
+        #expect(dispatcher.connectedWorkers(inPool: pool.id) == 1)
+        // Its deadline starts again from the new Hello.
+        #expect(dispatcher.nextDeadline() == TestDates.at(601))
     }
 }

@@ -85,7 +85,9 @@ extension Coordinator {
             case .running:
                 try run.transition(to: .crashed, at: now, message: "Crashed: \(reason).")
                 actions += try finishReturningActions(run)
-            case .scheduled, .completed, .failed, .crashed, .cancelled:
+            case .scheduled:
+                break  // Already back in line.
+            case .completed, .failed, .crashed, .cancelled:
                 actions += dispatcher.removeRun(id)
             }
         }

@@ -50,10 +50,18 @@ extension Coordinator {
         }
         do {
             let session = try admit(worker, hello, now: now)
+            // A worker may claim only runs the store says it holds, under the attempt it holds;
+            // anything else it reports is stale and it is told to stop it.
             let reported = hello.activeRuns.compactMap { UUID(uuidString: $0.runID) }
+            let claimable = hello.activeRuns.compactMap { active -> UUID? in
+                guard let id = UUID(uuidString: active.runID), let run = activeRuns[id], run.workerID == worker,
+                    run.attempt == active.attempt
+                else { return nil }
+                return id
+            }
             let (claimed, actions) = dispatcher.workerConnected(
                 worker, pool: session.poolID, queues: try queueIDs(session), limit: session.limit,
-                reportedRuns: reported, now: now)
+                reportedRuns: claimable, now: now)
             sessions[worker] = session
             departed[session.poolName + "/" + session.name] = nil
             let stale = Set(reported).subtracting(claimed)

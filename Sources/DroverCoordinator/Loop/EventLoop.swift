@@ -153,7 +153,15 @@ final class EventLoop: Sendable {
                 coordinator.refuseVersion(envelope.protocolVersion, worker: worker)
                 continue
             }
-            try coordinator.handle(worker: worker, workerMessage)
+            do throws(DroverError) {
+                try coordinator.handle(worker: worker, workerMessage)
+            } catch {
+                guard error.code != .internal else { throw error }
+                // A report that breaks the rules (a transition the state machine forbids) is
+                // the worker's problem, not the server's: log it and carry on. Store
+                // failures (.internal) stop the server, which cannot promise what it cannot persist.
+                logger.warning("refused a worker's report", metadata: ["worker.id": "\(worker)", "reason": "\(error.message)"])
+            }
         }
     }
 

@@ -73,6 +73,8 @@ public struct Dispatcher: Sendable {
         let queueID: UUID
         let ticket: RunTicket
         var phase: Phase
+        /// Restored at start and not yet claimed: reported orphaned at the deadline.
+        var awaitingClaim = false
     }
 
     // MARK: Reading
@@ -152,7 +154,7 @@ public struct Dispatcher: Sendable {
         nextSequence += 1
         runs[id] = RunState(
             poolID: pool, queueID: queue, ticket: RunTicket(due: now, sequence: nextSequence, runID: id),
-            phase: .inFlight(worker: nil))
+            phase: .inFlight(worker: nil), awaitingClaim: true)
         count(pool: pool, queue: queue, by: 1)
         orphanDeadline = orphanDeadline ?? now.addingTimeInterval(grace)
     }
@@ -175,17 +177,27 @@ public struct Dispatcher: Sendable {
     public mutating func workerConnected(
         _ key: String, pool: UUID, queues: Set<UUID>?, limit: UInt32?, reportedRuns: [UUID], now: Date
     ) -> (claimed: [UUID], actions: [DispatchAction]) {
-        var actions: [DispatchAction] = []
-        if workers[key] != nil { actions += workerLost(key) }
+        // A worker saying Hello again (a new connection, or after a server hiccup) keeps
+        // the runs it reports; the ones it no longer reports are lost.
+        let previous = workers.removeValue(forKey: key)
+        if let previous { pools[previous.poolID]?.workers.remove(key) }
         var worker = WorkerState(poolID: pool, queueIDs: queues, limit: limit, lastSeen: now)
         var claimed: [UUID] = []
         for id in reportedRuns {
             guard let run = runs[id], run.poolID == pool, case .inFlight(let holder) = run.phase,
-                holder == nil || holder == key
+                holder == key || (holder == nil && run.awaitingClaim)
             else { continue }
             runs[id]?.phase = .inFlight(worker: key)
+            runs[id]?.awaitingClaim = false
             worker.inFlight.insert(id)
             claimed.append(id)
+        }
+        var actions: [DispatchAction] = []
+        if let previous {
+            let dropped = previous.inFlight.subtracting(claimed)
+                .sorted { (runs[$0]?.ticket.sequence ?? 0) < (runs[$1]?.ticket.sequence ?? 0) }
+            for id in dropped { runs[id]?.phase = .inFlight(worker: nil) }
+            if !dropped.isEmpty { actions.append(.workerLost(worker: key, runs: dropped)) }
         }
         workers[key] = worker
         pools[pool]?.workers.insert(key)
@@ -238,7 +250,7 @@ public struct Dispatcher: Sendable {
         }
         if let deadline = orphanDeadline, deadline <= now {
             orphanDeadline = nil
-            let orphans = runs.filter { $0.value.phase == .inFlight(worker: nil) }
+            let orphans = runs.filter { $0.value.awaitingClaim && $0.value.phase == .inFlight(worker: nil) }
                 .sorted { $0.value.ticket.sequence < $1.value.ticket.sequence }.map(\.key)
             if !orphans.isEmpty { actions.append(.orphaned(runs: orphans)) }
         }

@@ -2,7 +2,7 @@
 ///
 /// ```
 /// SCHEDULED → PENDING → RUNNING → COMPLETED | FAILED | CRASHED
-///     │          │         └────→ CANCELLING → CANCELLED
+///     │          │         └────→ CANCELLING → CANCELLED (or CANCELLED at once when the worker stops it)
 ///     └→ CANCELLED   (PENDING → SCHEDULED when its worker is lost before starting it)
 /// FAILED → SCHEDULED ("AwaitingRetry") while retries are left
 /// ```
@@ -40,7 +40,7 @@ public enum StateType: String, Sendable, CaseIterable, Codable {
         switch self {
         case .scheduled: [.pending, .cancelled]
         case .pending: [.running, .scheduled, .completed, .failed, .crashed, .cancelling, .cancelled]
-        case .running: [.completed, .failed, .crashed, .cancelling]
+        case .running: [.completed, .failed, .crashed, .cancelling, .cancelled]
         case .cancelling: [.cancelled, .completed, .failed, .crashed]
         case .failed: [.scheduled]
         case .completed, .crashed, .cancelled: []
