@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# Sets up, builds Drover and runs a server in the foreground on the embedded SQLite
-# store, with a demo work pool and queue created once the server is up.
-# Ctrl-C stops the server gracefully. Environment: DROVER_HOME (default ~/.drover),
-# BUILD (release or debug; default release).
+# Sets up and builds Drover, then runs it: a server on the embedded SQLite store, a
+# worker, and a demo deployment whose run is followed to the end. Everything stays up
+# until Ctrl-C, which stops the worker (it drains) and then the server, gracefully.
+# Environment: DROVER_HOME (default ~/.drover), BUILD (release or debug; default release).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash deploy/setup.sh
@@ -13,7 +13,12 @@ drover="$(swift build -c "$config" --show-bin-path)/drover"
 # The server prints one line on stdout once it serves requests; wait for it (bounded).
 coproc SERVER { exec "$drover" server start; }
 server=$SERVER_PID
-trap 'kill -INT $server 2>/dev/null; wait $server' EXIT INT TERM
+worker=""
+stop() {
+  [ -n "$worker" ] && kill -INT "$worker" 2>/dev/null && wait "$worker" || true
+  kill -INT "$server" 2>/dev/null && wait "$server" || true
+}
+trap stop EXIT INT TERM
 if ! read -r -t 60 ready <&"${SERVER[0]}"; then
   echo "run-demo: the server did not start; see its log above." >&2
   exit 1
@@ -21,12 +26,17 @@ fi
 echo "$ready"
 
 "$drover" work-pool inspect demo-pool >/dev/null 2>&1 || "$drover" work-pool create demo-pool --type process
-"$drover" work-queue inspect high --pool demo-pool >/dev/null 2>&1 \
-  || "$drover" work-queue create high --pool demo-pool --priority 1 >/dev/null
 "$drover" work-pool set-concurrency-limit demo-pool 1
-"$drover" work-pool ls
-"$drover" work-queue ls --pool demo-pool
+"$drover" deployment inspect hello >/dev/null 2>&1 || "$drover" deployment create hello --pool demo-pool \
+  --command 'echo "Hello from $DROVER_FLOW_RUN_NAME with $DROVER_PARAMETERS"; sleep 1; echo done' --param who=world
+
+"$drover" worker start --pool demo-pool --name demo-worker --limit 1 &
+worker=$!
+
+"$drover" deployment run hello --param who=drover --watch
+"$drover" flow-run ls --limit 5
+"$drover" worker ls
 echo
-echo "Drover is running (binary: $drover). Try:  $drover work-pool inspect demo-pool"
-echo "Press Ctrl-C to stop the server."
-wait $server
+echo "Drover is running (binary: $drover). Try:  $drover deployment run hello --watch"
+echo "Press Ctrl-C to stop the worker and the server."
+wait "$server"

@@ -206,7 +206,7 @@ public final class WorkerAgent {
             guard var run = runs[cancel.runID], run.attempt == cancel.attempt else { return }
             run.cancelRequested = true
             runs[cancel.runID] = run
-            appendWorkerLog(cancel.runID, "Cancelling flow run '\(run.runName)': SIGTERM to its process group.")
+            appendWorkerLog(cancel.runID, "Cancelling: SIGTERM to its process group.")
             run.process?.terminate(grace: .milliseconds(Int64(cancel.gracePeriodMs)))
         case .stop(let stop):
             guard runs[stop.runID]?.attempt == stop.attempt else { return }
@@ -275,10 +275,10 @@ public final class WorkerAgent {
                         $0.pid = UInt32(process.pid)
                         $0.started = Google_Protobuf_Timestamp(date: Date())
                     }))
-            appendWorkerLog(run.id, "Flow run '\(run.name)' started as pid \(process.pid).")
+            appendWorkerLog(run.id, "Started as pid \(process.pid) in \(directory).")
             onEvent(.runStarted(runName: run.name, runID: run.id, pid: process.pid))
         } catch {
-            appendWorkerLog(run.id, "Could not start flow run '\(run.name)': \(error.message)")
+            appendWorkerLog(run.id, "Could not start: \(error.message)")
             finish(run.id, outcome: .runCrashed, exitCode: nil, message: "Could not start: \(error.message)")
         }
     }
@@ -302,7 +302,7 @@ public final class WorkerAgent {
                 runs[runID] = run
             case .exited(let outcome):
                 let (result, code, message) = run.report(for: outcome)
-                appendWorkerLog(runID, "Flow run '\(run.runName)' ended: \(message)")
+                appendWorkerLog(runID, "Ended: \(message)")
                 finish(runID, outcome: result, exitCode: code, message: message)
             }
         }

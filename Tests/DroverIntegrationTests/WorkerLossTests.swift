@@ -1,0 +1,55 @@
+import DroverTestSupport
+import Foundation
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A worker killed with SIGKILL: the server notices its silence (heartbeat 0.5 s, lost
+/// after three), crashes its running run, shows it OFFLINE, and hands work it never
+/// started to another worker.
+@Suite(.timeLimit(.minutes(2)))
+struct WorkerLossTests {
+    @Test func aKilledWorkersRunCrashesAndItsQueuedWorkGoesToAnotherWorker() async throws {
+        let home = try TemporaryDirectory()
+        let server = try await DroverServer.start(
+            home: home.url, arguments: ["--control-port", "0", "--dispatch-port", "0", "--heartbeat-interval", "0.5"])
+        defer { server.terminate() }
+        try await server.succeed("work-pool", "create", "lossy")
+        try await server.succeed("deployment", "create", "long", "--pool", "lossy", "--command", "sleep 30")
+        try await server.succeed("deployment", "create", "quick", "--pool", "lossy", "--command", "true")
+
+        let first = try await DroverWorkerProcess.start(on: server, pool: "lossy", name: "w1", arguments: ["--limit", "1"])
+        defer { first.terminate() }
+        let longID = try await server.runDeployment("long")
+        let running = try await server.awaitFlowRun(longID, toBe: "RUNNING")
+        let group = try #require(running.startedPID, "\(running)")
+        // The worker cannot clean up after a SIGKILL; the test does, whatever happens.
+        defer { ProcessGroup.kill(group) }
+        // w1's one slot is taken: this run waits.
+        let quickID = try await server.runDeployment("quick")
+
+        #expect(await first.stop(signal: SIGKILL) == .signal(SIGKILL))
+
+        let crashed = try await server.awaitFlowRun(longID, toBe: "CRASHED")
+        #expect(crashed.workerName == "w1")
+        let w1 = try #require(element(named: "w1", in: try await server.workers(pool: "lossy")))
+        #expect(w1["status"] as? String == "OFFLINE", "\(w1)")
+        #expect(try await server.flowRun(quickID).stateTypes == ["SCHEDULED"])
+
+        // PR_SET_PDEATHSIG kills the run's shell with the worker; what the shell started
+        // lives on in the run's process group.
+        withKnownIssue("a SIGKILLed worker's run keeps running: `sleep 30` under `/bin/sh -c` is orphaned, not killed") {
+            #expect(ProcessGroup.livingMembers(of: group).isEmpty, "pids \(ProcessGroup.livingMembers(of: group)) of the crashed run still run")
+        }
+
+        let second = try await DroverWorkerProcess.start(on: server, pool: "lossy", name: "w2", arguments: ["--limit", "1"])
+        defer { second.terminate() }
+        let quick = try await server.awaitFlowRun(quickID, toBe: "COMPLETED")
+        #expect(quick.workerName == "w2")
+        #expect(try await server.flowRun(longID).state == "CRASHED", "a crashed run stays crashed")
+        #expect(await second.stop(signal: SIGINT) == .exit(0))
+        #expect(await server.stop() == .exit(0))
+    }
+}
