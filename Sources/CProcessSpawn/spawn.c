@@ -209,3 +209,63 @@ int drover_reap(pid_t pid, int *signaled_out, int *value_out) {
     }
     return 0;
 }
+
+// ---------------------------------------------------------------------------
+// Group guard: a run's processes die with their worker.
+//
+// The parent-death signal reaches only the direct child (`sh`); what it started would
+// outlive a worker killed with SIGKILL. So each run also gets a guard: a tiny detached
+// process (double-forked, so init reaps it, and in a session of its own, so a terminal's
+// Ctrl-C does not reach it) blocked reading a pipe whose only write end the worker holds.
+// When the worker dies, the kernel closes that end; the guard reads end-of-file and
+// SIGKILLs the run's process group. When the run ends normally, the worker writes one byte
+// first (drover_release_group_guard) and the guard leaves quietly.
+
+int drover_start_group_guard(pid_t process_group) {
+    int fds[2];
+    if (pipe2(fds, O_CLOEXEC) != 0) return -1;
+    sigset_t all_signals, previous_mask;
+    sigfillset(&all_signals);
+    pthread_sigmask(SIG_SETMASK, &all_signals, &previous_mask);
+    pid_t middle = drover_fork();
+    if (middle == 0) {
+        if (drover_fork() != 0) _exit(0);
+        // The guard. Signals stay blocked: only SIGKILL ends it early.
+        (void)setsid();
+        int keep = fds[0];
+        for (int fd = 0; fd < 1024; fd++) {
+            if (fd != keep) (void)close(fd);
+        }
+#ifdef SYS_close_range
+        (void)syscall(SYS_close_range, 1024U, ~0U, 0);
+#endif
+        char byte;
+        ssize_t got;
+        do {
+            got = read(keep, &byte, 1);
+        } while (got < 0 && errno == EINTR);
+        if (got == 0) (void)kill(-process_group, SIGKILL);
+        _exit(0);
+    }
+    int fork_errno = errno;
+    pthread_sigmask(SIG_SETMASK, &previous_mask, NULL);
+    close(fds[0]);
+    if (middle < 0) {
+        close(fds[1]);
+        errno = fork_errno;
+        return -1;
+    }
+    int status;
+    while (waitpid(middle, &status, 0) < 0 && errno == EINTR) {}
+    return fds[1];
+}
+
+void drover_release_group_guard(int guard_fd) {
+    if (guard_fd < 0) return;
+    char byte = 1;
+    ssize_t wrote;
+    do {
+        wrote = write(guard_fd, &byte, 1);
+    } while (wrote < 0 && errno == EINTR);
+    close(guard_fd);
+}

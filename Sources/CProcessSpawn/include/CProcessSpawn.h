@@ -59,4 +59,11 @@ int drover_child_has_exited(pid_t pid);
 /// -1 with errno set on error.
 int drover_reap(pid_t pid, int *signaled_out, int *value_out);
 
+/// Starts a detached guard that SIGKILLs `process_group` if this process dies before
+/// `drover_release_group_guard` is called. Returns the guard's descriptor, or -1 (errno set).
+int drover_start_group_guard(pid_t process_group);
+
+/// Tells the guard the run ended normally (it exits without killing) and closes `guard_fd`.
+void drover_release_group_guard(int guard_fd);
+
 #endif

@@ -107,7 +107,7 @@ extension Coordinator {
             run.expectedStart = now.addingTimeInterval(Double(run.retryDelaySeconds))
             try run.transition(
                 to: .scheduled, name: "AwaitingRetry", at: now,
-                message: "Retry \(run.attempt) of \(run.retries) in \(run.retryDelaySeconds) s.")
+                message: "Retry \(run.failures) of \(run.retries) in \(run.retryDelaySeconds) s.")
             try store.commit([.saveRun(run)])
             activeRuns[run.id] = run
             var actions = dispatcher.removeRun(run.id)

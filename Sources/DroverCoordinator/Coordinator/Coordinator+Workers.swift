@@ -168,8 +168,8 @@ extension Coordinator {
     }
 
     private mutating func appendLogs(_ batch: Drover_V1_LogBatch, by session: WorkerSession) throws(DroverError) {
-        guard let id = UUID(uuidString: batch.runID), activeRuns[id]?.workerID == session.id || activeRuns[id] == nil
-        else { return }
+        // Only the worker holding the run writes its logs (it sends them before RunFinished).
+        guard let id = UUID(uuidString: batch.runID), activeRuns[id]?.workerID == session.id else { return }
         let lines = batch.lines.prefix(10_000).map { line in
             FlowRunLog(
                 runID: id, attempt: batch.attempt, timestamp: line.timestamp.date,

@@ -95,8 +95,11 @@ public struct FlowRun: Sendable, Hashable, Identifiable {
         }
     }
 
+    /// How many attempts ended FAILED. Attempts lost with a worker do not count.
+    public var failures: Int { history.filter { $0.type == .failed }.count }
+
     /// Whether a FAILED attempt should be tried again.
-    public var hasRetriesLeft: Bool { attempt <= retries }
+    public var hasRetriesLeft: Bool { failures <= Int(retries) }
 
     /// The state name users see, with Late for a SCHEDULED run past due by more than `grace`.
     public func displayStateName(now: Date, lateAfter grace: TimeInterval = 15) -> String {

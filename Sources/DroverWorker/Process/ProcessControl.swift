@@ -15,6 +15,8 @@ import Glibc
 final class ProcessControl: Sendable {
     private struct State {
         var pid: Int32?
+        /// The group guard's descriptor (see `drover_start_group_guard`); -1 without one.
+        var guardFD: Int32 = -1
         var reaped = false
         var killDeadline: ContinuousClock.Instant?
     }
@@ -41,9 +43,15 @@ final class ProcessControl: Sendable {
         close(wakeWriteFD)
     }
 
-    /// Records the pid of the child once it runs.
+    /// Records the pid of the child once it runs, and starts the guard that kills its
+    /// process group should the worker die first (best effort: without it the run still
+    /// runs, with only the parent-death signal to stop it).
     func started(pid: Int32) {
-        state.withLock { $0.pid = pid }
+        let guardFD = drover_start_group_guard(pid)
+        state.withLock {
+            $0.pid = pid
+            $0.guardFD = guardFD
+        }
     }
 
     /// Sends `signal` to the child's process group unless the child has been reaped.
@@ -86,6 +94,8 @@ final class ProcessControl: Sendable {
         state.withLock { state in
             guard let pid = state.pid, !state.reaped else { return .exited(code: -1) }
             _ = kill(-pid, SIGKILL)
+            drover_release_group_guard(state.guardFD)
+            state.guardFD = -1
             state.reaped = true
             state.killDeadline = nil
             var signaled: Int32 = 0
@@ -99,6 +109,8 @@ final class ProcessControl: Sendable {
     /// or something else reaped it). Its pid may be reused already, so nothing is signalled.
     func reapedElsewhere() -> ProcessOutcome {
         state.withLock { state in
+            drover_release_group_guard(state.guardFD)
+            state.guardFD = -1
             state.reaped = true
             state.killDeadline = nil
         }
