@@ -111,10 +111,29 @@ extension WorkPoolCommand {
         @OptionGroup var output: OutputOptions
 
         func run() throws {
-            guard case .workPool(let pool) = try client.connect().call(.getWorkPool(.with { $0.name = name })) else {
+            let connection = try client.connect()
+            guard case .workPool(let pool) = try connection.call(.getWorkPool(.with { $0.name = name })) else {
                 throw unexpectedReply
             }
-            Terminal.print(output.json ? try ProtoJSON.render(pool) : Describe.workPool(pool))
+            if output.json {
+                Terminal.print(try ProtoJSON.render(pool))
+                return
+            }
+            Terminal.print(Describe.workPool(pool))
+            guard case .workers(let list) = try connection.call(.listWorkers(.with { $0.workPoolName = name })) else {
+                throw unexpectedReply
+            }
+            if list.workers.isEmpty {
+                Terminal.print("No workers have joined this pool yet: drover worker start --pool \(name)")
+            } else {
+                Terminal.print("Workers:")
+                for worker in list.workers {
+                    Terminal.print(
+                        "  \(worker.name): \(worker.status == .online ? "ONLINE" : "OFFLINE"), limit "
+                            + "\(Formatting.limit(worker.hasLimit ? worker.limit : nil)), \(worker.activeRuns) active, "
+                            + "last heartbeat \(Formatting.timestamp(worker.lastHeartbeat))")
+                }
+            }
         }
     }
 
