@@ -120,19 +120,3 @@ public final class ControlClient {
                 + "Start one with `drover server start`, or point this command at yours with --server or DROVER_SERVER.")
     }
 }
-
-extension DroverError.Code {
-    /// The Core code for a wire error code.
-    public init(_ code: Drover_V1_Error.Code) {
-        switch code {
-        case .notFound: self = .notFound
-        case .alreadyExists: self = .alreadyExists
-        case .invalidArgument: self = .invalidArgument
-        case .failedPrecondition: self = .failedPrecondition
-        case .unsupportedVersion: self = .unsupportedVersion
-        case .malformedMessage: self = .malformedMessage
-        case .unavailable: self = .unavailable
-        case .internal, .unspecified, .UNRECOGNIZED: self = .internal
-        }
-    }
-}

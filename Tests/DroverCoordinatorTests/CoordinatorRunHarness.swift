@@ -30,6 +30,14 @@ typealias Outgoing = (worker: String, message: Drover_V1_CoordinatorMessage)
 /// A coordinator over an in-memory store and a hand-moved clock, with fake workers that
 /// speak by calling `handle(worker:_:)` and read what comes back from the outbox.
 struct CoordinatorHarness {
+    /// Default tunables, except that runs restored at a restart wait exactly the liveness
+    /// timeout for their worker, which keeps the tests' arithmetic plain.
+    static let settings: Coordinator.Settings = {
+        var settings = Coordinator.Settings()
+        settings.reconnectAllowance = 0
+        return settings
+    }()
+
     let store: SQLiteStore
     let clock: TestClock
     var coordinator: Coordinator
@@ -41,7 +49,8 @@ struct CoordinatorHarness {
         self.store = store
         self.clock = clock
         coordinator = try Coordinator(
-            store: store, serverInfo: .with { $0.version = "test" }, logger: quietLogger, now: { clock.now })
+            store: store, serverInfo: .with { $0.version = "test" }, logger: quietLogger, settings: Self.settings,
+            now: { clock.now })
     }
 
     /// A second coordinator over the same store and clock, as after a restart; workers must say Hello again.

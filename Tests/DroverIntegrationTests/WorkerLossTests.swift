@@ -34,15 +34,13 @@ struct WorkerLossTests {
 
         let crashed = try await server.awaitFlowRun(longID, toBe: "CRASHED")
         #expect(crashed.workerName == "w1")
+        #expect(crashed.history.last?.message == "Crashed: its worker stopped responding.", "\(crashed)")
         let w1 = try #require(element(named: "w1", in: try await server.workers(pool: "lossy")))
         #expect(w1["status"] as? String == "OFFLINE", "\(w1)")
         #expect(try await server.flowRun(quickID).stateTypes == ["SCHEDULED"])
 
-        // PR_SET_PDEATHSIG kills the run's shell with the worker; what the shell started
-        // lives on in the run's process group.
-        withKnownIssue("a SIGKILLed worker's run keeps running: `sleep 30` under `/bin/sh -c` is orphaned, not killed") {
-            #expect(ProcessGroup.livingMembers(of: group).isEmpty, "pids \(ProcessGroup.livingMembers(of: group)) of the crashed run still run")
-        }
+        // The run's processes die with their worker: nothing of `sleep 30` is left.
+        #expect(await ProcessGroup.awaitEmpty(group, seconds: 10), "pids \(ProcessGroup.livingMembers(of: group)) of the crashed run still run")
 
         let second = try await DroverWorkerProcess.start(on: server, pool: "lossy", name: "w2", arguments: ["--limit", "1"])
         defer { second.terminate() }
@@ -50,6 +48,27 @@ struct WorkerLossTests {
         #expect(quick.workerName == "w2")
         #expect(try await server.flowRun(longID).state == "CRASHED", "a crashed run stays crashed")
         #expect(await second.stop(signal: SIGINT) == .exit(0))
+        #expect(await server.stop() == .exit(0))
+    }
+
+    /// A run that starts the moment its worker connects and prints nothing for a while: only
+    /// heartbeats tell the server the worker lives, from the first interval on.
+    @Test func aYoungWorkersSilentRunIsNotTakenForLost() async throws {
+        let home = try TemporaryDirectory()
+        let server = try await DroverServer.start(
+            home: home.url, arguments: ["--control-port", "0", "--dispatch-port", "0", "--heartbeat-interval", "0.5"])
+        defer { server.terminate() }
+        try await server.succeed("work-pool", "create", "young")
+        try await server.succeed("deployment", "create", "silent", "--pool", "young", "--command", "sleep 2.5")
+        let id = try await server.runDeployment("silent")
+        let worker = try await DroverWorkerProcess.start(on: server, pool: "young", name: "w1")
+        defer { worker.terminate() }
+
+        let run = try await server.awaitTerminal(id)
+        #expect(run.state == "COMPLETED", "\(run)")
+        #expect(!worker.stdout.contains("Lost the server"), "\(worker.stdout)")
+        #expect(try await server.workers(pool: "young").first?["status"] as? String == "ONLINE")
+        #expect(await worker.stop(signal: SIGINT) == .exit(0), "\(worker.stderr)")
         #expect(await server.stop() == .exit(0))
     }
 }

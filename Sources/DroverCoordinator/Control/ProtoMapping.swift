@@ -51,21 +51,6 @@ extension Drover_V1_WorkQueue {
     }
 }
 
-extension Drover_V1_Error.Code {
-    init(_ code: DroverError.Code) {
-        switch code {
-        case .notFound: self = .notFound
-        case .alreadyExists: self = .alreadyExists
-        case .invalidArgument: self = .invalidArgument
-        case .failedPrecondition: self = .failedPrecondition
-        case .unsupportedVersion: self = .unsupportedVersion
-        case .malformedMessage: self = .malformedMessage
-        case .unavailable: self = .unavailable
-        case .internal: self = .internal
-        }
-    }
-}
-
 extension Google_Protobuf_Timestamp {
     /// A timestamp of `date` at the store's precision, whole microseconds, so a value
     /// reads the same before and after a restart.
@@ -74,21 +59,6 @@ extension Google_Protobuf_Timestamp {
         let (seconds, remainder) = microseconds.quotientAndRemainder(dividingBy: 1_000_000)
         let (wholeSeconds, fraction) = remainder < 0 ? (seconds - 1, remainder + 1_000_000) : (seconds, remainder)
         self.init(seconds: wholeSeconds, nanos: Int32(fraction * 1000))
-    }
-}
-
-extension Drover_V1_StateType {
-    init(_ type: StateType) {
-        switch type {
-        case .scheduled: self = .scheduled
-        case .pending: self = .pending
-        case .running: self = .running
-        case .completed: self = .completed
-        case .failed: self = .failed
-        case .crashed: self = .crashed
-        case .cancelling: self = .cancelling
-        case .cancelled: self = .cancelled
-        }
     }
 }
 

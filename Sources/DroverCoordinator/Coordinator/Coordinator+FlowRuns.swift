@@ -1,3 +1,4 @@
+import DroverClient
 import DroverCore
 import DroverProto
 import Foundation
@@ -31,7 +32,7 @@ extension Coordinator {
             filter.deploymentID = deployment.id
         }
         for state in list.stateTypes {
-            guard let type = StateType(state) else { throw .invalidArgument("Unknown state type in the request.") }
+            guard let type = StateType(wire: state) else { throw .invalidArgument("Unknown state type in the request.") }
             filter.states.insert(type)
         }
         return try store.flowRuns(matching: filter).map { activeRuns[$0.id] ?? $0 }.map(wire)
@@ -118,21 +119,5 @@ extension Coordinator {
         let poolName = catalog.poolName(id: deployment.poolID) ?? ""
         let queueName = (try? catalog.queues(inPool: poolName))?.first { $0.id == deployment.queueID }?.name ?? ""
         return Drover_V1_Deployment(deployment, poolName: poolName, queueName: queueName)
-    }
-}
-
-extension StateType {
-    init?(_ wire: Drover_V1_StateType) {
-        switch wire {
-        case .scheduled: self = .scheduled
-        case .pending: self = .pending
-        case .running: self = .running
-        case .completed: self = .completed
-        case .failed: self = .failed
-        case .crashed: self = .crashed
-        case .cancelling: self = .cancelling
-        case .cancelled: self = .cancelled
-        case .unspecified, .UNRECOGNIZED: return nil
-        }
     }
 }

@@ -1,3 +1,4 @@
+import DroverClient
 import DroverCore
 import DroverProto
 import Foundation

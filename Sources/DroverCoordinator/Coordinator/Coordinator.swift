@@ -25,6 +25,13 @@ public struct Coordinator {
         public init() {}
 
         var workerTimeout: TimeInterval { heartbeatInterval * Double(missedHeartbeats) }
+
+        /// Extra time runs in flight at a restart give their worker to reconnect, beyond the
+        /// liveness timeout: the worker's reconnection back-off (at most 2 s) and a heartbeat.
+        public var reconnectAllowance: TimeInterval = 5
+
+        /// How long runs in flight at a restart wait for their worker to claim them.
+        var restartGrace: TimeInterval { workerTimeout + reconnectAllowance }
     }
 
     var catalog: WorkPoolCatalog
@@ -66,9 +73,9 @@ public struct Coordinator {
             if run.state.type == .scheduled {
                 _ = dispatcher.addRun(run.id, pool: run.poolID, queue: run.queueID, expectedStart: run.expectedStart, now: start)
             } else {
-                // Its worker gets until the liveness timeout to reconnect and claim it.
+                // Its worker gets `restartGrace` to reconnect and claim it.
                 dispatcher.restoreInFlightRun(
-                    run.id, pool: run.poolID, queue: run.queueID, now: start, grace: settings.workerTimeout)
+                    run.id, pool: run.poolID, queue: run.queueID, now: start, grace: settings.restartGrace)
             }
         }
         if !activeRuns.isEmpty {

@@ -32,6 +32,8 @@ public final class WorkerAgent {
     private var heartbeatInterval: Duration = .seconds(2)
     private var lastHeard = ContinuousClock.now
     private var lastHello = ContinuousClock.now
+    /// When the next heartbeat is due; the server's interval (in Welcome) resets it.
+    private var nextHeartbeat = ContinuousClock.now
     private var runs: [String: RunExecution] = [:]
     private var signalsHandled = 0
     private var draining = false
@@ -58,7 +60,7 @@ public final class WorkerAgent {
         SignalMonitor.install(wakeup: wakeup)
         try sendHello()
         let firstContact = ContinuousClock.now
-        var nextHeartbeat = ContinuousClock.now + heartbeatInterval
+        nextHeartbeat = ContinuousClock.now + heartbeatInterval
         while true {
             var poller = Poller()
             let socketIndex = poller.add(socket)
@@ -192,6 +194,7 @@ public final class WorkerAgent {
             session = welcome.session
             name = welcome.name
             heartbeatInterval = .milliseconds(Int64(max(100, welcome.heartbeatIntervalMs)))
+            nextHeartbeat = ContinuousClock.now + heartbeatInterval
             for stale in welcome.staleRunIds { stop(stale) }
             if !welcomed {
                 welcomed = true

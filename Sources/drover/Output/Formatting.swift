@@ -86,23 +86,6 @@ enum Formatting {
     }
 
     static func wire(_ type: StateType) -> Drover_V1_StateType {
-        Drover_V1_StateType.allCases.first { StateType(wire: $0) == type } ?? .unspecified
-    }
-}
-
-extension StateType {
-    /// The Core state of a wire state type.
-    init?(wire: Drover_V1_StateType) {
-        switch wire {
-        case .scheduled: self = .scheduled
-        case .pending: self = .pending
-        case .running: self = .running
-        case .completed: self = .completed
-        case .failed: self = .failed
-        case .crashed: self = .crashed
-        case .cancelling: self = .cancelling
-        case .cancelled: self = .cancelled
-        case .unspecified, .UNRECOGNIZED: return nil
-        }
+        Drover_V1_StateType(type)
     }
 }

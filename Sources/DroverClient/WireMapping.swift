@@ -1,0 +1,69 @@
+import DroverCore
+import DroverProto
+
+// Core values to and from their wire form, for the server and the clients alike.
+
+extension StateType {
+    /// The Core state of a wire state type; nil for an unspecified or unknown one.
+    public init?(wire: Drover_V1_StateType) {
+        switch wire {
+        case .scheduled: self = .scheduled
+        case .pending: self = .pending
+        case .running: self = .running
+        case .completed: self = .completed
+        case .failed: self = .failed
+        case .crashed: self = .crashed
+        case .cancelling: self = .cancelling
+        case .cancelled: self = .cancelled
+        case .unspecified, .UNRECOGNIZED: return nil
+        }
+    }
+}
+
+extension Drover_V1_StateType {
+    /// The wire form of a Core state.
+    public init(_ type: StateType) {
+        switch type {
+        case .scheduled: self = .scheduled
+        case .pending: self = .pending
+        case .running: self = .running
+        case .completed: self = .completed
+        case .failed: self = .failed
+        case .crashed: self = .crashed
+        case .cancelling: self = .cancelling
+        case .cancelled: self = .cancelled
+        }
+    }
+}
+
+extension Drover_V1_Error.Code {
+    /// The wire form of a Core error code.
+    public init(_ code: DroverError.Code) {
+        switch code {
+        case .notFound: self = .notFound
+        case .alreadyExists: self = .alreadyExists
+        case .invalidArgument: self = .invalidArgument
+        case .failedPrecondition: self = .failedPrecondition
+        case .unsupportedVersion: self = .unsupportedVersion
+        case .malformedMessage: self = .malformedMessage
+        case .unavailable: self = .unavailable
+        case .internal: self = .internal
+        }
+    }
+}
+
+extension DroverError.Code {
+    /// The Core code for a wire error code.
+    public init(_ code: Drover_V1_Error.Code) {
+        switch code {
+        case .notFound: self = .notFound
+        case .alreadyExists: self = .alreadyExists
+        case .invalidArgument: self = .invalidArgument
+        case .failedPrecondition: self = .failedPrecondition
+        case .unsupportedVersion: self = .unsupportedVersion
+        case .malformedMessage: self = .malformedMessage
+        case .unavailable: self = .unavailable
+        case .internal, .unspecified, .UNRECOGNIZED: self = .internal
+        }
+    }
+}
