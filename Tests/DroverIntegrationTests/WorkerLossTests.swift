@@ -25,7 +25,7 @@ struct WorkerLossTests {
         let longID = try await server.runDeployment("long")
         let running = try await server.awaitFlowRun(longID, toBe: "RUNNING")
         let group = try #require(running.startedPID, "\(running)")
-        // The worker cannot clean up after a SIGKILL; the test does, whatever happens.
+        // A SIGKILLed worker cannot clean up; should its run outlive it, the test does.
         defer { ProcessGroup.kill(group) }
         // w1's one slot is taken: this run waits.
         let quickID = try await server.runDeployment("quick")
@@ -40,7 +40,9 @@ struct WorkerLossTests {
         #expect(try await server.flowRun(quickID).stateTypes == ["SCHEDULED"])
 
         // The run's processes die with their worker: nothing of `sleep 30` is left.
-        #expect(await ProcessGroup.awaitEmpty(group, seconds: 10), "pids \(ProcessGroup.livingMembers(of: group)) of the crashed run still run")
+        #expect(
+            await ProcessGroup.awaitEmpty(group, seconds: 10),
+            "pids \(ProcessGroup.livingMembers(of: group)) of the crashed run still run")
 
         let second = try await DroverWorkerProcess.start(on: server, pool: "lossy", name: "w2", arguments: ["--limit", "1"])
         defer { second.terminate() }

@@ -14,8 +14,27 @@ extension Coordinator {
             return
         }
         guard var session = sessions[worker], session.session == message.session else {
-            // A worker from before a restart, or one we gave up on: it must introduce itself again.
-            send(.reject(.with { $0.helloAgain = true; $0.error = .with { $0.code = .failedPrecondition; $0.message = "Unknown session: say Hello again." } }), to: worker)
+            // A worker from before a restart, or one we gave up on. What it reports about a
+            // run it still holds (by id and attempt) is true whatever the session, and may be
+            // all that is left of a run that ended while the server was down: keep it.
+            let reporter = Reporter(id: worker, name: worker)
+            switch message.kind {
+            case .runFinished(let finished):
+                if let id = UUID(uuidString: finished.runID), activeRuns[id]?.workerID == worker {
+                    try runFinished(finished, by: reporter, now: now)
+                }
+            case .logBatch(let batch):
+                try appendLogs(batch, by: reporter)
+            default:
+                break
+            }
+            // Then it must introduce itself again.
+            send(
+                .reject(
+                    .with {
+                        $0.helloAgain = true
+                        $0.error = .with { $0.code = .failedPrecondition; $0.message = "Unknown session: say Hello again." }
+                    }), to: worker)
             return
         }
         session.lastSeen = now
@@ -27,11 +46,11 @@ extension Coordinator {
         case .credit(let credit):
             try perform(dispatcher.setAccepting(worker, credit.available > 0))
         case .runStarted(let started):
-            try runStarted(started, by: session, now: now)
+            try runStarted(started, by: Reporter(session), now: now)
         case .runFinished(let finished):
-            try runFinished(finished, by: session, now: now)
+            try runFinished(finished, by: Reporter(session), now: now)
         case .logBatch(let batch):
-            try appendLogs(batch, by: session)
+            try appendLogs(batch, by: Reporter(session))
         case .bye(let bye):
             logger.info("worker said goodbye", metadata: ["worker.name": "\(session.name)", "reason": "\(bye.reason)"])
             try perform(dispatcher.workerDisconnected(worker))
@@ -126,7 +145,7 @@ extension Coordinator {
 
     /// The run a worker reports on, if the report is for the attempt it holds; otherwise
     /// the worker is told to stop that attempt (a fencing token at work).
-    private mutating func heldRun(_ runID: String, attempt: UInt32, by session: WorkerSession) -> FlowRun? {
+    private mutating func heldRun(_ runID: String, attempt: UInt32, by session: Reporter) -> FlowRun? {
         guard let id = UUID(uuidString: runID), let run = activeRuns[id], run.attempt == attempt,
             run.workerID == session.id
         else {
@@ -139,7 +158,7 @@ extension Coordinator {
     }
 
     private mutating func runStarted(
-        _ started: Drover_V1_RunStarted, by session: WorkerSession, now: Date
+        _ started: Drover_V1_RunStarted, by session: Reporter, now: Date
     ) throws(DroverError) {
         guard var run = heldRun(started.runID, attempt: started.attempt, by: session) else { return }
         guard run.state.type == .pending else { return }
@@ -150,7 +169,7 @@ extension Coordinator {
     }
 
     private mutating func runFinished(
-        _ finished: Drover_V1_RunFinished, by session: WorkerSession, now: Date
+        _ finished: Drover_V1_RunFinished, by session: Reporter, now: Date
     ) throws(DroverError) {
         guard var run = heldRun(finished.runID, attempt: finished.attempt, by: session) else { return }
         let at = finished.hasFinished ? finished.finished.date : now
@@ -168,7 +187,7 @@ extension Coordinator {
         try finish(run)
     }
 
-    private mutating func appendLogs(_ batch: Drover_V1_LogBatch, by session: WorkerSession) throws(DroverError) {
+    private mutating func appendLogs(_ batch: Drover_V1_LogBatch, by session: Reporter) throws(DroverError) {
         // Only the worker holding the run writes its logs (it sends them before RunFinished).
         guard let id = UUID(uuidString: batch.runID), activeRuns[id]?.workerID == session.id else { return }
         let lines = batch.lines.prefix(10_000).map { line in
@@ -222,5 +241,20 @@ extension Coordinator {
                             + "version \(version). Use a drover worker of the server's release."
                     }
                 }), to: worker)
+    }
+}
+
+/// Who sent a report about a run: the worker's routing id, and its name for logs.
+struct Reporter {
+    let id: String
+    let name: String
+
+    init(id: String, name: String) {
+        self.id = id
+        self.name = name
+    }
+
+    init(_ session: WorkerSession) {
+        self.init(id: session.id, name: session.name)
     }
 }

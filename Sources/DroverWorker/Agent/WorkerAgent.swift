@@ -36,6 +36,12 @@ public final class WorkerAgent {
     private var nextHeartbeat = ContinuousClock.now
     private var runs: [String: RunExecution] = [:]
     private var signalsHandled = 0
+    /// Ends of runs (with their last logs) the server may not have received: a run can end
+    /// while the server is down. Resent after every Welcome of a reconnection; dropped once
+    /// a heartbeat sent after them is acknowledged (the channel keeps order).
+    private var unconfirmed: [(sentAt: ContinuousClock.Instant, reports: [Drover_V1_WorkerMessage.OneOf_Kind])] = []
+    /// When the heartbeats not yet acknowledged were sent, oldest first.
+    private var heartbeatsInFlight: [ContinuousClock.Instant] = []
     private var draining = false
 
     public init(
@@ -147,10 +153,14 @@ public final class WorkerAgent {
                 onEvent(.reconnecting)
             }
             socket = try Self.connect(context, to: configuration.dispatchEndpoint, id: workerID)
+            heartbeatsInFlight.removeAll()
             try sendHello()
             return
         }
-        if session != 0 { send(.heartbeat(.init())) }
+        if session != 0 {
+            heartbeatsInFlight.append(.now)
+            send(.heartbeat(.init()))
+        }
     }
 
     private func send(_ kind: Drover_V1_WorkerMessage.OneOf_Kind) {
@@ -196,11 +206,16 @@ public final class WorkerAgent {
             heartbeatInterval = .milliseconds(Int64(max(100, welcome.heartbeatIntervalMs)))
             nextHeartbeat = ContinuousClock.now + heartbeatInterval
             for stale in welcome.staleRunIds { stop(stale) }
+            heartbeatsInFlight.removeAll()
             if !welcomed {
                 welcomed = true
                 onEvent(.started(name: name))
             } else {
                 logger.info("reconnected to the server", metadata: ["worker.name": "\(name)"])
+                for index in unconfirmed.indices {
+                    for report in unconfirmed[index].reports { send(report) }
+                    unconfirmed[index].sentAt = .now
+                }
             }
             if draining { send(.credit(.with { $0.available = 0 })) }
         case .run(let assignment):
@@ -222,7 +237,11 @@ public final class WorkerAgent {
             } else {
                 logger.error("the server refused a message", metadata: ["reason": "\(reject.error.message)"])
             }
-        case .heartbeatAck, nil:
+        case .heartbeatAck:
+            guard !heartbeatsInFlight.isEmpty else { return }
+            let answered = heartbeatsInFlight.removeFirst()
+            unconfirmed.removeAll { $0.sentAt < answered }
+        case nil:
             break
         }
     }
@@ -311,12 +330,13 @@ public final class WorkerAgent {
         }
     }
 
-    /// Reports a run's end (unless stale), then forgets it.
+    /// Reports a run's end (unless stale), then forgets it; the report is kept until the
+    /// server has surely received it.
     private func finish(_ runID: String, outcome: Drover_V1_RunOutcome, exitCode: Int32?, message: String) {
         guard let run = runs[runID] else { return }
         if !run.stale {
-            flushLogs(of: runID)
-            send(
+            var reports = logBatches(of: run)
+            reports.append(
                 .runFinished(
                     .with {
                         $0.runID = runID
@@ -326,6 +346,8 @@ public final class WorkerAgent {
                         $0.message = message
                         $0.finished = Google_Protobuf_Timestamp(date: Date())
                     }))
+            for report in reports { send(report) }
+            unconfirmed.append((.now, reports))
         }
         if let directory = run.temporaryDirectory { try? RunWorkingDirectory.remove(directory) }
         runs[runID] = nil
@@ -350,12 +372,17 @@ public final class WorkerAgent {
     /// Sends a run's waiting lines in batches of at most 500.
     private func flushLogs(of runID: String) {
         guard var run = runs[runID], !run.pendingLogs.isEmpty, session != 0, !run.stale else { return }
-        for batch in stride(from: 0, to: run.pendingLogs.count, by: 500) {
-            let lines = Array(run.pendingLogs[batch..<min(batch + 500, run.pendingLogs.count)])
-            send(.logBatch(.with { $0.runID = runID; $0.attempt = run.attempt; $0.lines = lines }))
-        }
+        for batch in logBatches(of: run) { send(batch) }
         run.pendingLogs.removeAll()
         runs[runID] = run
+    }
+
+    /// A run's waiting lines as LogBatch messages of at most 500 lines.
+    private func logBatches(of run: RunExecution) -> [Drover_V1_WorkerMessage.OneOf_Kind] {
+        stride(from: 0, to: run.pendingLogs.count, by: 500).map { start in
+            let lines = Array(run.pendingLogs[start..<min(start + 500, run.pendingLogs.count)])
+            return .logBatch(.with { $0.runID = run.runID; $0.attempt = run.attempt; $0.lines = lines })
+        }
     }
 
     // MARK: Signals

@@ -76,21 +76,4 @@ extension DroverServer {
     ) async throws -> FlowRunRecord {
         try await awaitFlowRun(id, "finished", seconds: seconds, sourceLocation: sourceLocation) { $0.isTerminal }
     }
-
-    /// `worker ls [--pool POOL] -o json`, parsed; the command must succeed.
-    func workers(pool: String? = nil, sourceLocation: SourceLocation = #_sourceLocation) async throws -> [[String: Any]] {
-        let arguments = ["worker", "ls"] + (pool.map { ["--pool", $0] } ?? []) + ["-o", "json"]
-        let result = try await drover(arguments, sourceLocation: sourceLocation)
-        try #require(result.status == 0, "\(result)", sourceLocation: sourceLocation)
-        return try JSON.array(result.stdout)
-    }
-
-    /// The dispatch endpoint workers connect to, from the "listening on" line.
-    var dispatchEndpoint: String {
-        guard let start = listeningLine.range(of: "workers connect to ")?.upperBound else { return "" }
-        return String(listeningLine[start...].prefix { !$0.isWhitespace })
-    }
-
-    /// The dispatch port it bound.
-    var dispatchPort: Int { Int(dispatchEndpoint.split(separator: ":").last ?? "") ?? 0 }
 }

@@ -68,9 +68,10 @@ final class DroverWorkerProcess: @unchecked Sendable {
         let exited = await onOwnThread { child.waitForExit(seconds: 5) }
         if !exited {
             child.killAndReap()
+            let problem = "drover \(workerArguments.joined(separator: " ")) did not print \(greeting) within "
+                + "\(startGuardSeconds) s; killed it."
             Issue.record(
-                "drover \(workerArguments.joined(separator: " ")) did not print \(greeting) within \(startGuardSeconds) s; killed it.\nstdout: \(child.stdout)\nstderr: \(child.stderr)",
-                sourceLocation: sourceLocation)
+                "\(problem)\nstdout: \(child.stdout)\nstderr: \(child.stderr)", sourceLocation: sourceLocation)
             throw WorkerStartFailure()
         }
         await onOwnThread { child.finishReading() }

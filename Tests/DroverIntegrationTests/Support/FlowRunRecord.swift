@@ -59,18 +59,3 @@ struct FlowRunRecord: CustomStringConvertible {
         (try? JSON.canonical(value: json)) ?? "\(json)"
     }
 }
-
-/// The CLI's JSON timestamps: RFC 3339 in UTC, with or without a fraction of a second.
-enum Timestamp {
-    static func parse(_ text: String) -> Date? {
-        var whole = text
-        var fraction = 0.0
-        if let dot = text.firstIndex(of: "."), let zone = text[dot...].firstIndex(where: { $0 == "Z" || $0 == "+" }) {
-            fraction = Double("0" + text[dot..<zone]) ?? 0
-            whole = String(text[..<dot] + text[zone...])
-        }
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime]
-        return formatter.date(from: whole).map { $0.addingTimeInterval(fraction) }
-    }
-}
