@@ -82,9 +82,27 @@ extension FlowRunCommand {
         @Argument(help: "The flow run's id.") var id: String
         @Flag(name: [.short, .long], help: "Keep printing new lines until the run ends.") var follow = false
         @OptionGroup var client: ClientOptions
+        @OptionGroup var output: OutputOptions
+
+        func validate() throws {
+            if follow && output.json { throw ValidationError("--follow prints text; leave out -o json.") }
+        }
 
         func run() throws {
             let connection = try client.connect()
+            if output.json {
+                var lines: [Drover_V1_LogLine] = []
+                var after: UInt64 = 0
+                for _ in 0..<10_000 {
+                    let request = Drover_V1_ReadFlowRunLogs.with { $0.id = id; $0.afterSequence = after; $0.limit = 1000 }
+                    guard case .logs(let page) = try connection.call(.readFlowRunLogs(request)) else { throw unexpectedReply }
+                    lines += page.lines
+                    guard let last = page.lines.last, page.lines.count == 1000 else { break }
+                    after = last.sequence
+                }
+                Terminal.print(try ProtoJSON.render(lines))
+                return
+            }
             if follow {
                 _ = try FlowRunWatcher(connection: connection, runID: id).follow(printStates: false)
                 return
