@@ -91,28 +91,26 @@ extension FlowRunCommand {
         func run() throws {
             let connection = try client.connect()
             if output.json {
-                var lines: [Drover_V1_LogLine] = []
-                var after: UInt64 = 0
-                for _ in 0..<10_000 {
-                    let request = Drover_V1_ReadFlowRunLogs.with { $0.id = id; $0.afterSequence = after; $0.limit = 1000 }
-                    guard case .logs(let page) = try connection.call(.readFlowRunLogs(request)) else { throw unexpectedReply }
-                    lines += page.lines
-                    guard let last = page.lines.last, page.lines.count == 1000 else { break }
-                    after = last.sequence
-                }
-                Terminal.print(try ProtoJSON.render(lines))
+                Terminal.print(try ProtoJSON.render(try allLines(connection).lines))
                 return
             }
             if follow {
                 _ = try FlowRunWatcher(connection: connection, runID: id).follow(printStates: false)
                 return
             }
+            let (lines, run) = try allLines(connection)
+            for line in lines { Terminal.print(LogFormat.line(line, runName: run.name)) }
+        }
+
+        /// Every stored line of the run, read a page at a time, and the run as it is now.
+        private func allLines(_ connection: ControlClient) throws -> (lines: [Drover_V1_LogLine], run: Drover_V1_FlowRun) {
+            var lines: [Drover_V1_LogLine] = []
             var after: UInt64 = 0
-            for _ in 0..<10_000 {
+            while true {
                 let request = Drover_V1_ReadFlowRunLogs.with { $0.id = id; $0.afterSequence = after; $0.limit = 1000 }
                 guard case .logs(let page) = try connection.call(.readFlowRunLogs(request)) else { throw unexpectedReply }
-                for line in page.lines { Terminal.print(LogFormat.line(line, runName: page.flowRun.name)) }
-                guard let last = page.lines.last, page.lines.count == 1000 else { return }
+                lines += page.lines
+                guard let last = page.lines.last, page.lines.count == 1000 else { return (lines, page.flowRun) }
                 after = last.sequence
             }
         }
