@@ -76,7 +76,7 @@ extension Coordinator {
         let unfinished = activeRuns.values.filter { $0.deploymentID == deployment.id }.count
         guard unfinished == 0 else {
             throw .failedPrecondition(
-                "Deployment '\(deployment.name)' has \(unfinished) unfinished flow runs; cancel or wait for them first.")
+                "Deployment '\(deployment.name)' has \(unfinished) unfinished flow run\(unfinished == 1 ? "" : "s"); cancel or wait for them first.")
         }
         try store.commit([.deleteDeployment(id: deployment.id)])
         deployments[deployment.name] = nil

@@ -50,7 +50,7 @@ extension Coordinator {
         let unfinished = activeRuns.values.filter { $0.poolID == pool.id }.count
         guard unfinished == 0 else {
             throw .failedPrecondition(
-                "Work pool '\(pool.name)' has \(unfinished) unfinished flow runs; cancel or wait for them first.")
+                "Work pool '\(pool.name)' has \(unfinished) unfinished flow run\(unfinished == 1 ? "" : "s"); cancel or wait for them first.")
         }
         _ = try mutateCatalog { catalog throws(DroverError) in try catalog.deletePool(named: delete.name) }
         dispatcher.removePool(pool.id)
@@ -118,7 +118,7 @@ extension Coordinator {
         let unfinished = activeRuns.values.filter { $0.queueID == queue.id }.count
         guard unfinished == 0 || queue.isDefault else {
             throw .failedPrecondition(
-                "Work queue '\(queue.name)' has \(unfinished) unfinished flow runs; cancel or wait for them first.")
+                "Work queue '\(queue.name)' has \(unfinished) unfinished flow run\(unfinished == 1 ? "" : "s"); cancel or wait for them first.")
         }
         _ = try mutateCatalog { catalog throws(DroverError) in
             try catalog.deleteQueue(named: delete.name, inPool: delete.workPoolName)
