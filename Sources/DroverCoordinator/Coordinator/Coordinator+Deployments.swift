@@ -11,6 +11,11 @@ extension Coordinator {
         return deployment
     }
 
+    /// The deployment with `id`, if it still exists (runs outlive deleted deployments).
+    func deployment(id: UUID) -> Deployment? {
+        deployments.values.first { $0.id == id }
+    }
+
     mutating func createDeployment(_ create: Drover_V1_CreateDeployment) throws(DroverError) -> Drover_V1_Deployment {
         try ResourceName.validate(create.name, kind: "deployment")
         guard deployments[create.name] == nil else {

@@ -36,7 +36,7 @@ extension Coordinator {
         let configuration: JobConfiguration
         do {
             let poolName = catalog.poolName(id: run.poolID) ?? ""
-            let deploymentVariables = deployments.values.first { $0.id == run.deploymentID }?.jobVariables ?? [:]
+            let deploymentVariables = deployment(id: run.deploymentID)?.jobVariables ?? [:]
             configuration = try JobConfiguration.render(
                 template: try catalog.pool(named: poolName).baseJobTemplate, deploymentVariables: deploymentVariables,
                 runVariables: run.jobVariables)

@@ -107,17 +107,22 @@ extension Coordinator {
     // MARK: Wire forms
 
     func wire(_ run: FlowRun) -> Drover_V1_FlowRun {
-        let deploymentName = deployments.values.first { $0.id == run.deploymentID }?.name ?? ""
+        let deploymentName = deployment(id: run.deploymentID)?.name ?? ""
         let poolName = catalog.poolName(id: run.poolID) ?? ""
-        let queueName = (try? catalog.queues(inPool: poolName))?.first { $0.id == run.queueID }?.name ?? ""
+        let queueName = self.queueName(id: run.queueID, inPool: poolName)
         return Drover_V1_FlowRun(
             run, deploymentName: deploymentName, poolName: poolName, queueName: queueName,
             stateName: run.displayStateName(now: clock(), lateAfter: settings.lateAfter))
     }
 
+    /// The name of queue `id` of pool `poolName`, or "" when either is gone.
+    private func queueName(id: UUID, inPool poolName: String) -> String {
+        (try? catalog.queues(inPool: poolName))?.first { $0.id == id }?.name ?? ""
+    }
+
     func wire(_ deployment: Deployment) -> Drover_V1_Deployment {
         let poolName = catalog.poolName(id: deployment.poolID) ?? ""
-        let queueName = (try? catalog.queues(inPool: poolName))?.first { $0.id == deployment.queueID }?.name ?? ""
+        let queueName = self.queueName(id: deployment.queueID, inPool: poolName)
         return Drover_V1_Deployment(deployment, poolName: poolName, queueName: queueName)
     }
 }

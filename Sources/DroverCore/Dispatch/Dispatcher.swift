@@ -83,7 +83,7 @@ public struct Dispatcher: Sendable {
     /// timed out, or unclaimed runs become orphans.
     public func nextDeadline() -> Date? {
         var deadline = notYetDue.first?.due
-        if let oldest = workers.values.map(\.lastSeen).min() {
+        if let oldest = workers.values.lazy.map(\.lastSeen).min() {
             deadline = min(deadline ?? .distantFuture, oldest.addingTimeInterval(workerTimeout))
         }
         if let orphanDeadline { deadline = min(deadline ?? .distantFuture, orphanDeadline) }

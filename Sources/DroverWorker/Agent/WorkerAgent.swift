@@ -78,8 +78,8 @@ public final class WorkerAgent {
                 throw DroverError(.internal, "The worker's poll failed: \(error)")
             }
             if events[wakeupIndex].contains(.readable) { wakeup.drain() }
-            try handleSignals()
-            try handleChildEvents()
+            handleSignals()
+            handleChildEvents()
             if events[socketIndex].contains(.readable) { try receiveAll() }
             if !welcomed && ContinuousClock.now - firstContact > configuration.connectTimeout {
                 throw DroverError(
@@ -91,7 +91,7 @@ public final class WorkerAgent {
                 try heartbeatOrReconnect()
                 nextHeartbeat = ContinuousClock.now + heartbeatInterval
             }
-            try flushLogs()
+            flushLogs()
             if draining && runs.isEmpty {
                 send(.bye(.with { $0.reason = signalsHandled > 1 ? "terminated" : "drained" }))
                 return
@@ -305,7 +305,7 @@ public final class WorkerAgent {
         }
     }
 
-    private func handleChildEvents() throws(DroverError) {
+    private func handleChildEvents() {
         let events = childEvents.takeAll()
         for (runID, event) in events {
             guard var run = runs[runID] else { continue }
@@ -365,7 +365,7 @@ public final class WorkerAgent {
         runs[runID]?.pendingLogs.append(line)
     }
 
-    private func flushLogs() throws(DroverError) {
+    private func flushLogs() {
         for runID in runs.keys where !(runs[runID]?.pendingLogs.isEmpty ?? true) { flushLogs(of: runID) }
     }
 
@@ -388,7 +388,7 @@ public final class WorkerAgent {
     // MARK: Signals
 
     /// First SIGINT/SIGTERM: take no more runs, let running ones finish. Second: terminate them.
-    private func handleSignals() throws(DroverError) {
+    private func handleSignals() {
         let count = SignalMonitor.count
         guard count > signalsHandled else { return }
         signalsHandled = count

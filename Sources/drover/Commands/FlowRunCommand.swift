@@ -34,7 +34,7 @@ extension FlowRunCommand {
             let request = try Drover_V1_ListFlowRuns.with {
                 $0.workPoolName = pool ?? ""
                 $0.deploymentName = deployment ?? ""
-                $0.stateTypes = try state.map { Formatting.wire(try StateType.parse($0)) }
+                $0.stateTypes = try state.map { Drover_V1_StateType(try StateType.parse($0)) }
                 $0.limit = limit
             }
             guard case .flowRuns(let list) = try client.connect().call(.listFlowRuns(request)) else { throw unexpectedReply }

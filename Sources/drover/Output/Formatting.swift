@@ -84,8 +84,4 @@ enum Formatting {
     static func isTerminal(_ type: Drover_V1_StateType) -> Bool {
         StateType(wire: type)?.isTerminal ?? false
     }
-
-    static func wire(_ type: StateType) -> Drover_V1_StateType {
-        Drover_V1_StateType(type)
-    }
 }
