@@ -6,7 +6,8 @@ import PackageDescription
 /// Module boundaries (see docs/architecture.md):
 /// - `CZeroMQ` is the only place that sees libzmq's C API; `ZeroMQ` is the only module that imports it.
 /// - `DroverCore` holds the rules of the system and imports no ZeroMQ, SQLite or protobuf.
-/// - `DroverStore` persists Core's values; `DroverCoordinator` runs the server's event loop;
+/// - `DroverStore` persists Core's values; `DroverLimits` is the limit service (embedded in the
+///   server, or alone); `DroverCoordinator` runs the server's event loop;
 ///   `DroverClient` talks to it; `drover` is the command line.
 let package = Package(
     name: "drover",
@@ -40,9 +41,17 @@ let package = Package(
             dependencies: ["DroverCore", .product(name: "GRDB", package: "GRDB.swift")]
         ),
         .target(
-            name: "DroverCoordinator",
+            name: "DroverLimits",
             dependencies: [
                 "DroverClient", "DroverCore", "DroverProto", "DroverStore", "ZeroMQ",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .target(
+            name: "DroverCoordinator",
+            dependencies: [
+                "DroverClient", "DroverCore", "DroverLimits", "DroverProto", "DroverStore", "ZeroMQ",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
@@ -68,7 +77,8 @@ let package = Package(
         .executableTarget(
             name: "drover",
             dependencies: [
-                "DroverCore", "DroverProto", "DroverStore", "DroverCoordinator", "DroverClient", "DroverWorker",
+                "DroverCore", "DroverProto", "DroverStore", "DroverCoordinator", "DroverClient", "DroverLimits",
+                "DroverWorker",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -82,7 +92,14 @@ let package = Package(
         .testTarget(name: "DroverStoreTests", dependencies: ["DroverStore", "DroverTestSupport"]),
         .testTarget(
             name: "DroverCoordinatorTests",
-            dependencies: ["DroverCoordinator", "DroverClient", "DroverTestSupport"]
+            dependencies: ["DroverCoordinator", "DroverClient", "DroverLimits", "DroverTestSupport"]
+        ),
+        .testTarget(
+            name: "DroverLimitsTests",
+            dependencies: [
+                "DroverLimits", "DroverClient", "DroverCore", "DroverProto", "DroverStore", "DroverTestSupport", "ZeroMQ",
+                .product(name: "Logging", package: "swift-log"),
+            ]
         ),
         .testTarget(name: "DroverWorkerTests", dependencies: ["DroverWorker", "DroverTestSupport"]),
         .testTarget(name: "DroverClientTests", dependencies: ["DroverClient", "DroverTestSupport", "ZeroMQ"]),

@@ -1,5 +1,7 @@
 import DroverCore
+import Foundation
 import DroverProto
+import SwiftProtobuf
 
 // Core values to and from their wire form, for the server and the clients alike.
 
@@ -65,5 +67,16 @@ extension DroverError.Code {
         case .unavailable: self = .unavailable
         case .internal, .unspecified, .UNRECOGNIZED: self = .internal
         }
+    }
+}
+
+extension Google_Protobuf_Timestamp {
+    /// A timestamp of `date` at the store's precision, whole microseconds, so a value
+    /// reads the same before and after a restart.
+    public init(microsecondsOf date: Date) {
+        let microseconds = Int64((date.timeIntervalSince1970 * 1_000_000).rounded())
+        let (seconds, remainder) = microseconds.quotientAndRemainder(dividingBy: 1_000_000)
+        let (wholeSeconds, fraction) = remainder < 0 ? (seconds - 1, remainder + 1_000_000) : (seconds, remainder)
+        self.init(seconds: wholeSeconds, nanos: Int32(fraction * 1000))
     }
 }

@@ -1,4 +1,5 @@
 import DroverCore
+import DroverLimits
 import DroverProto
 import DroverStore
 import Foundation
@@ -28,10 +29,21 @@ public struct CoordinatorService: Service {
 
     public func run() async throws {
         let started = Date()
-        let home = try ServerHome(configuration.home)
+        let home = try HomeLock(configuration.home)
         let store = try SQLiteStore(path: home.databasePath, durability: configuration.durability)
         logger.info("opened store", metadata: ["store.path": "\(store.path)", "store.durability": "\(configuration.durability.rawValue)"])
         let loop = try EventLoop(configuration: configuration, logger: logger)
+        // The embedded limit service keeps its own file in the home, locked like a standalone one's.
+        var limitsHome: HomeLock?
+        var limitLoop: LimitLoop?
+        if case .embedded(let port) = configuration.limits {
+            limitsHome = try HomeLock(configuration.home, role: .limitService)
+            limitLoop = try LimitLoop(
+                configuration: LimitServiceConfiguration(
+                    host: configuration.host, port: port, home: configuration.home, durability: configuration.durability,
+                    maxFrameBytes: configuration.maxFrameBytes),
+                logger: logger)
+        }
         let logger = self.logger
         let homePath = configuration.home.path
         let settings = configuration.coordinator
@@ -47,17 +59,52 @@ public struct CoordinatorService: Service {
             return try Coordinator(store: store, serverInfo: info, logger: logger, settings: settings)
         }
         let onReady = self.onReady
+        let embedded = limitLoop
         try await withGracefulShutdownHandler {
-            try await loop.run(coordinator: factory) { endpoints in
-                logger.info(
-                    "Drover server ready",
-                    metadata: ["endpoint.control": "\(endpoints.control)", "endpoint.dispatch": "\(endpoints.dispatch)"])
-                onReady(endpoints)
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                let limitsEndpoint: String
+                switch configuration.limits {
+                case .remote(let endpoint):
+                    limitsEndpoint = endpoint
+                case .embedded:
+                    let (bound, announce) = AsyncStream<String>.makeStream()
+                    group.addTask {
+                        defer { announce.finish() }
+                        try await embedded!.run { announce.yield($0) }
+                    }
+                    guard let endpoint = await bound.first(where: { _ in true }) else {
+                        // The limit service could not start: its task has the error.
+                        try await group.waitForAll()
+                        throw DroverError(.internal, "The embedded limit service stopped before it started.")
+                    }
+                    limitsEndpoint = endpoint
+                }
+                group.addTask {
+                    try await loop.run(coordinator: factory, limits: limitsEndpoint) { endpoints in
+                        logger.info(
+                            "Drover server ready",
+                            metadata: [
+                                "endpoint.control": "\(endpoints.control)", "endpoint.dispatch": "\(endpoints.dispatch)",
+                                "endpoint.limits": "\(endpoints.limits)",
+                            ])
+                        onReady(endpoints)
+                    }
+                }
+                // When either loop ends (a stop, or a fault), the other stops too.
+                defer {
+                    loop.stop()
+                    embedded?.stop()
+                }
+                try await group.next()
+                loop.stop()
+                embedded?.stop()
+                try await group.waitForAll()
             }
         } onGracefulShutdown: {
             logger.info("shutting down: finishing requests already received")
             loop.stop()
+            embedded?.stop()
         }
-        withExtendedLifetime(home) {}
+        withExtendedLifetime((home, limitsHome)) {}
     }
 }

@@ -307,6 +307,45 @@ public nonisolated enum Drover_V1_RunOutcome: SwiftProtobuf.Enum, Swift.CaseIter
 
 }
 
+public nonisolated enum Drover_V1_AcquireMode: SwiftProtobuf.Enum, Swift.CaseIterable {
+  public typealias RawValue = Int
+
+  /// Hold the slots under a lease until Release, or until the lease expires.
+  case concurrency // = 0
+
+  /// Take slots that free themselves at the limit's slot_decay_per_second: a rate limit.
+  /// No lease is held; Granted carries an empty lease.
+  case rateLimit // = 1
+  case UNRECOGNIZED(Int)
+
+  public init() {
+    self = .concurrency
+  }
+
+  public init?(rawValue: Int) {
+    switch rawValue {
+    case 0: self = .concurrency
+    case 1: self = .rateLimit
+    default: self = .UNRECOGNIZED(rawValue)
+    }
+  }
+
+  public var rawValue: Int {
+    switch self {
+    case .concurrency: return 0
+    case .rateLimit: return 1
+    case .UNRECOGNIZED(let i): return i
+    }
+  }
+
+  // The compiler won't synthesize support with the UNRECOGNIZED case.
+  public static let allCases: [Drover_V1_AcquireMode] = [
+    .concurrency,
+    .rateLimit,
+  ]
+
+}
+
 public nonisolated struct Drover_V1_Envelope: @unchecked Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -348,14 +387,30 @@ public nonisolated struct Drover_V1_Envelope: @unchecked Sendable {
     set {_uniqueStorage()._body = .workerMessage(newValue)}
   }
 
-  /// 30-39: limits (client <-> limit service): Acquire, Renew, Release / Granted, Denied.
-  /// 40-49: events (coordinator PUB): state changes.
   public var coordinatorMessage: Drover_V1_CoordinatorMessage {
     get {
       if case .coordinatorMessage(let v)? = _storage._body {return v}
       return Drover_V1_CoordinatorMessage()
     }
     set {_uniqueStorage()._body = .coordinatorMessage(newValue)}
+  }
+
+  /// Limits: clients (CLI, coordinators, runs' scripts) <-> limit service ROUTER.
+  public var limitRequest: Drover_V1_LimitRequest {
+    get {
+      if case .limitRequest(let v)? = _storage._body {return v}
+      return Drover_V1_LimitRequest()
+    }
+    set {_uniqueStorage()._body = .limitRequest(newValue)}
+  }
+
+  /// 40-49: events (coordinator PUB): state changes.
+  public var limitReply: Drover_V1_LimitReply {
+    get {
+      if case .limitReply(let v)? = _storage._body {return v}
+      return Drover_V1_LimitReply()
+    }
+    set {_uniqueStorage()._body = .limitReply(newValue)}
   }
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
@@ -366,9 +421,11 @@ public nonisolated struct Drover_V1_Envelope: @unchecked Sendable {
     case controlReply(Drover_V1_ControlReply)
     /// Dispatch: worker DEALER <-> coordinator dispatch ROUTER.
     case workerMessage(Drover_V1_WorkerMessage)
-    /// 30-39: limits (client <-> limit service): Acquire, Renew, Release / Granted, Denied.
-    /// 40-49: events (coordinator PUB): state changes.
     case coordinatorMessage(Drover_V1_CoordinatorMessage)
+    /// Limits: clients (CLI, coordinators, runs' scripts) <-> limit service ROUTER.
+    case limitRequest(Drover_V1_LimitRequest)
+    /// 40-49: events (coordinator PUB): state changes.
+    case limitReply(Drover_V1_LimitReply)
 
   }
 
@@ -2335,6 +2392,9 @@ public nonisolated struct Drover_V1_Welcome: Sendable {
   /// Runs reported in Hello that the coordinator no longer assigns to this worker: stop them.
   public var staleRunIds: [String] = []
 
+  /// The limit service runs reach for slots (`drover concurrency acquire`); empty: none.
+  public var limitsEndpoint: String = String()
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -2438,6 +2498,685 @@ public nonisolated struct Drover_V1_HeartbeatAck: Sendable {
   public init() {}
 }
 
+public nonisolated struct Drover_V1_LimitRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var requestID: UInt64 = 0
+
+  public var operation: Drover_V1_LimitRequest.OneOf_Operation? = nil
+
+  public var acquire: Drover_V1_Acquire {
+    get {
+      if case .acquire(let v)? = operation {return v}
+      return Drover_V1_Acquire()
+    }
+    set {operation = .acquire(newValue)}
+  }
+
+  public var renew: Drover_V1_Renew {
+    get {
+      if case .renew(let v)? = operation {return v}
+      return Drover_V1_Renew()
+    }
+    set {operation = .renew(newValue)}
+  }
+
+  public var release: Drover_V1_Release {
+    get {
+      if case .release(let v)? = operation {return v}
+      return Drover_V1_Release()
+    }
+    set {operation = .release(newValue)}
+  }
+
+  public var watchLimits: Drover_V1_WatchLimits {
+    get {
+      if case .watchLimits(let v)? = operation {return v}
+      return Drover_V1_WatchLimits()
+    }
+    set {operation = .watchLimits(newValue)}
+  }
+
+  public var createLimit: Drover_V1_CreateLimit {
+    get {
+      if case .createLimit(let v)? = operation {return v}
+      return Drover_V1_CreateLimit()
+    }
+    set {operation = .createLimit(newValue)}
+  }
+
+  public var getLimit: Drover_V1_GetLimit {
+    get {
+      if case .getLimit(let v)? = operation {return v}
+      return Drover_V1_GetLimit()
+    }
+    set {operation = .getLimit(newValue)}
+  }
+
+  public var listLimits: Drover_V1_ListLimits {
+    get {
+      if case .listLimits(let v)? = operation {return v}
+      return Drover_V1_ListLimits()
+    }
+    set {operation = .listLimits(newValue)}
+  }
+
+  public var updateLimit: Drover_V1_UpdateLimit {
+    get {
+      if case .updateLimit(let v)? = operation {return v}
+      return Drover_V1_UpdateLimit()
+    }
+    set {operation = .updateLimit(newValue)}
+  }
+
+  public var deleteLimit: Drover_V1_DeleteLimit {
+    get {
+      if case .deleteLimit(let v)? = operation {return v}
+      return Drover_V1_DeleteLimit()
+    }
+    set {operation = .deleteLimit(newValue)}
+  }
+
+  public var resetLimit: Drover_V1_ResetLimit {
+    get {
+      if case .resetLimit(let v)? = operation {return v}
+      return Drover_V1_ResetLimit()
+    }
+    set {operation = .resetLimit(newValue)}
+  }
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public nonisolated enum OneOf_Operation: Equatable, Sendable {
+    case acquire(Drover_V1_Acquire)
+    case renew(Drover_V1_Renew)
+    case release(Drover_V1_Release)
+    case watchLimits(Drover_V1_WatchLimits)
+    case createLimit(Drover_V1_CreateLimit)
+    case getLimit(Drover_V1_GetLimit)
+    case listLimits(Drover_V1_ListLimits)
+    case updateLimit(Drover_V1_UpdateLimit)
+    case deleteLimit(Drover_V1_DeleteLimit)
+    case resetLimit(Drover_V1_ResetLimit)
+
+  }
+
+  public init() {}
+}
+
+public nonisolated struct Drover_V1_LimitReply: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var requestID: UInt64 = 0
+
+  public var result: Drover_V1_LimitReply.OneOf_Result? = nil
+
+  public var error: Drover_V1_Error {
+    get {
+      if case .error(let v)? = result {return v}
+      return Drover_V1_Error()
+    }
+    set {result = .error(newValue)}
+  }
+
+  public var granted: Drover_V1_Granted {
+    get {
+      if case .granted(let v)? = result {return v}
+      return Drover_V1_Granted()
+    }
+    set {result = .granted(newValue)}
+  }
+
+  public var denied: Drover_V1_Denied {
+    get {
+      if case .denied(let v)? = result {return v}
+      return Drover_V1_Denied()
+    }
+    set {result = .denied(newValue)}
+  }
+
+  public var queued: Drover_V1_Queued {
+    get {
+      if case .queued(let v)? = result {return v}
+      return Drover_V1_Queued()
+    }
+    set {result = .queued(newValue)}
+  }
+
+  public var renewed: Drover_V1_Renewed {
+    get {
+      if case .renewed(let v)? = result {return v}
+      return Drover_V1_Renewed()
+    }
+    set {result = .renewed(newValue)}
+  }
+
+  public var released: Drover_V1_Released {
+    get {
+      if case .released(let v)? = result {return v}
+      return Drover_V1_Released()
+    }
+    set {result = .released(newValue)}
+  }
+
+  public var catalog: Drover_V1_LimitCatalog {
+    get {
+      if case .catalog(let v)? = result {return v}
+      return Drover_V1_LimitCatalog()
+    }
+    set {result = .catalog(newValue)}
+  }
+
+  public var limit: Drover_V1_Limit {
+    get {
+      if case .limit(let v)? = result {return v}
+      return Drover_V1_Limit()
+    }
+    set {result = .limit(newValue)}
+  }
+
+  public var limits: Drover_V1_LimitList {
+    get {
+      if case .limits(let v)? = result {return v}
+      return Drover_V1_LimitList()
+    }
+    set {result = .limits(newValue)}
+  }
+
+  public var deleted: Drover_V1_Deleted {
+    get {
+      if case .deleted(let v)? = result {return v}
+      return Drover_V1_Deleted()
+    }
+    set {result = .deleted(newValue)}
+  }
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public nonisolated enum OneOf_Result: Equatable, Sendable {
+    case error(Drover_V1_Error)
+    case granted(Drover_V1_Granted)
+    case denied(Drover_V1_Denied)
+    case queued(Drover_V1_Queued)
+    case renewed(Drover_V1_Renewed)
+    case released(Drover_V1_Released)
+    case catalog(Drover_V1_LimitCatalog)
+    case limit(Drover_V1_Limit)
+    case limits(Drover_V1_LimitList)
+    case deleted(Drover_V1_Deleted)
+
+  }
+
+  public init() {}
+}
+
+public nonisolated struct Drover_V1_Acquire: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// Limit names; tag limits are "tag:<tag>". All are granted together or none is.
+  public var limits: [String] = []
+
+  /// per limit; 0 means 1
+  public var slots: UInt32 = 0
+
+  /// Who holds the slots, for `inspect` ("flow-run/<id>", "pid 42 on host"). An Acquire from
+  /// a holder that already holds (or waits for) the same slots gets that lease (or that
+  /// place in line): a resent request is never granted twice.
+  public var holder: String = String()
+
+  /// 0: the service's default
+  public var leaseTtlMs: UInt32 = 0
+
+  /// false: answer at once, Granted or Denied
+  public var wait: Bool = false
+
+  /// with wait: Denied after this long; 0: wait until granted
+  public var timeoutMs: UInt32 = 0
+
+  public var mode: Drover_V1_AcquireMode = .concurrency
+
+  /// A name that is no limit is an error; otherwise it limits nothing.
+  public var strict: Bool = false
+
+  /// Also take a slot of every limit that applies to all flow runs.
+  public var includeRunLimits: Bool = false
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// Extends leases by their TTL. Leases are named by id or by holder.
+public nonisolated struct Drover_V1_Renew: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var leaseIds: [String] = []
+
+  public var holders: [String] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// Frees leases and withdraws waiting Acquires, by lease id or by holder. Idempotent:
+/// releasing what is gone is not an error.
+public nonisolated struct Drover_V1_Release: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var leaseIds: [String] = []
+
+  public var holders: [String] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// Asks for the catalog of limit names now, and again after every change, answered under
+/// this request's id. A watch ends when an update cannot be delivered (the client left);
+/// a client that may have been forgotten (the service restarted) sends WatchLimits again.
+public nonisolated struct Drover_V1_WatchLimits: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Drover_V1_Lease: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var id: String = String()
+
+  public var holder: String = String()
+
+  /// the limits it holds slots of
+  public var limits: [String] = []
+
+  public var slots: UInt32 = 0
+
+  public var expires: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_expires ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_expires = newValue}
+  }
+  /// Returns true if `expires` has been explicitly set.
+  public var hasExpires: Bool {self._expires != nil}
+  /// Clears the value of `expires`. Subsequent reads from it will return its default value.
+  public mutating func clearExpires() {self._expires = nil}
+
+  public var ttlMs: UInt32 = 0
+
+  public var created: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_created ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_created = newValue}
+  }
+  /// Returns true if `created` has been explicitly set.
+  public var hasCreated: Bool {self._created != nil}
+  /// Clears the value of `created`. Subsequent reads from it will return its default value.
+  public mutating func clearCreated() {self._created = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _expires: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+  fileprivate var _created: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+}
+
+public nonisolated struct Drover_V1_Granted: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var lease: Drover_V1_Lease {
+    get {_lease ?? Drover_V1_Lease()}
+    set {_lease = newValue}
+  }
+  /// Returns true if `lease` has been explicitly set.
+  public var hasLease: Bool {self._lease != nil}
+  /// Clears the value of `lease`. Subsequent reads from it will return its default value.
+  public mutating func clearLease() {self._lease = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _lease: Drover_V1_Lease? = nil
+}
+
+public nonisolated struct Drover_V1_Denied: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var reason: Drover_V1_Denied.Reason = .unspecified
+
+  public var message: String = String()
+
+  /// a hint, for BUSY
+  public var retryAfterMs: UInt32 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public nonisolated enum Reason: SwiftProtobuf.Enum, Swift.CaseIterable {
+    public typealias RawValue = Int
+    case unspecified // = 0
+
+    /// a try (wait = false) found no room
+    case busy // = 1
+
+    /// a wait ran past its timeout
+    case timedOut // = 2
+
+    /// the limit changed so that the request can never be granted
+    case withdrawn // = 3
+    case UNRECOGNIZED(Int)
+
+    public init() {
+      self = .unspecified
+    }
+
+    public init?(rawValue: Int) {
+      switch rawValue {
+      case 0: self = .unspecified
+      case 1: self = .busy
+      case 2: self = .timedOut
+      case 3: self = .withdrawn
+      default: self = .UNRECOGNIZED(rawValue)
+      }
+    }
+
+    public var rawValue: Int {
+      switch self {
+      case .unspecified: return 0
+      case .busy: return 1
+      case .timedOut: return 2
+      case .withdrawn: return 3
+      case .UNRECOGNIZED(let i): return i
+      }
+    }
+
+    // The compiler won't synthesize support with the UNRECOGNIZED case.
+    public static let allCases: [Drover_V1_Denied.Reason] = [
+      .unspecified,
+      .busy,
+      .timedOut,
+      .withdrawn,
+    ]
+
+  }
+
+  public init() {}
+}
+
+public nonisolated struct Drover_V1_Queued: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// 1: next in line
+  public var position: UInt32 = 0
+
+  public var blockingLimits: [String] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Drover_V1_Renewed: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var leases: [Drover_V1_Lease] = []
+
+  public var unknownLeaseIds: [String] = []
+
+  public var unknownHolders: [String] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Drover_V1_Released: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// leases freed
+  public var leases: UInt32 = 0
+
+  /// waiting Acquires withdrawn
+  public var waiters: UInt32 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Drover_V1_LimitCatalog: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// every limit that is enforced (active)
+  public var names: [String] = []
+
+  /// the active limits that apply to all flow runs
+  public var runLimitNames: [String] = []
+
+  /// grows with every change
+  public var generation: UInt64 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Drover_V1_Limit: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var id: String = String()
+
+  public var name: String = String()
+
+  /// slots
+  public var limit: UInt32 = 0
+
+  /// false: not enforced
+  public var active: Bool = false
+
+  /// > 0: a rate limit
+  public var slotDecayPerSecond: Double = 0
+
+  /// taken now (leases plus undecayed rate slots)
+  public var activeSlots: UInt32 = 0
+
+  public var appliesToAllRuns: Bool = false
+
+  public var leases: [Drover_V1_Lease] = []
+
+  /// Acquires waiting for this limit
+  public var waiting: UInt32 = 0
+
+  public var created: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_created ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_created = newValue}
+  }
+  /// Returns true if `created` has been explicitly set.
+  public var hasCreated: Bool {self._created != nil}
+  /// Clears the value of `created`. Subsequent reads from it will return its default value.
+  public mutating func clearCreated() {self._created = nil}
+
+  public var updated: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_updated ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_updated = newValue}
+  }
+  /// Returns true if `updated` has been explicitly set.
+  public var hasUpdated: Bool {self._updated != nil}
+  /// Clears the value of `updated`. Subsequent reads from it will return its default value.
+  public mutating func clearUpdated() {self._updated = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _created: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+  fileprivate var _updated: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+}
+
+public nonisolated struct Drover_V1_LimitList: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var limits: [Drover_V1_Limit] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Drover_V1_CreateLimit: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var name: String = String()
+
+  public var limit: UInt32 = 0
+
+  public var disabled: Bool = false
+
+  public var slotDecayPerSecond: Double = 0
+
+  public var appliesToAllRuns: Bool = false
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Drover_V1_GetLimit: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var name: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Drover_V1_ListLimits: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// Only the fields that are present change.
+public nonisolated struct Drover_V1_UpdateLimit: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var name: String = String()
+
+  public var limit: UInt32 {
+    get {_limit ?? 0}
+    set {_limit = newValue}
+  }
+  /// Returns true if `limit` has been explicitly set.
+  public var hasLimit: Bool {self._limit != nil}
+  /// Clears the value of `limit`. Subsequent reads from it will return its default value.
+  public mutating func clearLimit() {self._limit = nil}
+
+  public var active: Bool {
+    get {_active ?? false}
+    set {_active = newValue}
+  }
+  /// Returns true if `active` has been explicitly set.
+  public var hasActive: Bool {self._active != nil}
+  /// Clears the value of `active`. Subsequent reads from it will return its default value.
+  public mutating func clearActive() {self._active = nil}
+
+  public var slotDecayPerSecond: Double {
+    get {_slotDecayPerSecond ?? 0}
+    set {_slotDecayPerSecond = newValue}
+  }
+  /// Returns true if `slotDecayPerSecond` has been explicitly set.
+  public var hasSlotDecayPerSecond: Bool {self._slotDecayPerSecond != nil}
+  /// Clears the value of `slotDecayPerSecond`. Subsequent reads from it will return its default value.
+  public mutating func clearSlotDecayPerSecond() {self._slotDecayPerSecond = nil}
+
+  public var appliesToAllRuns: Bool {
+    get {_appliesToAllRuns ?? false}
+    set {_appliesToAllRuns = newValue}
+  }
+  /// Returns true if `appliesToAllRuns` has been explicitly set.
+  public var hasAppliesToAllRuns: Bool {self._appliesToAllRuns != nil}
+  /// Clears the value of `appliesToAllRuns`. Subsequent reads from it will return its default value.
+  public mutating func clearAppliesToAllRuns() {self._appliesToAllRuns = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _limit: UInt32? = nil
+  fileprivate var _active: Bool? = nil
+  fileprivate var _slotDecayPerSecond: Double? = nil
+  fileprivate var _appliesToAllRuns: Bool? = nil
+}
+
+public nonisolated struct Drover_V1_DeleteLimit: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var name: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// Frees every slot of the limit: its leases stop counting against it.
+public nonisolated struct Drover_V1_ResetLimit: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var name: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
 // MARK: - Code below here is support for the SwiftProtobuf runtime.
 
 fileprivate nonisolated let _protobuf_package = "drover.v1"
@@ -2466,9 +3205,13 @@ nonisolated extension Drover_V1_RunOutcome: SwiftProtobuf._ProtoNameProviding {
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0RUN_OUTCOME_UNSPECIFIED\0\u{1}RUN_COMPLETED\0\u{1}RUN_FAILED\0\u{1}RUN_CRASHED\0\u{1}RUN_CANCELLED\0")
 }
 
+nonisolated extension Drover_V1_AcquireMode: SwiftProtobuf._ProtoNameProviding {
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0CONCURRENCY\0\u{1}RATE_LIMIT\0")
+}
+
 nonisolated extension Drover_V1_Envelope: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Envelope"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}protocol_version\0\u{4}\u{9}control_request\0\u{3}control_reply\0\u{4}\u{9}worker_message\0\u{3}coordinator_message\0\u{c}\u{16}\u{1c}")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}protocol_version\0\u{4}\u{9}control_request\0\u{3}control_reply\0\u{4}\u{9}worker_message\0\u{3}coordinator_message\0\u{4}\u{9}limit_request\0\u{3}limit_reply\0\u{c}\u{16}\u{8}\u{c} \u{12}")
 
   fileprivate class _StorageClass {
     var _protocolVersion: UInt32 = 0
@@ -2556,6 +3299,32 @@ nonisolated extension Drover_V1_Envelope: SwiftProtobuf.Message, SwiftProtobuf._
             _storage._body = .coordinatorMessage(v)
           }
         }()
+        case 30: try {
+          var v: Drover_V1_LimitRequest?
+          var hadOneofValue = false
+          if let current = _storage._body {
+            hadOneofValue = true
+            if case .limitRequest(let m) = current {v = m}
+          }
+          try decoder.decodeSingularMessageField(value: &v)
+          if let v = v {
+            if hadOneofValue {try decoder.handleConflictingOneOf()}
+            _storage._body = .limitRequest(v)
+          }
+        }()
+        case 31: try {
+          var v: Drover_V1_LimitReply?
+          var hadOneofValue = false
+          if let current = _storage._body {
+            hadOneofValue = true
+            if case .limitReply(let m) = current {v = m}
+          }
+          try decoder.decodeSingularMessageField(value: &v)
+          if let v = v {
+            if hadOneofValue {try decoder.handleConflictingOneOf()}
+            _storage._body = .limitReply(v)
+          }
+        }()
         default: break
         }
       }
@@ -2587,6 +3356,14 @@ nonisolated extension Drover_V1_Envelope: SwiftProtobuf.Message, SwiftProtobuf._
       case .coordinatorMessage?: try {
         guard case .coordinatorMessage(let v)? = _storage._body else { preconditionFailure() }
         try visitor.visitSingularMessageField(value: v, fieldNumber: 21)
+      }()
+      case .limitRequest?: try {
+        guard case .limitRequest(let v)? = _storage._body else { preconditionFailure() }
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 30)
+      }()
+      case .limitReply?: try {
+        guard case .limitReply(let v)? = _storage._body else { preconditionFailure() }
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 31)
       }()
       case nil: break
       }
@@ -5928,7 +6705,7 @@ nonisolated extension Drover_V1_CoordinatorMessage: SwiftProtobuf.Message, Swift
 
 nonisolated extension Drover_V1_Welcome: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Welcome"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}worker_id\0\u{1}name\0\u{3}heartbeat_interval_ms\0\u{1}session\0\u{3}stale_run_ids\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}worker_id\0\u{1}name\0\u{3}heartbeat_interval_ms\0\u{1}session\0\u{3}stale_run_ids\0\u{3}limits_endpoint\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -5941,6 +6718,7 @@ nonisolated extension Drover_V1_Welcome: SwiftProtobuf.Message, SwiftProtobuf._M
       case 3: try { try decoder.decodeSingularUInt32Field(value: &self.heartbeatIntervalMs) }()
       case 4: try { try decoder.decodeSingularUInt64Field(value: &self.session) }()
       case 5: try { try decoder.decodeRepeatedStringField(value: &self.staleRunIds) }()
+      case 6: try { try decoder.decodeSingularStringField(value: &self.limitsEndpoint) }()
       default: break
       }
     }
@@ -5962,6 +6740,9 @@ nonisolated extension Drover_V1_Welcome: SwiftProtobuf.Message, SwiftProtobuf._M
     if !self.staleRunIds.isEmpty {
       try visitor.visitRepeatedStringField(value: self.staleRunIds, fieldNumber: 5)
     }
+    if !self.limitsEndpoint.isEmpty {
+      try visitor.visitSingularStringField(value: self.limitsEndpoint, fieldNumber: 6)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -5971,6 +6752,7 @@ nonisolated extension Drover_V1_Welcome: SwiftProtobuf.Message, SwiftProtobuf._M
     if lhs.heartbeatIntervalMs != rhs.heartbeatIntervalMs {return false}
     if lhs.session != rhs.session {return false}
     if lhs.staleRunIds != rhs.staleRunIds {return false}
+    if lhs.limitsEndpoint != rhs.limitsEndpoint {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -6148,6 +6930,1200 @@ nonisolated extension Drover_V1_HeartbeatAck: SwiftProtobuf.Message, SwiftProtob
   }
 
   public static func ==(lhs: Drover_V1_HeartbeatAck, rhs: Drover_V1_HeartbeatAck) -> Bool {
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Drover_V1_LimitRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".LimitRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}request_id\0\u{2}\u{9}acquire\0\u{1}renew\0\u{1}release\0\u{3}watch_limits\0\u{4}\u{7}create_limit\0\u{3}get_limit\0\u{3}list_limits\0\u{3}update_limit\0\u{3}delete_limit\0\u{3}reset_limit\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularUInt64Field(value: &self.requestID) }()
+      case 10: try {
+        var v: Drover_V1_Acquire?
+        var hadOneofValue = false
+        if let current = self.operation {
+          hadOneofValue = true
+          if case .acquire(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.operation = .acquire(v)
+        }
+      }()
+      case 11: try {
+        var v: Drover_V1_Renew?
+        var hadOneofValue = false
+        if let current = self.operation {
+          hadOneofValue = true
+          if case .renew(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.operation = .renew(v)
+        }
+      }()
+      case 12: try {
+        var v: Drover_V1_Release?
+        var hadOneofValue = false
+        if let current = self.operation {
+          hadOneofValue = true
+          if case .release(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.operation = .release(v)
+        }
+      }()
+      case 13: try {
+        var v: Drover_V1_WatchLimits?
+        var hadOneofValue = false
+        if let current = self.operation {
+          hadOneofValue = true
+          if case .watchLimits(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.operation = .watchLimits(v)
+        }
+      }()
+      case 20: try {
+        var v: Drover_V1_CreateLimit?
+        var hadOneofValue = false
+        if let current = self.operation {
+          hadOneofValue = true
+          if case .createLimit(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.operation = .createLimit(v)
+        }
+      }()
+      case 21: try {
+        var v: Drover_V1_GetLimit?
+        var hadOneofValue = false
+        if let current = self.operation {
+          hadOneofValue = true
+          if case .getLimit(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.operation = .getLimit(v)
+        }
+      }()
+      case 22: try {
+        var v: Drover_V1_ListLimits?
+        var hadOneofValue = false
+        if let current = self.operation {
+          hadOneofValue = true
+          if case .listLimits(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.operation = .listLimits(v)
+        }
+      }()
+      case 23: try {
+        var v: Drover_V1_UpdateLimit?
+        var hadOneofValue = false
+        if let current = self.operation {
+          hadOneofValue = true
+          if case .updateLimit(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.operation = .updateLimit(v)
+        }
+      }()
+      case 24: try {
+        var v: Drover_V1_DeleteLimit?
+        var hadOneofValue = false
+        if let current = self.operation {
+          hadOneofValue = true
+          if case .deleteLimit(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.operation = .deleteLimit(v)
+        }
+      }()
+      case 25: try {
+        var v: Drover_V1_ResetLimit?
+        var hadOneofValue = false
+        if let current = self.operation {
+          hadOneofValue = true
+          if case .resetLimit(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.operation = .resetLimit(v)
+        }
+      }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if self.requestID != 0 {
+      try visitor.visitSingularUInt64Field(value: self.requestID, fieldNumber: 1)
+    }
+    switch self.operation {
+    case .acquire?: try {
+      guard case .acquire(let v)? = self.operation else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 10)
+    }()
+    case .renew?: try {
+      guard case .renew(let v)? = self.operation else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 11)
+    }()
+    case .release?: try {
+      guard case .release(let v)? = self.operation else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 12)
+    }()
+    case .watchLimits?: try {
+      guard case .watchLimits(let v)? = self.operation else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 13)
+    }()
+    case .createLimit?: try {
+      guard case .createLimit(let v)? = self.operation else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 20)
+    }()
+    case .getLimit?: try {
+      guard case .getLimit(let v)? = self.operation else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 21)
+    }()
+    case .listLimits?: try {
+      guard case .listLimits(let v)? = self.operation else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 22)
+    }()
+    case .updateLimit?: try {
+      guard case .updateLimit(let v)? = self.operation else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 23)
+    }()
+    case .deleteLimit?: try {
+      guard case .deleteLimit(let v)? = self.operation else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 24)
+    }()
+    case .resetLimit?: try {
+      guard case .resetLimit(let v)? = self.operation else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 25)
+    }()
+    case nil: break
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Drover_V1_LimitRequest, rhs: Drover_V1_LimitRequest) -> Bool {
+    if lhs.requestID != rhs.requestID {return false}
+    if lhs.operation != rhs.operation {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Drover_V1_LimitReply: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".LimitReply"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}request_id\0\u{1}error\0\u{2}\u{8}granted\0\u{1}denied\0\u{1}queued\0\u{1}renewed\0\u{1}released\0\u{1}catalog\0\u{2}\u{5}limit\0\u{1}limits\0\u{1}deleted\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularUInt64Field(value: &self.requestID) }()
+      case 2: try {
+        var v: Drover_V1_Error?
+        var hadOneofValue = false
+        if let current = self.result {
+          hadOneofValue = true
+          if case .error(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.result = .error(v)
+        }
+      }()
+      case 10: try {
+        var v: Drover_V1_Granted?
+        var hadOneofValue = false
+        if let current = self.result {
+          hadOneofValue = true
+          if case .granted(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.result = .granted(v)
+        }
+      }()
+      case 11: try {
+        var v: Drover_V1_Denied?
+        var hadOneofValue = false
+        if let current = self.result {
+          hadOneofValue = true
+          if case .denied(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.result = .denied(v)
+        }
+      }()
+      case 12: try {
+        var v: Drover_V1_Queued?
+        var hadOneofValue = false
+        if let current = self.result {
+          hadOneofValue = true
+          if case .queued(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.result = .queued(v)
+        }
+      }()
+      case 13: try {
+        var v: Drover_V1_Renewed?
+        var hadOneofValue = false
+        if let current = self.result {
+          hadOneofValue = true
+          if case .renewed(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.result = .renewed(v)
+        }
+      }()
+      case 14: try {
+        var v: Drover_V1_Released?
+        var hadOneofValue = false
+        if let current = self.result {
+          hadOneofValue = true
+          if case .released(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.result = .released(v)
+        }
+      }()
+      case 15: try {
+        var v: Drover_V1_LimitCatalog?
+        var hadOneofValue = false
+        if let current = self.result {
+          hadOneofValue = true
+          if case .catalog(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.result = .catalog(v)
+        }
+      }()
+      case 20: try {
+        var v: Drover_V1_Limit?
+        var hadOneofValue = false
+        if let current = self.result {
+          hadOneofValue = true
+          if case .limit(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.result = .limit(v)
+        }
+      }()
+      case 21: try {
+        var v: Drover_V1_LimitList?
+        var hadOneofValue = false
+        if let current = self.result {
+          hadOneofValue = true
+          if case .limits(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.result = .limits(v)
+        }
+      }()
+      case 22: try {
+        var v: Drover_V1_Deleted?
+        var hadOneofValue = false
+        if let current = self.result {
+          hadOneofValue = true
+          if case .deleted(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.result = .deleted(v)
+        }
+      }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if self.requestID != 0 {
+      try visitor.visitSingularUInt64Field(value: self.requestID, fieldNumber: 1)
+    }
+    switch self.result {
+    case .error?: try {
+      guard case .error(let v)? = self.result else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+    }()
+    case .granted?: try {
+      guard case .granted(let v)? = self.result else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 10)
+    }()
+    case .denied?: try {
+      guard case .denied(let v)? = self.result else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 11)
+    }()
+    case .queued?: try {
+      guard case .queued(let v)? = self.result else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 12)
+    }()
+    case .renewed?: try {
+      guard case .renewed(let v)? = self.result else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 13)
+    }()
+    case .released?: try {
+      guard case .released(let v)? = self.result else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 14)
+    }()
+    case .catalog?: try {
+      guard case .catalog(let v)? = self.result else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 15)
+    }()
+    case .limit?: try {
+      guard case .limit(let v)? = self.result else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 20)
+    }()
+    case .limits?: try {
+      guard case .limits(let v)? = self.result else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 21)
+    }()
+    case .deleted?: try {
+      guard case .deleted(let v)? = self.result else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 22)
+    }()
+    case nil: break
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Drover_V1_LimitReply, rhs: Drover_V1_LimitReply) -> Bool {
+    if lhs.requestID != rhs.requestID {return false}
+    if lhs.result != rhs.result {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Drover_V1_Acquire: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".Acquire"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}limits\0\u{1}slots\0\u{1}holder\0\u{3}lease_ttl_ms\0\u{1}wait\0\u{3}timeout_ms\0\u{1}mode\0\u{1}strict\0\u{3}include_run_limits\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedStringField(value: &self.limits) }()
+      case 2: try { try decoder.decodeSingularUInt32Field(value: &self.slots) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.holder) }()
+      case 4: try { try decoder.decodeSingularUInt32Field(value: &self.leaseTtlMs) }()
+      case 5: try { try decoder.decodeSingularBoolField(value: &self.wait) }()
+      case 6: try { try decoder.decodeSingularUInt32Field(value: &self.timeoutMs) }()
+      case 7: try { try decoder.decodeSingularEnumField(value: &self.mode) }()
+      case 8: try { try decoder.decodeSingularBoolField(value: &self.strict) }()
+      case 9: try { try decoder.decodeSingularBoolField(value: &self.includeRunLimits) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.limits.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.limits, fieldNumber: 1)
+    }
+    if self.slots != 0 {
+      try visitor.visitSingularUInt32Field(value: self.slots, fieldNumber: 2)
+    }
+    if !self.holder.isEmpty {
+      try visitor.visitSingularStringField(value: self.holder, fieldNumber: 3)
+    }
+    if self.leaseTtlMs != 0 {
+      try visitor.visitSingularUInt32Field(value: self.leaseTtlMs, fieldNumber: 4)
+    }
+    if self.wait != false {
+      try visitor.visitSingularBoolField(value: self.wait, fieldNumber: 5)
+    }
+    if self.timeoutMs != 0 {
+      try visitor.visitSingularUInt32Field(value: self.timeoutMs, fieldNumber: 6)
+    }
+    if self.mode != .concurrency {
+      try visitor.visitSingularEnumField(value: self.mode, fieldNumber: 7)
+    }
+    if self.strict != false {
+      try visitor.visitSingularBoolField(value: self.strict, fieldNumber: 8)
+    }
+    if self.includeRunLimits != false {
+      try visitor.visitSingularBoolField(value: self.includeRunLimits, fieldNumber: 9)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Drover_V1_Acquire, rhs: Drover_V1_Acquire) -> Bool {
+    if lhs.limits != rhs.limits {return false}
+    if lhs.slots != rhs.slots {return false}
+    if lhs.holder != rhs.holder {return false}
+    if lhs.leaseTtlMs != rhs.leaseTtlMs {return false}
+    if lhs.wait != rhs.wait {return false}
+    if lhs.timeoutMs != rhs.timeoutMs {return false}
+    if lhs.mode != rhs.mode {return false}
+    if lhs.strict != rhs.strict {return false}
+    if lhs.includeRunLimits != rhs.includeRunLimits {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Drover_V1_Renew: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".Renew"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}lease_ids\0\u{1}holders\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedStringField(value: &self.leaseIds) }()
+      case 2: try { try decoder.decodeRepeatedStringField(value: &self.holders) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.leaseIds.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.leaseIds, fieldNumber: 1)
+    }
+    if !self.holders.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.holders, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Drover_V1_Renew, rhs: Drover_V1_Renew) -> Bool {
+    if lhs.leaseIds != rhs.leaseIds {return false}
+    if lhs.holders != rhs.holders {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Drover_V1_Release: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".Release"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}lease_ids\0\u{1}holders\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedStringField(value: &self.leaseIds) }()
+      case 2: try { try decoder.decodeRepeatedStringField(value: &self.holders) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.leaseIds.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.leaseIds, fieldNumber: 1)
+    }
+    if !self.holders.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.holders, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Drover_V1_Release, rhs: Drover_V1_Release) -> Bool {
+    if lhs.leaseIds != rhs.leaseIds {return false}
+    if lhs.holders != rhs.holders {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Drover_V1_WatchLimits: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".WatchLimits"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap()
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    // Load everything into unknown fields
+    while try decoder.nextFieldNumber() != nil {}
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Drover_V1_WatchLimits, rhs: Drover_V1_WatchLimits) -> Bool {
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Drover_V1_Lease: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".Lease"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}holder\0\u{1}limits\0\u{1}slots\0\u{1}expires\0\u{3}ttl_ms\0\u{1}created\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.id) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.holder) }()
+      case 3: try { try decoder.decodeRepeatedStringField(value: &self.limits) }()
+      case 4: try { try decoder.decodeSingularUInt32Field(value: &self.slots) }()
+      case 5: try { try decoder.decodeSingularMessageField(value: &self._expires) }()
+      case 6: try { try decoder.decodeSingularUInt32Field(value: &self.ttlMs) }()
+      case 7: try { try decoder.decodeSingularMessageField(value: &self._created) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.id.isEmpty {
+      try visitor.visitSingularStringField(value: self.id, fieldNumber: 1)
+    }
+    if !self.holder.isEmpty {
+      try visitor.visitSingularStringField(value: self.holder, fieldNumber: 2)
+    }
+    if !self.limits.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.limits, fieldNumber: 3)
+    }
+    if self.slots != 0 {
+      try visitor.visitSingularUInt32Field(value: self.slots, fieldNumber: 4)
+    }
+    try { if let v = self._expires {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 5)
+    } }()
+    if self.ttlMs != 0 {
+      try visitor.visitSingularUInt32Field(value: self.ttlMs, fieldNumber: 6)
+    }
+    try { if let v = self._created {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 7)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Drover_V1_Lease, rhs: Drover_V1_Lease) -> Bool {
+    if lhs.id != rhs.id {return false}
+    if lhs.holder != rhs.holder {return false}
+    if lhs.limits != rhs.limits {return false}
+    if lhs.slots != rhs.slots {return false}
+    if lhs._expires != rhs._expires {return false}
+    if lhs.ttlMs != rhs.ttlMs {return false}
+    if lhs._created != rhs._created {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Drover_V1_Granted: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".Granted"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}lease\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._lease) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._lease {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Drover_V1_Granted, rhs: Drover_V1_Granted) -> Bool {
+    if lhs._lease != rhs._lease {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Drover_V1_Denied: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".Denied"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}reason\0\u{1}message\0\u{3}retry_after_ms\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularEnumField(value: &self.reason) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.message) }()
+      case 3: try { try decoder.decodeSingularUInt32Field(value: &self.retryAfterMs) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.reason != .unspecified {
+      try visitor.visitSingularEnumField(value: self.reason, fieldNumber: 1)
+    }
+    if !self.message.isEmpty {
+      try visitor.visitSingularStringField(value: self.message, fieldNumber: 2)
+    }
+    if self.retryAfterMs != 0 {
+      try visitor.visitSingularUInt32Field(value: self.retryAfterMs, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Drover_V1_Denied, rhs: Drover_V1_Denied) -> Bool {
+    if lhs.reason != rhs.reason {return false}
+    if lhs.message != rhs.message {return false}
+    if lhs.retryAfterMs != rhs.retryAfterMs {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Drover_V1_Denied.Reason: SwiftProtobuf._ProtoNameProviding {
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0REASON_UNSPECIFIED\0\u{1}BUSY\0\u{1}TIMED_OUT\0\u{1}WITHDRAWN\0")
+}
+
+nonisolated extension Drover_V1_Queued: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".Queued"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}position\0\u{3}blocking_limits\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularUInt32Field(value: &self.position) }()
+      case 2: try { try decoder.decodeRepeatedStringField(value: &self.blockingLimits) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.position != 0 {
+      try visitor.visitSingularUInt32Field(value: self.position, fieldNumber: 1)
+    }
+    if !self.blockingLimits.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.blockingLimits, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Drover_V1_Queued, rhs: Drover_V1_Queued) -> Bool {
+    if lhs.position != rhs.position {return false}
+    if lhs.blockingLimits != rhs.blockingLimits {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Drover_V1_Renewed: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".Renewed"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}leases\0\u{3}unknown_lease_ids\0\u{3}unknown_holders\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.leases) }()
+      case 2: try { try decoder.decodeRepeatedStringField(value: &self.unknownLeaseIds) }()
+      case 3: try { try decoder.decodeRepeatedStringField(value: &self.unknownHolders) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.leases.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.leases, fieldNumber: 1)
+    }
+    if !self.unknownLeaseIds.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.unknownLeaseIds, fieldNumber: 2)
+    }
+    if !self.unknownHolders.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.unknownHolders, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Drover_V1_Renewed, rhs: Drover_V1_Renewed) -> Bool {
+    if lhs.leases != rhs.leases {return false}
+    if lhs.unknownLeaseIds != rhs.unknownLeaseIds {return false}
+    if lhs.unknownHolders != rhs.unknownHolders {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Drover_V1_Released: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".Released"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}leases\0\u{1}waiters\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularUInt32Field(value: &self.leases) }()
+      case 2: try { try decoder.decodeSingularUInt32Field(value: &self.waiters) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.leases != 0 {
+      try visitor.visitSingularUInt32Field(value: self.leases, fieldNumber: 1)
+    }
+    if self.waiters != 0 {
+      try visitor.visitSingularUInt32Field(value: self.waiters, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Drover_V1_Released, rhs: Drover_V1_Released) -> Bool {
+    if lhs.leases != rhs.leases {return false}
+    if lhs.waiters != rhs.waiters {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Drover_V1_LimitCatalog: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".LimitCatalog"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}names\0\u{3}run_limit_names\0\u{1}generation\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedStringField(value: &self.names) }()
+      case 2: try { try decoder.decodeRepeatedStringField(value: &self.runLimitNames) }()
+      case 3: try { try decoder.decodeSingularUInt64Field(value: &self.generation) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.names.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.names, fieldNumber: 1)
+    }
+    if !self.runLimitNames.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.runLimitNames, fieldNumber: 2)
+    }
+    if self.generation != 0 {
+      try visitor.visitSingularUInt64Field(value: self.generation, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Drover_V1_LimitCatalog, rhs: Drover_V1_LimitCatalog) -> Bool {
+    if lhs.names != rhs.names {return false}
+    if lhs.runLimitNames != rhs.runLimitNames {return false}
+    if lhs.generation != rhs.generation {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Drover_V1_Limit: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".Limit"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}name\0\u{1}limit\0\u{1}active\0\u{3}slot_decay_per_second\0\u{3}active_slots\0\u{3}applies_to_all_runs\0\u{1}leases\0\u{1}waiting\0\u{1}created\0\u{1}updated\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.id) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.name) }()
+      case 3: try { try decoder.decodeSingularUInt32Field(value: &self.limit) }()
+      case 4: try { try decoder.decodeSingularBoolField(value: &self.active) }()
+      case 5: try { try decoder.decodeSingularDoubleField(value: &self.slotDecayPerSecond) }()
+      case 6: try { try decoder.decodeSingularUInt32Field(value: &self.activeSlots) }()
+      case 7: try { try decoder.decodeSingularBoolField(value: &self.appliesToAllRuns) }()
+      case 8: try { try decoder.decodeRepeatedMessageField(value: &self.leases) }()
+      case 9: try { try decoder.decodeSingularUInt32Field(value: &self.waiting) }()
+      case 10: try { try decoder.decodeSingularMessageField(value: &self._created) }()
+      case 11: try { try decoder.decodeSingularMessageField(value: &self._updated) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.id.isEmpty {
+      try visitor.visitSingularStringField(value: self.id, fieldNumber: 1)
+    }
+    if !self.name.isEmpty {
+      try visitor.visitSingularStringField(value: self.name, fieldNumber: 2)
+    }
+    if self.limit != 0 {
+      try visitor.visitSingularUInt32Field(value: self.limit, fieldNumber: 3)
+    }
+    if self.active != false {
+      try visitor.visitSingularBoolField(value: self.active, fieldNumber: 4)
+    }
+    if self.slotDecayPerSecond.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.slotDecayPerSecond, fieldNumber: 5)
+    }
+    if self.activeSlots != 0 {
+      try visitor.visitSingularUInt32Field(value: self.activeSlots, fieldNumber: 6)
+    }
+    if self.appliesToAllRuns != false {
+      try visitor.visitSingularBoolField(value: self.appliesToAllRuns, fieldNumber: 7)
+    }
+    if !self.leases.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.leases, fieldNumber: 8)
+    }
+    if self.waiting != 0 {
+      try visitor.visitSingularUInt32Field(value: self.waiting, fieldNumber: 9)
+    }
+    try { if let v = self._created {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 10)
+    } }()
+    try { if let v = self._updated {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 11)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Drover_V1_Limit, rhs: Drover_V1_Limit) -> Bool {
+    if lhs.id != rhs.id {return false}
+    if lhs.name != rhs.name {return false}
+    if lhs.limit != rhs.limit {return false}
+    if lhs.active != rhs.active {return false}
+    if lhs.slotDecayPerSecond != rhs.slotDecayPerSecond {return false}
+    if lhs.activeSlots != rhs.activeSlots {return false}
+    if lhs.appliesToAllRuns != rhs.appliesToAllRuns {return false}
+    if lhs.leases != rhs.leases {return false}
+    if lhs.waiting != rhs.waiting {return false}
+    if lhs._created != rhs._created {return false}
+    if lhs._updated != rhs._updated {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Drover_V1_LimitList: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".LimitList"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}limits\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.limits) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.limits.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.limits, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Drover_V1_LimitList, rhs: Drover_V1_LimitList) -> Bool {
+    if lhs.limits != rhs.limits {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Drover_V1_CreateLimit: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".CreateLimit"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}limit\0\u{1}disabled\0\u{3}slot_decay_per_second\0\u{3}applies_to_all_runs\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.name) }()
+      case 2: try { try decoder.decodeSingularUInt32Field(value: &self.limit) }()
+      case 3: try { try decoder.decodeSingularBoolField(value: &self.disabled) }()
+      case 4: try { try decoder.decodeSingularDoubleField(value: &self.slotDecayPerSecond) }()
+      case 5: try { try decoder.decodeSingularBoolField(value: &self.appliesToAllRuns) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.name.isEmpty {
+      try visitor.visitSingularStringField(value: self.name, fieldNumber: 1)
+    }
+    if self.limit != 0 {
+      try visitor.visitSingularUInt32Field(value: self.limit, fieldNumber: 2)
+    }
+    if self.disabled != false {
+      try visitor.visitSingularBoolField(value: self.disabled, fieldNumber: 3)
+    }
+    if self.slotDecayPerSecond.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.slotDecayPerSecond, fieldNumber: 4)
+    }
+    if self.appliesToAllRuns != false {
+      try visitor.visitSingularBoolField(value: self.appliesToAllRuns, fieldNumber: 5)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Drover_V1_CreateLimit, rhs: Drover_V1_CreateLimit) -> Bool {
+    if lhs.name != rhs.name {return false}
+    if lhs.limit != rhs.limit {return false}
+    if lhs.disabled != rhs.disabled {return false}
+    if lhs.slotDecayPerSecond != rhs.slotDecayPerSecond {return false}
+    if lhs.appliesToAllRuns != rhs.appliesToAllRuns {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Drover_V1_GetLimit: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".GetLimit"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.name) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.name.isEmpty {
+      try visitor.visitSingularStringField(value: self.name, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Drover_V1_GetLimit, rhs: Drover_V1_GetLimit) -> Bool {
+    if lhs.name != rhs.name {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Drover_V1_ListLimits: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ListLimits"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap()
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    // Load everything into unknown fields
+    while try decoder.nextFieldNumber() != nil {}
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Drover_V1_ListLimits, rhs: Drover_V1_ListLimits) -> Bool {
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Drover_V1_UpdateLimit: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".UpdateLimit"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}limit\0\u{1}active\0\u{3}slot_decay_per_second\0\u{3}applies_to_all_runs\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.name) }()
+      case 2: try { try decoder.decodeSingularUInt32Field(value: &self._limit) }()
+      case 3: try { try decoder.decodeSingularBoolField(value: &self._active) }()
+      case 4: try { try decoder.decodeSingularDoubleField(value: &self._slotDecayPerSecond) }()
+      case 5: try { try decoder.decodeSingularBoolField(value: &self._appliesToAllRuns) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.name.isEmpty {
+      try visitor.visitSingularStringField(value: self.name, fieldNumber: 1)
+    }
+    try { if let v = self._limit {
+      try visitor.visitSingularUInt32Field(value: v, fieldNumber: 2)
+    } }()
+    try { if let v = self._active {
+      try visitor.visitSingularBoolField(value: v, fieldNumber: 3)
+    } }()
+    try { if let v = self._slotDecayPerSecond {
+      try visitor.visitSingularDoubleField(value: v, fieldNumber: 4)
+    } }()
+    try { if let v = self._appliesToAllRuns {
+      try visitor.visitSingularBoolField(value: v, fieldNumber: 5)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Drover_V1_UpdateLimit, rhs: Drover_V1_UpdateLimit) -> Bool {
+    if lhs.name != rhs.name {return false}
+    if lhs._limit != rhs._limit {return false}
+    if lhs._active != rhs._active {return false}
+    if lhs._slotDecayPerSecond != rhs._slotDecayPerSecond {return false}
+    if lhs._appliesToAllRuns != rhs._appliesToAllRuns {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Drover_V1_DeleteLimit: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".DeleteLimit"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.name) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.name.isEmpty {
+      try visitor.visitSingularStringField(value: self.name, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Drover_V1_DeleteLimit, rhs: Drover_V1_DeleteLimit) -> Bool {
+    if lhs.name != rhs.name {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Drover_V1_ResetLimit: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ResetLimit"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.name) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.name.isEmpty {
+      try visitor.visitSingularStringField(value: self.name, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Drover_V1_ResetLimit, rhs: Drover_V1_ResetLimit) -> Bool {
+    if lhs.name != rhs.name {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -29,7 +29,11 @@ func commandPath(_ arguments: [String]) -> [String] {
     var command: any ParsableCommand.Type = DroverCommand.self
     var path = ["drover"]
     for word in arguments {
-        guard let next = command.configuration.subcommands.first(where: { $0._commandName == word }) else { break }
+        guard
+            let next = command.configuration.subcommands.first(where: {
+                $0._commandName == word || $0.configuration.aliases.contains(word)
+            })
+        else { break }
         command = next
         path.append(word)
     }

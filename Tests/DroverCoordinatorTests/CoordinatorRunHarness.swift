@@ -1,4 +1,5 @@
 import DroverCore
+import DroverLimits
 import DroverProto
 import DroverStore
 import DroverTestSupport
@@ -28,7 +29,9 @@ final class TestClock: @unchecked Sendable {
 typealias Outgoing = (worker: String, message: Drover_V1_CoordinatorMessage)
 
 /// A coordinator over an in-memory store and a hand-moved clock, with fake workers that
-/// speak by calling `handle(worker:_:)` and read what comes back from the outbox.
+/// speak by calling `handle(worker:_:)` and read what comes back from the outbox. Its
+/// requests for the limit service go to a real limit service core over an in-memory store,
+/// without sockets, after every step.
 struct CoordinatorHarness {
     /// Default tunables, except that runs restored at a restart wait exactly the liveness
     /// timeout for their worker, which keeps the tests' arithmetic plain.
@@ -41,21 +44,87 @@ struct CoordinatorHarness {
     let store: SQLiteStore
     let clock: TestClock
     var coordinator: Coordinator
+    /// The limit service the coordinator talks to; shared by a restarted harness.
+    var limits: LimitDesk
+    /// Messages for workers taken from the coordinator while carrying limit replies.
+    private var pending: [Outgoing] = []
     /// The session each fake worker got in its last Welcome.
     var sessions: [String: UInt64] = [:]
 
-    init(store: SQLiteStore? = nil, clock: TestClock = TestClock()) throws {
+    init(store: SQLiteStore? = nil, clock: TestClock = TestClock(), limits: LimitDesk? = nil) throws {
         let store = try store ?? SQLiteStore()
         self.store = store
         self.clock = clock
+        self.limits = try limits ?? LimitDesk(clock: clock)
         coordinator = try Coordinator(
             store: store, serverInfo: .with { $0.version = "test" }, logger: quietLogger, settings: Self.settings,
             now: { clock.now })
+        pending = try exchangeLimits()
     }
 
-    /// A second coordinator over the same store and clock, as after a restart; workers must say Hello again.
+    /// A second coordinator over the same store, clock and limit service, as after a
+    /// restart; workers must say Hello again.
     func restarted() throws -> CoordinatorHarness {
-        try CoordinatorHarness(store: store, clock: clock)
+        try CoordinatorHarness(store: store, clock: clock, limits: limits)
+    }
+
+    // MARK: Limits
+
+    /// The limit service of the harness: a `LimitServiceCore` reached by plain calls.
+    final class LimitDesk {
+        var core: LimitServiceCore
+        static let coordinatorID: [UInt8] = Array("coordinator".utf8)
+
+        init(clock: TestClock) throws {
+            core = try LimitServiceCore(store: SQLiteLimitStore(path: ":memory:"), logger: quietLogger, now: { clock.now })
+        }
+
+        /// A limits request from a client other than the coordinator (a CLI, a script).
+        func call(_ operation: Drover_V1_LimitRequest.OneOf_Operation, client: String = "cli") throws -> [LimitDelivery] {
+            try core.handle(.with { $0.requestID = 1; $0.operation = operation }, from: Array(client.utf8))
+        }
+    }
+
+    /// Carries the coordinator's limit requests to the limit service and its replies back
+    /// until both are quiet; returns the worker messages that produced.
+    private mutating func exchangeLimits(extra deliveries: [LimitDelivery] = []) throws -> [Outgoing] {
+        var outgoing: [Outgoing] = []
+        var replies = deliveries.filter { $0.client == LimitDesk.coordinatorID }
+        for _ in 0..<100 {
+            for reply in replies { try coordinator.handle(limitReply: reply.reply) }
+            outgoing += coordinator.takeOutbox()
+            let requests = coordinator.takeLimitRequests()
+            replies = []
+            for request in requests {
+                replies += try limits.core.handle(request, from: LimitDesk.coordinatorID)
+                    .filter { $0.client == LimitDesk.coordinatorID }
+            }
+            if replies.isEmpty { return outgoing }
+        }
+        Issue.record("the coordinator and the limit service did not settle")
+        return outgoing
+    }
+
+    /// What the coordinator has for workers, after its exchange with the limit service.
+    mutating func takeOutbox() throws -> [Outgoing] {
+        let earlier = pending
+        pending = []
+        return earlier + (try exchangeLimits())
+    }
+
+    /// A limits request from another client; grants it causes for the coordinator's runs are carried out.
+    @discardableResult
+    mutating func limitCall(_ operation: Drover_V1_LimitRequest.OneOf_Operation, client: String = "cli") throws -> [LimitDelivery] {
+        let deliveries = try limits.call(operation, client: client)
+        pending += try exchangeLimits(extra: deliveries)
+        return deliveries.filter { $0.client != LimitDesk.coordinatorID }
+    }
+
+    /// Moves the clock for the limit service alone (leases expire, waits time out).
+    mutating func tickLimits() throws -> [LimitDelivery] {
+        let deliveries = try limits.core.tick()
+        pending += try exchangeLimits(extra: deliveries)
+        return deliveries.filter { $0.client != LimitDesk.coordinatorID }
     }
 
     // MARK: Control
@@ -89,7 +158,7 @@ struct CoordinatorHarness {
 
     mutating func createDeployment(
         _ name: String = "deploy", pool: String = "pool", queue: String = "", retries: UInt32 = 0,
-        retryDelaySeconds: UInt32 = 0
+        retryDelaySeconds: UInt32 = 0, tags: [String] = []
     ) {
         ok(
             .createDeployment(
@@ -100,6 +169,7 @@ struct CoordinatorHarness {
                     $0.command = "true"
                     $0.retries = retries
                     $0.retryDelaySeconds = retryDelaySeconds
+                    $0.tags = tags
                 }))
     }
 
@@ -148,7 +218,7 @@ struct CoordinatorHarness {
                     $0.createPoolIfNotFound = createPool
                 }
             })
-        let outbox = coordinator.takeOutbox()
+        let outbox = try takeOutbox()
         for (to, message) in outbox where to == worker {
             if case .welcome(let welcome)? = message.kind { sessions[worker] = welcome.session }
         }
@@ -159,7 +229,7 @@ struct CoordinatorHarness {
     @discardableResult
     mutating func send(_ worker: String, _ kind: Drover_V1_WorkerMessage.OneOf_Kind) throws -> [Outgoing] {
         try coordinator.handle(worker: worker, .with { $0.session = sessions[worker] ?? 0; $0.kind = kind })
-        return coordinator.takeOutbox()
+        return try takeOutbox()
     }
 
     @discardableResult
@@ -192,7 +262,8 @@ struct CoordinatorHarness {
     mutating func advance(by seconds: TimeInterval) throws -> [Outgoing] {
         clock.advance(by: seconds)
         try coordinator.tick()
-        return coordinator.takeOutbox()
+        pending += try exchangeLimits(extra: try limits.core.tick())
+        return try takeOutbox()
     }
 }
 
@@ -237,5 +308,29 @@ extension Drover_V1_ControlReply {
     /// The error code, or nil for a successful reply.
     var errorCode: Drover_V1_Error.Code? {
         if case .error(let error)? = result { error.code } else { nil }
+    }
+}
+
+extension CoordinatorHarness {
+    /// Creates a concurrency limit on the limit service, as `drover gcl create` would.
+    mutating func createLimit(
+        _ name: String, slots: UInt32, appliesToAllRuns: Bool = false, sourceLocation: SourceLocation = #_sourceLocation
+    ) throws {
+        let replies = try limitCall(
+            .createLimit(.with { $0.name = name; $0.limit = slots; $0.appliesToAllRuns = appliesToAllRuns }))
+        guard case .limit? = replies.first?.reply.result else {
+            Issue.record("could not create limit '\(name)': \(String(describing: replies.first?.reply))", sourceLocation: sourceLocation)
+            return
+        }
+    }
+
+    /// A limit as the limit service shows it now: its slots taken, its leases, its waiters.
+    mutating func limit(_ name: String, sourceLocation: SourceLocation = #_sourceLocation) throws -> Drover_V1_Limit {
+        let replies = try limitCall(.getLimit(.with { $0.name = name }))
+        guard case .limit(let limit)? = replies.first?.reply.result else {
+            Issue.record("could not read limit '\(name)': \(String(describing: replies.first?.reply))", sourceLocation: sourceLocation)
+            return Drover_V1_Limit()
+        }
+        return limit
     }
 }

@@ -18,7 +18,7 @@ import Testing
         try h.hello("w1", limit: 2)
         let started = h.runDeployment()
         let notStarted = h.runDeployment()
-        #expect(assignments(h.coordinator.takeOutbox()).map(\.worker) == ["w1", "w1"])
+        #expect(assignments(try h.takeOutbox()).map(\.worker) == ["w1", "w1"])
         try h.started("w1", started.id, attempt: 1)
         try h.hello("w2", limit: 1)
 
@@ -65,7 +65,7 @@ import Testing
         h.createDeployment()
         try h.hello("w1", limit: 1)
         let run = h.runDeployment()
-        _ = h.coordinator.takeOutbox()
+        _ = try h.takeOutbox()
         try h.started("w1", run.id, attempt: 1)
         try h.send("w1", .bye(.with { $0.reason = "test" }))
         #expect(h.flowRun(run.id).stateType == .crashed)
@@ -135,12 +135,12 @@ import Testing
         try before.hello("w1", limit: 3)
         let running = before.runDeployment()
         let pending = before.runDeployment()
-        _ = before.coordinator.takeOutbox()
+        _ = try before.takeOutbox()
         try before.started("w1", running.id, attempt: 1)
 
         var h = try before.restarted()
         // Nothing is dispatched again while its worker may still come back.
-        #expect(h.coordinator.takeOutbox().isEmpty)
+        #expect(try h.takeOutbox().isEmpty)
         #expect(h.flowRun(running.id).stateType == .running)
         #expect(h.flowRun(pending.id).stateType == .pending)
 
@@ -174,7 +174,7 @@ import Testing
         before.createDeployment()
         try before.hello("w1", limit: 1)
         let held = before.runDeployment()
-        _ = before.coordinator.takeOutbox()
+        _ = try before.takeOutbox()
 
         var h = try before.restarted()
         let waiting = h.runDeployment()
@@ -196,7 +196,7 @@ import Testing
         let reported = before.runDeployment()
         let pending = before.runDeployment()
         #expect(
-            assignments(before.coordinator.takeOutbox()).map { "\($0.worker) \($0.run)" }
+            assignments(try before.takeOutbox()).map { "\($0.worker) \($0.run)" }
                 == ["w1 \(running.id)", "w2 \(reported.id)", "w1 \(pending.id)"])
         try before.started("w1", running.id, attempt: 1)
         try before.started("w2", reported.id, attempt: 1)
@@ -237,7 +237,7 @@ import Testing
         try before.hello("w1", limit: 2)
         let running = before.runDeployment()
         let pending = before.runDeployment()
-        _ = before.coordinator.takeOutbox()
+        _ = try before.takeOutbox()
         try before.started("w1", running.id, attempt: 1)
 
         var h = try before.restarted()
@@ -256,7 +256,7 @@ import Testing
         before.createDeployment()
         try before.hello("w1", limit: 1)
         let run = before.runDeployment()
-        _ = before.coordinator.takeOutbox()
+        _ = try before.takeOutbox()
         try before.finished("w1", run.id, attempt: 1, .runCompleted, exitCode: 0)
 
         var h = try before.restarted()
@@ -277,7 +277,7 @@ import Testing
         h.createDeployment()
         try h.hello("w1", limit: 1)
         let run = h.runDeployment()
-        _ = h.coordinator.takeOutbox()
+        _ = try h.takeOutbox()
         try h.started("w1", run.id, attempt: 1)
 
         h.clock.advance(by: 1)
@@ -300,7 +300,7 @@ import Testing
         h.createDeployment()
         try h.hello("w1", limit: 1)
         let run = h.runDeployment()
-        _ = h.coordinator.takeOutbox()
+        _ = try h.takeOutbox()
         try h.started("w1", run.id, attempt: 1)
 
         // Before the fix this threw (RUNNING → CANCELLED was refused), which stopped the event loop.
@@ -317,7 +317,7 @@ import Testing
         before.createDeployment()
         try before.hello("w1", limit: 1)
         let run = before.runDeployment()
-        _ = before.coordinator.takeOutbox()
+        _ = try before.takeOutbox()
 
         // After the restart w1 claims its PENDING run at once, then goes silent: its timeout
         // and the orphan deadline fall on the same tick.
@@ -341,7 +341,7 @@ import Testing
         before.createDeployment()
         try before.hello("w1", limit: 1)
         let run = before.runDeployment()
-        #expect(assignments(before.coordinator.takeOutbox()).map(\.worker) == ["w1"])
+        #expect(assignments(try before.takeOutbox()).map(\.worker) == ["w1"])
 
         var h = try before.restarted()
         // w2 reports w1's run (a confused worker, or a replayed Hello).
@@ -363,7 +363,7 @@ import Testing
         before.createDeployment(retries: 1)
         try before.hello("w1", limit: 1)
         let run = before.runDeployment()
-        _ = before.coordinator.takeOutbox()
+        _ = try before.takeOutbox()
         try before.started("w1", run.id, attempt: 1)
         // No retry delay: attempt 2 goes to w1 at once.
         let retried = try before.finished("w1", run.id, attempt: 1, .runFailed, exitCode: 1)

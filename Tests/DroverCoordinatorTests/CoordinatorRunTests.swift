@@ -19,7 +19,7 @@ import Testing
         let created = h.runDeployment()
         #expect(created.stateType == .scheduled)
         #expect(created.attempt == 0)
-        #expect(h.coordinator.takeOutbox().isEmpty)
+        #expect(try h.takeOutbox().isEmpty)
 
         h.clock.advance(by: 1)
         let welcomed = try h.hello("w1", limit: 1)
@@ -60,7 +60,7 @@ import Testing
         // The worker's credit came back: the next run goes to it at once.
         let next = h.runDeployment()
         #expect(next.stateType == .pending)
-        #expect(assignments(h.coordinator.takeOutbox()).map(\.run) == [next.id])
+        #expect(assignments(try h.takeOutbox()).map(\.run) == [next.id])
     }
 
     @Test func aWorkerWithLimitOneGetsOneRunAtATime() throws {
@@ -72,7 +72,7 @@ import Testing
         let second = h.runDeployment()
         #expect(first.stateType == .pending)
         #expect(second.stateType == .scheduled)
-        #expect(assignments(h.coordinator.takeOutbox()).map(\.run) == [first.id])
+        #expect(assignments(try h.takeOutbox()).map(\.run) == [first.id])
 
         let outbox = try h.finished("w1", first.id, attempt: 1, .runCompleted, exitCode: 0)
         #expect(assignments(outbox).map(\.run) == [second.id])
@@ -87,7 +87,7 @@ import Testing
         h.createDeployment(retries: 1, retryDelaySeconds: 5)
         try h.hello("w1", limit: 1)
         let run = h.runDeployment()
-        #expect(assignments(h.coordinator.takeOutbox()).map(\.attempt) == [1])
+        #expect(assignments(try h.takeOutbox()).map(\.attempt) == [1])
         try h.started("w1", run.id, attempt: 1)
 
         h.clock.advance(by: 1)
@@ -130,7 +130,7 @@ import Testing
         h.createDeployment(retries: 1, retryDelaySeconds: 0)
         try h.hello("w1", limit: 1)
         let run = h.runDeployment()
-        _ = h.coordinator.takeOutbox()
+        _ = try h.takeOutbox()
         try h.started("w1", run.id, attempt: 1)
         // No delay: attempt 2 goes out in the same call.
         let retried = try h.finished("w1", run.id, attempt: 1, .runFailed, exitCode: 1)
@@ -153,7 +153,7 @@ import Testing
         h.createDeployment()
         try h.hello("w1", limit: 1)
         let run = h.runDeployment()
-        #expect(assignments(h.coordinator.takeOutbox()).map(\.worker) == ["w1"])
+        #expect(assignments(try h.takeOutbox()).map(\.worker) == ["w1"])
         try h.hello("w2", limit: 1)
         try h.started("w1", run.id, attempt: 1)
         let before = h.flowRun(run.id)
@@ -195,12 +195,12 @@ import Testing
         h.createDeployment()
         try h.hello("w1", limit: 1)
         let run = h.runDeployment()
-        _ = h.coordinator.takeOutbox()
+        _ = try h.takeOutbox()
         try h.started("w1", run.id, attempt: 1)
 
         let reply = h.ok(.cancelFlowRun(.with { $0.id = run.id }))
         #expect(reply.flowRun.stateType == .cancelling)
-        let outbox = h.coordinator.takeOutbox()
+        let outbox = try h.takeOutbox()
         #expect(kinds(outbox) == ["w1:cancel"])
         #expect(outbox.first?.message.cancel.runID == run.id)
         #expect(outbox.first?.message.cancel.attempt == 1)
@@ -220,10 +220,10 @@ import Testing
         h.createDeployment(retries: 3)
         try h.hello("w1", limit: 1)
         let run = h.runDeployment()
-        _ = h.coordinator.takeOutbox()
+        _ = try h.takeOutbox()
         try h.started("w1", run.id, attempt: 1)
         h.ok(.cancelFlowRun(.with { $0.id = run.id }))
-        _ = h.coordinator.takeOutbox()
+        _ = try h.takeOutbox()
         let outbox = try h.finished("w1", run.id, attempt: 1, .runFailed, exitCode: 143)
         #expect(assignments(outbox).isEmpty)
         #expect(h.flowRun(run.id).stateType == .cancelled)
@@ -238,13 +238,13 @@ import Testing
         try h.hello("w1", limit: nil)
         h.ok(.updateWorkPool(.with { $0.name = "pool"; $0.paused = true }))
         let runs = [h.runDeployment(), h.runDeployment()]
-        #expect(h.coordinator.takeOutbox().isEmpty)
+        #expect(try h.takeOutbox().isEmpty)
         try h.heartbeat("w1")
         _ = try h.advance(by: 1)
         for run in runs { #expect(h.flowRun(run.id).stateType == .scheduled) }
 
         h.ok(.updateWorkPool(.with { $0.name = "pool"; $0.paused = false }))
-        let outbox = h.coordinator.takeOutbox()
+        let outbox = try h.takeOutbox()
         #expect(Set(assignments(outbox).map(\.run)) == Set(runs.map(\.id)))
         for run in runs { #expect(h.flowRun(run.id).stateType == .pending) }
     }
@@ -257,9 +257,9 @@ import Testing
         try h.hello("w1", limit: nil)
         let run = h.runDeployment()
         #expect(run.stateType == .scheduled)
-        #expect(h.coordinator.takeOutbox().isEmpty)
+        #expect(try h.takeOutbox().isEmpty)
         h.ok(.updateWorkQueue(.with { $0.name = "slow"; $0.workPoolName = "pool"; $0.paused = false }))
-        #expect(assignments(h.coordinator.takeOutbox()).map(\.run) == [run.id])
+        #expect(assignments(try h.takeOutbox()).map(\.run) == [run.id])
     }
 
     @Test func aPoolLimitHoldsRunsAcrossWorkers() throws {
@@ -270,7 +270,7 @@ import Testing
         try h.hello("w2", limit: nil)
         let first = h.runDeployment()
         let second = h.runDeployment()
-        #expect(assignments(h.coordinator.takeOutbox()).map(\.run) == [first.id])
+        #expect(assignments(try h.takeOutbox()).map(\.run) == [first.id])
         #expect(second.stateType == .scheduled)
         let worker = h.flowRun(first.id).workerName
         #expect(["w1", "w2"].contains(worker))
@@ -314,7 +314,7 @@ import Testing
         let now = h.clock.now
         let busy = h.runDeployment()
         #expect(busy.stateType == .pending)
-        _ = h.coordinator.takeOutbox()
+        _ = try h.takeOutbox()
         let in30 = h.runDeployment(expectedStart: now.addingTimeInterval(30 * 60))
         let dueNow = h.runDeployment()
         let in90 = h.runDeployment(expectedStart: now.addingTimeInterval(90 * 60))
@@ -338,7 +338,7 @@ import Testing
         h.createDeployment()
         try h.hello("w1", limit: 1)
         let run = h.runDeployment()
-        _ = h.coordinator.takeOutbox()
+        _ = try h.takeOutbox()
         try h.started("w1", run.id, attempt: 1)
         let texts = ["one", "two", "three"]
         try h.send(

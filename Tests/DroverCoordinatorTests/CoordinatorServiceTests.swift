@@ -19,7 +19,7 @@ import Testing
     ) async throws {
         let (ready, readyContinuation) = AsyncStream.makeStream(of: ServerEndpoints.self)
         let service = CoordinatorService(
-            configuration: CoordinatorConfiguration(controlPort: 0, dispatchPort: 0, home: home.url),
+            configuration: CoordinatorConfiguration(controlPort: 0, dispatchPort: 0, home: home.url, limits: .embedded(port: 0)),
             logger: quietLogger
         ) { endpoints in
             readyContinuation.yield(endpoints)
@@ -30,7 +30,11 @@ import Testing
                 services: [.init(service: service, successTerminationBehavior: .gracefullyShutdownGroup)],
                 logger: quietLogger))
         try await withThrowingTaskGroup(of: Void.self) { tasks in
-            tasks.addTask { try await group.run() }
+            tasks.addTask {
+                // A server that fails to start must not leave the wait for readiness hanging.
+                defer { readyContinuation.finish() }
+                try await group.run()
+            }
             var iterator = ready.makeAsyncIterator()
             let endpoints = try #require(await iterator.next(), "the server never became ready")
             do {
@@ -80,7 +84,7 @@ import Testing
         let home = try TemporaryDirectory()
         try await withServer(home: home) { _ in
             let second = CoordinatorService(
-                configuration: CoordinatorConfiguration(controlPort: 0, dispatchPort: 0, home: home.url), logger: quietLogger)
+                configuration: CoordinatorConfiguration(controlPort: 0, dispatchPort: 0, home: home.url, limits: .embedded(port: 0)), logger: quietLogger)
             do {
                 try await second.run()
                 Issue.record("a second server on one home must fail")
@@ -97,7 +101,7 @@ import Testing
         try await withServer(home: home) { endpoint in
             let port = Int(endpoint.split(separator: ":").last!)!
             let clash = CoordinatorService(
-                configuration: CoordinatorConfiguration(controlPort: port, dispatchPort: 0, home: other.url), logger: quietLogger)
+                configuration: CoordinatorConfiguration(controlPort: port, dispatchPort: 0, home: other.url, limits: .embedded(port: 0)), logger: quietLogger)
             do {
                 try await clash.run()
                 Issue.record("binding a port in use must fail")

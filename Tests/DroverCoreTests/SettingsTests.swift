@@ -85,8 +85,8 @@ import Testing
             #expect(try settings.value(setting) == setting.defaultValue)
         }
         #expect(Setting.all.map(\.name) == [
-            "DROVER_SERVER", "DROVER_CLIENT_TIMEOUT", "DROVER_SERVER_HOST", "DROVER_SERVER_CONTROL_PORT",
-            "DROVER_SERVER_DISPATCH_PORT", "DROVER_HEARTBEAT_INTERVAL", "DROVER_LOGGING_LEVEL",
+            "DROVER_SERVER", "DROVER_LIMITS", "DROVER_CLIENT_TIMEOUT", "DROVER_SERVER_HOST", "DROVER_SERVER_CONTROL_PORT",
+            "DROVER_SERVER_DISPATCH_PORT", "DROVER_SERVER_LIMITS_PORT", "DROVER_HEARTBEAT_INTERVAL", "DROVER_LOGGING_LEVEL",
         ])
     }
 
@@ -168,8 +168,8 @@ import Testing
     @Test func namedRejectsUnknownNamesListingTheKnownOnes() throws {
         let error = try #require(throws: DroverError.self) { try Setting.named("DROVER_NOPE") }
         #expect(error == .invalidArgument(
-            "Unknown setting name 'DROVER_NOPE'. Known settings: DROVER_SERVER, DROVER_CLIENT_TIMEOUT, "
-                + "DROVER_SERVER_HOST, DROVER_SERVER_CONTROL_PORT, DROVER_SERVER_DISPATCH_PORT, DROVER_HEARTBEAT_INTERVAL, "
-                + "DROVER_LOGGING_LEVEL."))
+            "Unknown setting name 'DROVER_NOPE'. Known settings: DROVER_SERVER, DROVER_LIMITS, DROVER_CLIENT_TIMEOUT, "
+                + "DROVER_SERVER_HOST, DROVER_SERVER_CONTROL_PORT, DROVER_SERVER_DISPATCH_PORT, DROVER_SERVER_LIMITS_PORT, "
+                + "DROVER_HEARTBEAT_INTERVAL, DROVER_LOGGING_LEVEL."))
     }
 }

@@ -113,8 +113,9 @@ struct ConfigCommandTests {
         #expect(try await drover("config", "set", "DROVER_CLIENT_TIMEOUT=2", env: env).status == 0)
         let original = try Data(contentsOf: profiles)
 
-        let known = "Known settings: DROVER_SERVER, DROVER_CLIENT_TIMEOUT, DROVER_SERVER_HOST, "
-            + "DROVER_SERVER_CONTROL_PORT, DROVER_SERVER_DISPATCH_PORT, DROVER_HEARTBEAT_INTERVAL, DROVER_LOGGING_LEVEL."
+        let known = "Known settings: DROVER_SERVER, DROVER_LIMITS, DROVER_CLIENT_TIMEOUT, DROVER_SERVER_HOST, "
+            + "DROVER_SERVER_CONTROL_PORT, DROVER_SERVER_DISPATCH_PORT, DROVER_SERVER_LIMITS_PORT, "
+            + "DROVER_HEARTBEAT_INTERVAL, DROVER_LOGGING_LEVEL."
         let cases: [(arguments: [String], status: Int32, message: String)] = [
             (["config", "set", "FOO=bar"], 1, "Unknown setting name 'FOO'. \(known)"),
             // One bad pair spoils the whole command: the good one is not written either.

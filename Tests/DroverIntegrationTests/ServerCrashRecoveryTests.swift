@@ -42,7 +42,7 @@ struct ServerCrashRecoveryTests {
         #expect(await first.stop(signal: SIGKILL) == .signal(SIGKILL))
 
         let second = try await DroverServer.start(
-            home: home.url, arguments: ["--control-port", "\(first.port)", "--dispatch-port", "\(first.dispatchPort)"])
+            home: home.url, arguments: ["--control-port", "\(first.port)", "--dispatch-port", "\(first.dispatchPort)", "--limits-port", "0"])
         defer { second.terminate() }
         #expect(second.endpoint == first.endpoint && second.dispatchEndpoint == first.dispatchEndpoint)
         // The worker said Hello again to the new server by itself, claiming its run.
@@ -76,7 +76,7 @@ struct ServerCrashRecoveryTests {
         let home = try TemporaryDirectory()
         let gate = home.file("gate")
         let first = try await DroverServer.start(
-            home: home.url, arguments: ["--control-port", "0", "--dispatch-port", "0", "--heartbeat-interval", "0.5"])
+            home: home.url, arguments: ["--control-port", "0", "--dispatch-port", "0", "--limits-port", "0", "--heartbeat-interval", "0.5"])
         defer { first.terminate() }
         try await first.succeed("work-pool", "create", "outage")
         try await first.succeed("deployment", "create", "gated", "--pool", "outage", "--command", Self.gatedCommand(gate))
@@ -93,7 +93,7 @@ struct ServerCrashRecoveryTests {
         let second = try await DroverServer.start(
             home: home.url,
             arguments: [
-                "--control-port", "\(first.port)", "--dispatch-port", "\(first.dispatchPort)", "--heartbeat-interval", "0.5",
+                "--control-port", "\(first.port)", "--dispatch-port", "\(first.dispatchPort)", "--limits-port", "0", "--heartbeat-interval", "0.5",
             ])
         defer { second.terminate() }
         let run = try await second.awaitTerminal(id)

@@ -113,7 +113,7 @@ struct ServerLifecycleTests {
         let server = try await DroverServer.start(home: home.url)
         defer { server.terminate() }
 
-        switch try await DroverServer.launch(home: otherHome.url, arguments: ["--control-port", "\(server.port)"]) {
+        switch try await DroverServer.launch(home: otherHome.url, arguments: ["--control-port", "\(server.port)", "--dispatch-port", "0", "--limits-port", "0"]) {
         case .ready(let intruder):
             intruder.terminate()
             Issue.record("a second server bound the busy port \(server.port)")

@@ -14,7 +14,7 @@ struct WorkerLossTests {
     @Test func aKilledWorkersRunCrashesAndItsQueuedWorkGoesToAnotherWorker() async throws {
         let home = try TemporaryDirectory()
         let server = try await DroverServer.start(
-            home: home.url, arguments: ["--control-port", "0", "--dispatch-port", "0", "--heartbeat-interval", "0.5"])
+            home: home.url, arguments: ["--control-port", "0", "--dispatch-port", "0", "--limits-port", "0", "--heartbeat-interval", "0.5"])
         defer { server.terminate() }
         try await server.succeed("work-pool", "create", "lossy")
         try await server.succeed("deployment", "create", "long", "--pool", "lossy", "--command", "sleep 30")
@@ -58,7 +58,7 @@ struct WorkerLossTests {
     @Test func aYoungWorkersSilentRunIsNotTakenForLost() async throws {
         let home = try TemporaryDirectory()
         let server = try await DroverServer.start(
-            home: home.url, arguments: ["--control-port", "0", "--dispatch-port", "0", "--heartbeat-interval", "0.5"])
+            home: home.url, arguments: ["--control-port", "0", "--dispatch-port", "0", "--limits-port", "0", "--heartbeat-interval", "0.5"])
         defer { server.terminate() }
         try await server.succeed("work-pool", "create", "young")
         try await server.succeed("deployment", "create", "silent", "--pool", "young", "--command", "sleep 2.5")

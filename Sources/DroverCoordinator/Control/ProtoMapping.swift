@@ -51,17 +51,6 @@ extension Drover_V1_WorkQueue {
     }
 }
 
-extension Google_Protobuf_Timestamp {
-    /// A timestamp of `date` at the store's precision, whole microseconds, so a value
-    /// reads the same before and after a restart.
-    init(microsecondsOf date: Date) {
-        let microseconds = Int64((date.timeIntervalSince1970 * 1_000_000).rounded())
-        let (seconds, remainder) = microseconds.quotientAndRemainder(dividingBy: 1_000_000)
-        let (wholeSeconds, fraction) = remainder < 0 ? (seconds - 1, remainder + 1_000_000) : (seconds, remainder)
-        self.init(seconds: wholeSeconds, nanos: Int32(fraction * 1000))
-    }
-}
-
 extension Drover_V1_FlowRun {
     init(_ run: FlowRun, deploymentName: String, poolName: String, queueName: String, stateName: String) {
         self.init()

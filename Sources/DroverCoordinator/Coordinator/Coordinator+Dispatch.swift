@@ -14,7 +14,9 @@ extension Coordinator {
             case .dispatch(let runID, let worker):
                 pending.append(contentsOf: try dispatch(runID, to: worker))
             case .workerLost(let worker, let runs):
-                if var session = sessions.removeValue(forKey: worker) {
+                // A worker that said Hello again lost only the runs it no longer reports:
+                // its new session stays.
+                if !dispatcher.isConnected(worker), var session = sessions.removeValue(forKey: worker) {
                     session.online = false
                     departed[session.poolName + "/" + session.name] = session
                     logger.warning(
@@ -27,10 +29,21 @@ extension Coordinator {
         }
     }
 
-    /// Sends a run: PENDING with the next attempt, persisted, then pushed.
+    /// The dispatcher chose `worker` for a run: send it now, or first ask for the slots of
+    /// its limits, keeping the worker's credit for it until they are granted.
     private mutating func dispatch(_ runID: UUID, to worker: String) throws(DroverError) -> [DispatchAction] {
-        guard var run = activeRuns[runID], let session = sessions[worker] else {
-            return dispatcher.removeRun(runID)
+        guard let run = activeRuns[runID], sessions[worker] != nil else { return removeFromDispatch(runID) }
+        if !slots.holding.contains(runID) && slots.needsSlots(tags: run.tags) {
+            slots.request(runID, tags: run.tags, worker: worker, leaseTTL: settings.runLeaseTTL)
+            return []
+        }
+        return try send(runID, to: worker)
+    }
+
+    /// Sends a run: PENDING with the next attempt, persisted, then pushed.
+    mutating func send(_ runID: UUID, to worker: String) throws(DroverError) -> [DispatchAction] {
+        guard var run = activeRuns[runID], run.state.type == .scheduled, let session = sessions[worker] else {
+            return removeFromDispatch(runID)
         }
         let now = clock()
         let configuration: JobConfiguration
@@ -69,7 +82,7 @@ extension Coordinator {
         let now = clock()
         for id in runIDs {
             guard var run = activeRuns[id] else {
-                actions += dispatcher.removeRun(id)
+                actions += removeFromDispatch(id)
                 continue
             }
             switch run.state.type {
@@ -77,7 +90,7 @@ extension Coordinator {
                 try run.transition(to: .scheduled, at: now, message: "Back in line: \(reason) before starting it.")
                 try store.commit([.saveRun(run)])
                 activeRuns[id] = run
-                actions += dispatcher.removeRun(id)
+                actions += removeFromDispatch(id)
                 actions += dispatcher.addRun(id, pool: run.poolID, queue: run.queueID, expectedStart: run.expectedStart, now: now)
             case .cancelling:
                 try run.transition(to: .cancelled, at: now, message: "Cancelled: \(reason).")
@@ -86,9 +99,11 @@ extension Coordinator {
                 try run.transition(to: .crashed, at: now, message: "Crashed: \(reason).")
                 actions += try finishReturningActions(run)
             case .scheduled:
-                break  // Already back in line.
+                // Kept for its worker while waiting for slots: back in line, without them.
+                actions += removeFromDispatch(id)
+                actions += dispatcher.addRun(id, pool: run.poolID, queue: run.queueID, expectedStart: run.expectedStart, now: now)
             case .completed, .failed, .crashed, .cancelled:
-                actions += dispatcher.removeRun(id)
+                actions += removeFromDispatch(id)
             }
         }
         return actions
@@ -110,7 +125,7 @@ extension Coordinator {
                 message: "Retry \(run.failures) of \(run.retries) in \(run.retryDelaySeconds) s.")
             try store.commit([.saveRun(run)])
             activeRuns[run.id] = run
-            var actions = dispatcher.removeRun(run.id)
+            var actions = removeFromDispatch(run.id)
             actions += dispatcher.addRun(run.id, pool: run.poolID, queue: run.queueID, expectedStart: run.expectedStart, now: now)
             return actions
         }
@@ -119,7 +134,7 @@ extension Coordinator {
         logger.info(
             "flow run finished",
             metadata: ["run.id": "\(run.id)", "run.state": "\(run.state.type.rawValue)", "run.attempt": "\(run.attempt)"])
-        return dispatcher.removeRun(run.id)
+        return removeFromDispatch(run.id)
     }
 
     mutating func send(_ kind: Drover_V1_CoordinatorMessage.OneOf_Kind, to worker: String) {

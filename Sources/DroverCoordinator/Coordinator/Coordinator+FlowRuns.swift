@@ -80,7 +80,7 @@ extension Coordinator {
         }
         try store.commit([.deleteRun(id: run.id)])
         if activeRuns.removeValue(forKey: run.id) != nil {
-            try perform(dispatcher.removeRun(run.id))
+            try perform(removeFromDispatch(run.id))
         }
         logger.info("deleted flow run", metadata: ["run.id": "\(run.id)"])
         return .with { $0.id = run.id.uuidString.lowercased(); $0.name = run.name }

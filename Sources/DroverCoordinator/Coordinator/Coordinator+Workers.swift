@@ -93,6 +93,7 @@ extension Coordinator {
                         $0.heartbeatIntervalMs = UInt32(settings.heartbeatInterval * 1000)
                         $0.session = session.session
                         $0.staleRunIds = stale.map { $0.uuidString.lowercased() }.sorted()
+                        $0.limitsEndpoint = serverInfo.endpoints["limits"] ?? ""
                     }), to: worker)
             logger.info(
                 "worker connected",

@@ -21,6 +21,9 @@ public struct Coordinator {
         public var cancelGracePeriod: TimeInterval = 10
         /// A SCHEDULED run this late is shown as Late.
         public var lateAfter: TimeInterval = 15
+        /// How long the lease of a run's concurrency slots lasts unless renewed (renewed every
+        /// third of it): how long a dead server's slots stay taken on a shared limit service.
+        public var runLeaseTTL: TimeInterval = 30
 
         public init() {}
 
@@ -39,6 +42,8 @@ public struct Coordinator {
     /// Runs not yet in a terminal state.
     var activeRuns: [UUID: FlowRun] = [:]
     var dispatcher: Dispatcher
+    /// Concurrency slots of runs, asked of the limit service.
+    var slots: RunSlots
     var sessions: [String: WorkerSession] = [:]
     /// Workers that left, by pool and name, for `worker ls`.
     var departed: [String: WorkerSession] = [:]
@@ -63,6 +68,8 @@ public struct Coordinator {
         self.settings = settings
         self.clock = now
         self.dispatcher = Dispatcher(workerTimeout: settings.workerTimeout)
+        self.slots = RunSlots(now: now())
+        slots.watch()
         for deployment in try store.loadDeployments() { deployments[deployment.name] = deployment }
         for pool in catalog.pools {
             _ = dispatcher.setPool(PoolRules(pool, queues: (try? catalog.queues(inPool: pool.name)) ?? []))
@@ -73,9 +80,10 @@ public struct Coordinator {
             if run.state.type == .scheduled {
                 _ = dispatcher.addRun(run.id, pool: run.poolID, queue: run.queueID, expectedStart: run.expectedStart, now: start)
             } else {
-                // Its worker gets `restartGrace` to reconnect and claim it.
+                // Its worker gets `restartGrace` to reconnect and claim it; it keeps its slots.
                 dispatcher.restoreInFlightRun(
                     run.id, pool: run.poolID, queue: run.queueID, now: start, grace: settings.restartGrace)
+                slots.reclaim(run.id, tags: run.tags, leaseTTL: settings.runLeaseTTL)
             }
         }
         if !activeRuns.isEmpty {
@@ -83,14 +91,17 @@ public struct Coordinator {
         }
     }
 
-    /// When `tick` next has work: a run falls due, or a worker may have gone silent.
+    /// When `tick` next has work: a run falls due, a worker may have gone silent, or
+    /// leases need renewing.
     public func nextDeadline() -> Date? {
-        dispatcher.nextDeadline()
+        min(dispatcher.nextDeadline() ?? .distantFuture, nextLimitRefresh)
     }
 
-    /// Moves due runs to workers and deals with silent workers.
+    /// Moves due runs to workers, deals with silent workers, and renews leases.
     public mutating func tick() throws(DroverError) {
-        try perform(dispatcher.tick(now: clock()))
+        let now = clock()
+        refreshLimitsIfDue(now: now)
+        try perform(dispatcher.tick(now: now))
     }
 
     /// Takes the messages waiting for workers.

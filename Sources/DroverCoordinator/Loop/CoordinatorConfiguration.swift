@@ -1,3 +1,4 @@
+import DroverLimits
 import DroverProto
 import DroverStore
 import Foundation
@@ -18,15 +19,18 @@ public struct CoordinatorConfiguration: Sendable {
     public var durability: SQLiteStore.Durability
     /// Heartbeat and cancellation tunables.
     public var coordinator: Coordinator.Settings
+    /// Where the limit service runs.
+    public var limits: LimitServicePlacement
 
     public init(
         host: String = "127.0.0.1", controlPort: Int = 4201, dispatchPort: Int = 4202, home: URL,
         maxFrameBytes: Int64 = droverMaxFrameBytes, durability: SQLiteStore.Durability = .full,
-        coordinator: Coordinator.Settings = Coordinator.Settings()
+        coordinator: Coordinator.Settings = Coordinator.Settings(), limits: LimitServicePlacement = .embedded(port: 4203)
     ) {
         self.host = host
         self.controlPort = controlPort
         self.dispatchPort = dispatchPort
+        self.limits = limits
         self.coordinator = coordinator
         self.home = home
         self.maxFrameBytes = maxFrameBytes
@@ -35,8 +39,7 @@ public struct CoordinatorConfiguration: Sendable {
 
     /// A ZeroMQ TCP endpoint on `host` at `port` (IPv6 hosts are bracketed).
     func endpoint(port: Int) -> String {
-        let address = host.contains(":") && !host.hasPrefix("[") ? "[\(host)]" : host
-        return "tcp://\(address):\(port)"
+        RouterEndpoint.tcp(host: host, port: port)
     }
 
     var usesIPv6: Bool { host.contains(":") }
@@ -48,7 +51,17 @@ public struct ServerEndpoints: Sendable, Equatable {
     public var control: String
     /// Where workers connect.
     public var dispatch: String
+    /// The limit service the server uses: its own, or a shared one.
+    public var limits: String
 
     /// Every endpoint by role name, as `ServerInfo` reports them.
-    public var byRole: [String: String] { ["control": control, "dispatch": dispatch] }
+    public var byRole: [String: String] { ["control": control, "dispatch": dispatch, "limits": limits] }
+}
+
+/// Where a server's limit service runs.
+public enum LimitServicePlacement: Sendable, Equatable {
+    /// In the server's process, bound on the server's host at `port` (0 picks a free one).
+    case embedded(port: Int)
+    /// A standalone limit service (`drover limit-service start`), shared with other servers.
+    case remote(endpoint: String)
 }

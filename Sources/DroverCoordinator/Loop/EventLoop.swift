@@ -1,4 +1,5 @@
 import DroverCore
+import DroverLimits
 import DroverProto
 import Foundation
 import Logging
@@ -6,7 +7,7 @@ import Synchronization
 import ZeroMQ
 
 /// The coordinator's event loop: one OS thread that owns the control and dispatch
-/// ROUTER sockets and the `Coordinator` state.
+/// ROUTER sockets, the DEALER to the limit service, and the `Coordinator` state.
 ///
 /// ZeroMQ sockets are not thread-safe, so every socket is created, used and closed on
 /// this thread, which blocks in `zmq_poll` and never on Swift's cooperative pool. The
@@ -43,13 +44,14 @@ final class EventLoop: Sendable {
     ///
     /// - Parameter onBound: called on the loop thread once every endpoint is bound,
     ///   before the first message is read.
+    /// - Parameter limits: the limit service's endpoint.
     func run(
-        coordinator: CoordinatorFactory, onBound: @escaping @Sendable (ServerEndpoints) -> Void
+        coordinator: CoordinatorFactory, limits: String, onBound: @escaping @Sendable (ServerEndpoints) -> Void
     ) async throws {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
             let thread = Thread { [self] in
                 do {
-                    try self.loop(factory: coordinator, onBound: onBound)
+                    try self.loop(factory: coordinator, limitsEndpoint: limits, onBound: onBound)
                     continuation.resume()
                 } catch {
                     continuation.resume(throwing: error)
@@ -60,7 +62,9 @@ final class EventLoop: Sendable {
         }
     }
 
-    private func loop(factory: CoordinatorFactory, onBound: @Sendable (ServerEndpoints) -> Void) throws {
+    private func loop(
+        factory: CoordinatorFactory, limitsEndpoint: String, onBound: @Sendable (ServerEndpoints) -> Void
+    ) throws {
         let context: Context
         do {
             context = try Context(ioThreads: 1, maxSockets: 4096)
@@ -70,7 +74,8 @@ final class EventLoop: Sendable {
         let control = try bindRouter(context, port: configuration.controlPort, option: "--control-port")
         let dispatch = try bindRouter(context, port: configuration.dispatchPort, option: "--dispatch-port")
         try? dispatch.socket.set(.routerHandover, true)
-        let endpoints = ServerEndpoints(control: control.endpoint, dispatch: dispatch.endpoint)
+        let limits = try connectLimits(context, endpoint: limitsEndpoint)
+        let endpoints = ServerEndpoints(control: control.endpoint, dispatch: dispatch.endpoint, limits: limitsEndpoint)
         var coordinator = try factory.make(endpoints)
         onBound(endpoints)
         defer { logger.info("event loop stopped") }
@@ -78,6 +83,7 @@ final class EventLoop: Sendable {
         var poller = Poller()
         let controlIndex = poller.add(control.socket)
         let dispatchIndex = poller.add(dispatch.socket)
+        let limitsIndex = poller.add(limits)
         let wakeupIndex = poller.add(fileDescriptor: wakeup.fileDescriptor)
         while !stopping.load(ordering: .sequentiallyConsistent) {
             let timeout = coordinator.nextDeadline().map { Duration.seconds(max(0, $0.timeIntervalSinceNow)) }
@@ -89,31 +95,42 @@ final class EventLoop: Sendable {
             if events[dispatchIndex].contains(.readable) {
                 try serveDispatch(dispatch.socket, &coordinator)
             }
+            if events[limitsIndex].contains(.readable) {
+                try serveLimits(limits, &coordinator)
+            }
             if let deadline = coordinator.nextDeadline(), deadline <= Date() {
                 try coordinator.tick()
             }
-            try flush(&coordinator, to: dispatch.socket)
+            try flush(&coordinator, to: dispatch.socket, limits: limits)
         }
         // Finish what was already received, then close.
         serveControl(control.socket, &coordinator)
         try serveDispatch(dispatch.socket, &coordinator)
-        try flush(&coordinator, to: dispatch.socket)
+        try flush(&coordinator, to: dispatch.socket, limits: limits)
     }
 
     private func bindRouter(
         _ context: Context, port: Int, option: String
     ) throws(DroverError) -> (socket: Socket, endpoint: String) {
-        let endpoint = configuration.endpoint(port: port)
+        try RouterEndpoint.bind(
+            context, endpoint: configuration.endpoint(port: port), maxFrameBytes: configuration.maxFrameBytes,
+            ipv6: configuration.usesIPv6, portOption: option)
+    }
+
+    /// A DEALER to the limit service. It connects in the background and keeps what is
+    /// sent until the service is there; the coordinator resends what matters periodically.
+    private func connectLimits(_ context: Context, endpoint: String) throws(DroverError) -> Socket {
         do {
-            let socket = try Socket(context: context, type: .router)
-            try socket.set(.routerMandatory, true)
+            let socket = try Socket(context: context, type: .dealer)
             try socket.set(.maxMessageSize, configuration.maxFrameBytes)
             try socket.set(.sendHighWaterMark, 100_000)
             try socket.set(.receiveHighWaterMark, 100_000)
             if configuration.usesIPv6 { try socket.set(.ipv6, true) }
-            return (socket, try socket.bind(endpoint))
+            try socket.connect(endpoint)
+            return socket
         } catch {
-            throw Self.bindFailure(error, endpoint: endpoint, portOption: option)
+            throw DroverError(
+                .invalidArgument, "Invalid limit service endpoint '\(endpoint)' (\(error.code)). Give one such as tcp://127.0.0.1:4203.")
         }
     }
 
@@ -165,8 +182,37 @@ final class EventLoop: Sendable {
         }
     }
 
-    /// Sends what the coordinator has for workers; a worker that cannot be reached is lost.
-    private func flush(_ coordinator: inout Coordinator, to dispatch: Socket) throws {
+    // MARK: Limits
+
+    private func serveLimits(_ limits: Socket, _ coordinator: inout Coordinator) throws {
+        for _ in 0..<Self.batchLimit {
+            guard let message = try? limits.receive(wait: false) else { return }
+            guard message.frames.count == 1, let envelope = try? Drover_V1_Envelope(serializedBytes: message.frames[0]),
+                case .limitReply(let reply)? = envelope.body
+            else {
+                logger.warning("dropped a malformed message from the limit service", metadata: ["bytes": "\(message.byteCount)"])
+                continue
+            }
+            try coordinator.handle(limitReply: reply)
+        }
+    }
+
+    /// Sends what the coordinator has for workers and for the limit service; a worker that
+    /// cannot be reached is lost.
+    private func flush(_ coordinator: inout Coordinator, to dispatch: Socket, limits: Socket) throws {
+        for request in coordinator.takeLimitRequests() {
+            do {
+                let payload: [UInt8] = try Drover_V1_Envelope.with {
+                    $0.protocolVersion = droverProtocolVersion
+                    $0.limitRequest = request
+                }.serializedBytes()
+                if try !limits.send(payload, wait: false) {
+                    logger.warning("dropped a request for the limit service: its queue is full")
+                }
+            } catch {
+                logger.error("could not send a request to the limit service", metadata: ["error": "\(error)"])
+            }
+        }
         for _ in 0..<100 {
             let outbox = coordinator.takeOutbox()
             guard !outbox.isEmpty else { return }
@@ -194,22 +240,6 @@ final class EventLoop: Sendable {
             logger.error("could not send a \(what)", metadata: ["error": "\(error)"])
         }
         return false
-    }
-
-    static func bindFailure(_ error: ZeroMQError, endpoint: String, portOption: String) -> DroverError {
-        switch error.code {
-        case .addressInUse:
-            return DroverError(
-                .unavailable,
-                "Could not bind \(endpoint): the address is already in use. Is another Drover server running? "
-                    + "Stop it, or pick another port with \(portOption).")
-        case .addressNotAvailable, .invalidArgument:
-            return DroverError(
-                .invalidArgument,
-                "Could not bind \(endpoint): \(error.code). Check --host: it must be an address of this machine.")
-        default:
-            return DroverError(.unavailable, "Could not bind \(endpoint): \(error.code).")
-        }
     }
 }
 

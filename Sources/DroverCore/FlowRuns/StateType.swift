@@ -5,6 +5,7 @@
 ///     │          │         └────→ CANCELLING → CANCELLED (or CANCELLED at once when the worker stops it)
 ///     └→ CANCELLED   (PENDING → SCHEDULED when its worker is lost before starting it)
 /// FAILED → SCHEDULED ("AwaitingRetry") while retries are left
+/// SCHEDULED → SCHEDULED ("AwaitingConcurrencySlot") while the limit service holds it in line
 /// ```
 public enum StateType: String, Sendable, CaseIterable, Codable {
     case scheduled = "SCHEDULED"
@@ -38,7 +39,7 @@ public enum StateType: String, Sendable, CaseIterable, Codable {
     /// The states each state may move to; everything else is refused.
     public var allowedNext: Set<StateType> {
         switch self {
-        case .scheduled: [.pending, .cancelled]
+        case .scheduled: [.pending, .scheduled, .cancelled]
         case .pending: [.running, .scheduled, .completed, .failed, .crashed, .cancelling, .cancelled]
         case .running: [.completed, .failed, .crashed, .cancelling, .cancelled]
         case .cancelling: [.cancelled, .completed, .failed, .crashed]

@@ -12,6 +12,8 @@ public struct Setting: Sendable, Hashable {
 
     enum Kind: Sendable, Hashable {
         case endpoint
+        /// An endpoint, or empty for "work it out".
+        case optionalEndpoint
         case host
         case port
         case positiveSeconds
@@ -25,7 +27,9 @@ public struct Setting: Sendable, Hashable {
             .invalidArgument("Invalid value '\(ResourceName.printable(value))' for \(name): \(expected).")
         }
         switch kind {
-        case .endpoint:
+        case .optionalEndpoint where value.isEmpty:
+            break
+        case .endpoint, .optionalEndpoint:
             let transports = ["tcp://", "ipc://", "inproc://"]
             guard let transport = transports.first(where: value.hasPrefix), value.count > transport.count else {
                 throw bad("expected an endpoint such as tcp://127.0.0.1:4201")
@@ -76,6 +80,15 @@ extension Setting {
     public static let serverDispatchPort = Setting(
         name: "DROVER_SERVER_DISPATCH_PORT", defaultValue: "4202",
         summary: "Port of the server's dispatch endpoint, where workers connect (0 picks a free port).", kind: .port)
+    /// The server's embedded limit service port.
+    public static let serverLimitsPort = Setting(
+        name: "DROVER_SERVER_LIMITS_PORT", defaultValue: "4203",
+        summary: "Port of the server's embedded limit service (0 picks a free port).", kind: .port)
+    /// Where clients find the limit service.
+    public static let limits = Setting(
+        name: "DROVER_LIMITS", defaultValue: "",
+        summary: "Endpoint of the limit service; empty: the one the server (DROVER_SERVER) uses.",
+        kind: .optionalEndpoint)
     /// How often workers heartbeat.
     public static let heartbeatInterval = Setting(
         name: "DROVER_HEARTBEAT_INTERVAL", defaultValue: "2",
@@ -87,7 +100,8 @@ extension Setting {
 
     /// Every setting, in the order `config view` shows them.
     public static let all: [Setting] = [
-        server, clientTimeout, serverHost, serverControlPort, serverDispatchPort, heartbeatInterval, loggingLevel,
+        server, limits, clientTimeout, serverHost, serverControlPort, serverDispatchPort, serverLimitsPort,
+        heartbeatInterval, loggingLevel,
     ]
 
     /// The setting named `name`, or throws with the list of known names.

@@ -28,6 +28,8 @@ public final class WorkerAgent {
     private var socket: Socket
     private var session: UInt64 = 0
     private var name = ""
+    /// The limit service runs reach for slots, from Welcome.
+    private var limitsEndpoint = ""
     private var welcomed = false
     private var heartbeatInterval: Duration = .seconds(2)
     private var lastHeard = ContinuousClock.now
@@ -203,6 +205,7 @@ public final class WorkerAgent {
         case .welcome(let welcome):
             session = welcome.session
             name = welcome.name
+            limitsEndpoint = welcome.limitsEndpoint
             heartbeatInterval = .milliseconds(Int64(max(100, welcome.heartbeatIntervalMs)))
             nextHeartbeat = ContinuousClock.now + heartbeatInterval
             for stale in welcome.staleRunIds { stop(stale) }
@@ -280,6 +283,11 @@ public final class WorkerAgent {
             environment["DROVER_FLOW_RUN_ATTEMPT"] = "\(assignment.attempt)"
             environment["DROVER_DEPLOYMENT_NAME"] = run.deploymentName
             environment["DROVER_PARAMETERS"] = JSONValue(run.parameters).render()
+            // `drover concurrency acquire` and `drover rate-limit` inside the run find the
+            // limit service here, unless the worker's or the job's environment names one.
+            if environment["DROVER_LIMITS", default: ""].isEmpty && !limitsEndpoint.isEmpty {
+                environment["DROVER_LIMITS"] = limitsEndpoint
+            }
             let command = job.command ?? run.command
             let id = run.id
             let process = try ChildProcess.start(

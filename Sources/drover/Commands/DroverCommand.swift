@@ -16,7 +16,8 @@ struct DroverCommand: AsyncParsableCommand {
         version: DroverVersion.current,
         subcommands: [
             ServerCommand.self, WorkPoolCommand.self, WorkQueueCommand.self, WorkerCommand.self, DeploymentCommand.self,
-            FlowRunCommand.self, ConfigCommand.self,
+            FlowRunCommand.self, ConcurrencyLimitCommand.self, GlobalConcurrencyLimitCommand.self,
+            ConcurrencyCommand.self, RateLimitCommand.self, LimitServiceCommand.self, ConfigCommand.self,
         ]
     )
 }

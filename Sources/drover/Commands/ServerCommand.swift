@@ -22,9 +22,10 @@ extension ServerCommand {
         static let configuration = CommandConfiguration(
             abstract: "Start the Drover server in the foreground.",
             discussion: """
-                Binds the control endpoint (tcp://HOST:CONTROL-PORT) and keeps pools and queues in an \
-                SQLite store in DROVER_HOME. SIGINT (Ctrl-C) or SIGTERM finishes the requests already \
-                received and exits 0.
+                Binds the control endpoint (tcp://HOST:CONTROL-PORT), the dispatch endpoint workers \
+                connect to, and the embedded limit service (unless --limit-service names a shared one), \
+                and keeps pools, queues, deployments, runs and limits in SQLite stores in DROVER_HOME. \
+                SIGINT (Ctrl-C) or SIGTERM finishes the requests already received and exits 0.
                 """
         )
 
@@ -38,6 +39,19 @@ extension ServerCommand {
 
         @Option(help: "Port of the dispatch endpoint workers connect to; 0 picks a free one (DROVER_SERVER_DISPATCH_PORT; default 4202).")
         var dispatchPort: String?
+
+        @Option(help: "Port of the embedded limit service; 0 picks a free one (DROVER_SERVER_LIMITS_PORT; default 4203).")
+        var limitsPort: String?
+
+        @Option(
+            help: ArgumentHelp(
+                "Use this standalone limit service instead of the embedded one.",
+                discussion: "Servers that share limits all point at one `drover limit-service start`.",
+                valueName: "endpoint"))
+        var limitService: String?
+
+        @Option(help: "Seconds a run's concurrency-slot lease lasts unless renewed (renewed every third; default 30).")
+        var runLeaseTTL: Double?
 
         @Option(help: "Seconds between worker heartbeats; a worker silent for 3 is lost (DROVER_HEARTBEAT_INTERVAL; default 2).")
         var heartbeatInterval: String?
@@ -58,18 +72,33 @@ extension ServerCommand {
             if let host { flags[Setting.serverHost.name] = host }
             if let controlPort { flags[Setting.serverControlPort.name] = controlPort }
             if let dispatchPort { flags[Setting.serverDispatchPort.name] = dispatchPort }
+            if let limitsPort { flags[Setting.serverLimitsPort.name] = limitsPort }
             if let heartbeatInterval { flags[Setting.heartbeatInterval.name] = heartbeatInterval }
             if let logLevel { flags[Setting.loggingLevel.name] = logLevel.lowercased() }
             let settings = try environment.settings(flags: flags)
             var coordinatorSettings = Coordinator.Settings()
             coordinatorSettings.heartbeatInterval = Double(try settings.value(.heartbeatInterval))!
+            if let runLeaseTTL {
+                guard runLeaseTTL >= 3, runLeaseTTL <= 86_400 else {
+                    throw ValidationError("--run-lease-ttl must be from 3 to 86400 seconds; got \(runLeaseTTL).")
+                }
+                coordinatorSettings.runLeaseTTL = runLeaseTTL
+            }
+            let limits: LimitServicePlacement
+            if let limitService {
+                try Setting.limits.validate(limitService)
+                guard !limitService.isEmpty else { throw ValidationError("--limit-service needs an endpoint such as tcp://127.0.0.1:4203.") }
+                limits = .remote(endpoint: limitService)
+            } else {
+                limits = .embedded(port: Int(try settings.value(.serverLimitsPort))!)
+            }
             let configuration = CoordinatorConfiguration(
                 host: try settings.value(.serverHost),
                 controlPort: Int(try settings.value(.serverControlPort))!,
                 dispatchPort: Int(try settings.value(.serverDispatchPort))!,
                 home: environment.home,
                 durability: relaxedDurability ? .normal : .full,
-                coordinator: coordinatorSettings)
+                coordinator: coordinatorSettings, limits: limits)
             let level = Logger.Level(rawValue: try settings.value(.loggingLevel).lowercased()) ?? .info
 
             LoggingSystem.bootstrap { label in
@@ -85,7 +114,7 @@ extension ServerCommand {
             let service = CoordinatorService(configuration: configuration, logger: logger) { endpoints in
                 Terminal.print(
                     "Drover server listening on \(endpoints.control) (home \(configuration.home.path)); "
-                        + "workers connect to \(endpoints.dispatch)")
+                        + "workers connect to \(endpoints.dispatch); limits at \(endpoints.limits)")
             }
             let group = ServiceGroup(
                 configuration: .init(

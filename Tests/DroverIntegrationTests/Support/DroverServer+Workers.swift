@@ -13,7 +13,13 @@ extension DroverServer {
     /// The dispatch endpoint workers connect to, from the "listening on" line.
     var dispatchEndpoint: String {
         guard let start = listeningLine.range(of: "workers connect to ")?.upperBound else { return "" }
-        return String(listeningLine[start...].prefix { !$0.isWhitespace })
+        return String(listeningLine[start...].prefix { !$0.isWhitespace && $0 != ";" })
+    }
+
+    /// The limit service endpoint it uses, from the "listening on" line.
+    var limitsEndpoint: String {
+        guard let start = listeningLine.range(of: "limits at ")?.upperBound else { return "" }
+        return String(listeningLine[start...].prefix { !$0.isWhitespace && $0 != ";" })
     }
 
     /// The dispatch port it bound.

@@ -43,7 +43,7 @@ final class DroverServer: @unchecked Sendable {
     /// Starts `drover server start --home HOME` plus `arguments` (by default a free
     /// port) and waits until it is ready or has exited.
     static func launch(
-        home: URL, arguments: [String] = ["--control-port", "0", "--dispatch-port", "0"], env: [String: String] = [:],
+        home: URL, arguments: [String] = ["--control-port", "0", "--dispatch-port", "0", "--limits-port", "0"], env: [String: String] = [:],
         sourceLocation: SourceLocation = #_sourceLocation
     ) async throws -> Launch {
         let settled = Latch()
@@ -79,7 +79,7 @@ final class DroverServer: @unchecked Sendable {
 
     /// Starts a server that must come up; fails the test (and throws) if it does not.
     static func start(
-        home: URL, arguments: [String] = ["--control-port", "0", "--dispatch-port", "0"], env: [String: String] = [:],
+        home: URL, arguments: [String] = ["--control-port", "0", "--dispatch-port", "0", "--limits-port", "0"], env: [String: String] = [:],
         sourceLocation: SourceLocation = #_sourceLocation
     ) async throws -> DroverServer {
         switch try await launch(home: home, arguments: arguments, env: env, sourceLocation: sourceLocation) {

@@ -5,19 +5,31 @@ import Foundation
 import Glibc
 #endif
 
-/// A server's `DROVER_HOME`, held exclusively while the server runs.
+/// A `DROVER_HOME` held exclusively by one server (`server.lock`) or one limit service
+/// (`limits.lock`) while it runs.
 ///
 /// Two servers on one home would each keep their own in-memory state over one store
 /// and undo each other's changes, so the second one is refused with a clear message.
-/// The lock is an advisory `flock` on `server.lock`: the kernel drops it when the
-/// process dies, so a crashed server never leaves a stale lock behind.
-final class ServerHome {
-    let url: URL
+/// The lock is an advisory `flock`: the kernel drops it when the process dies, so a
+/// crashed server never leaves a stale lock behind.
+public final class HomeLock {
+    /// Who takes the lock, and the file it locks.
+    public enum Role: Sendable {
+        case server
+        case limitService
+
+        var lockFile: String { self == .server ? "server.lock" : "limits.lock" }
+        var title: String { self == .server ? "Drover server" : "Drover limit service" }
+    }
+
+    public let url: URL
     private let lockDescriptor: Int32
 
-    var databasePath: String { url.appendingPathComponent("drover.db").path }
+    /// The coordinator's store file.
+    public var databasePath: String { url.appendingPathComponent("drover.db").path }
 
-    init(_ url: URL) throws(DroverError) {
+    /// Creates the home if needed and locks it for `role`, or throws saying who holds it.
+    public init(_ url: URL, role: Role = .server) throws(DroverError) {
         self.url = url
         do {
             try FileManager.default.createDirectory(
@@ -25,7 +37,7 @@ final class ServerHome {
         } catch {
             throw DroverError(.failedPrecondition, "Could not create DROVER_HOME at \(url.path): \(error.localizedDescription)")
         }
-        let lockPath = url.appendingPathComponent("server.lock").path
+        let lockPath = url.appendingPathComponent(role.lockFile).path
         let fd = open(lockPath, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
         guard fd >= 0 else {
             throw DroverError(.failedPrecondition, "Could not open \(lockPath): \(String(cString: strerror(errno))).")
@@ -37,7 +49,7 @@ final class ServerHome {
             close(fd)
             throw DroverError(
                 .failedPrecondition,
-                "Another Drover server (pid \(pid)) is already using DROVER_HOME \(url.path). "
+                "Another \(role.title) (pid \(pid)) is already using DROVER_HOME \(url.path). "
                     + "Stop it first, or give this one another --home.")
         }
         let pid = Array("\(getpid())\n".utf8)

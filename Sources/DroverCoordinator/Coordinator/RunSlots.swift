@@ -1,0 +1,182 @@
+import DroverCore
+import DroverProto
+import Foundation
+
+/// The coordinator's side of the limit service: which runs wait for slots (and the worker
+/// kept for each), which hold them, and the catalog of limit names it last heard of.
+///
+/// A run takes one slot of each limit of its tags (`tag:<tag>`) and of every limit that
+/// applies to all runs. Leases are held under the run's holder name (`flow-run/<id>`),
+/// so every request is idempotent: resending an Acquire after a lost reply or a restart
+/// of either side returns the lease the run already has, and releasing by holder needs
+/// no lease id. No sockets here: requests collect in `outbox` for the event loop.
+struct RunSlots {
+    /// Active limit names, as of the last catalog; nil until one arrives.
+    private(set) var catalog: Set<String>?
+    /// Whether some active limit applies to every run (assumed until a catalog says otherwise).
+    private(set) var hasRunLimits = true
+    /// The active limits that apply to every run, as of the last catalog.
+    private var runLimitNames: Set<String> = []
+    /// Runs waiting for their slots, with the worker whose credit is kept for them.
+    private(set) var waiting: [UUID: String] = [:]
+    /// Runs holding their slots.
+    private(set) var holding: Set<UUID> = []
+    /// Which run each outstanding Acquire is for.
+    private var acquires: [UInt64: UUID] = [:]
+    /// The limits each run's last Acquire asked for, as far as the catalog then told.
+    private var asked: [UUID: Set<String>] = [:]
+    private var nextRequestID: UInt64 = 1
+    /// The request id of the catalog watch; catalog updates answer it.
+    private var watchRequestID: UInt64 = 0
+    /// Requests for the limit service, in order; the loop sends and empties it.
+    var outbox: [Drover_V1_LimitRequest] = []
+    /// The last time leases were renewed and the watch and waiting Acquires resent.
+    private(set) var lastRefresh: Date
+
+    init(now: Date) {
+        lastRefresh = now
+    }
+
+    /// The limits `run` must hold slots of, as far as the catalog tells; with no catalog
+    /// yet, every tag's limit (the service ignores names that are no limit).
+    func limitNames(for tags: [String]) -> [String] {
+        let names = tags.map(Limit.name(ofTag:))
+        guard let catalog else { return names }
+        return names.filter(catalog.contains)
+    }
+
+    /// Whether a run with `tags` must get slots before it is sent.
+    func needsSlots(tags: [String]) -> Bool {
+        hasRunLimits || !limitNames(for: tags).isEmpty
+    }
+
+    // MARK: Requests
+
+    /// Subscribes to the catalog (again: a watch lapses when the service restarts).
+    mutating func watch() {
+        watchRequestID = takeRequestID()
+        outbox.append(.with { $0.requestID = watchRequestID; $0.watchLimits = .init() })
+    }
+
+    /// Asks for `run`'s slots, keeping `worker`'s credit for it until they are granted.
+    ///
+    /// Asking again for a waiting run whose limits changed meanwhile (a limit created,
+    /// deleted, enabled or disabled) first withdraws the old Acquire: the service would
+    /// otherwise keep both in line and grant both, and the lease of the old one would hold
+    /// its slots, unknown to anyone, until it expired.
+    mutating func request(_ run: UUID, tags: [String], worker: String?, leaseTTL: TimeInterval) {
+        let names = catalog.map { _ in Set(limitNames(for: tags)).union(runLimitNames) }
+        if waiting[run] != nil, let before = asked[run], let names, before != names {
+            outbox.append(.with { $0.requestID = takeRequestID(); $0.release = .with { $0.holders = [Lease.holder(ofRun: run)] } })
+        }
+        asked[run] = names
+        if let worker { waiting[run] = worker }
+        let requestID = takeRequestID()
+        acquires = acquires.filter { $0.value != run }
+        acquires[requestID] = run
+        outbox.append(
+            .with {
+                $0.requestID = requestID
+                $0.acquire = .with {
+                    $0.limits = limitNames(for: tags)
+                    $0.slots = 1
+                    $0.holder = Lease.holder(ofRun: run)
+                    $0.leaseTtlMs = UInt32(leaseTTL * 1000)
+                    $0.wait = true
+                    $0.includeRunLimits = true
+                }
+            })
+    }
+
+    /// A run that is already running holds its slots: after a restart the coordinator
+    /// takes back the lease it had (or a new one) without holding the run back.
+    mutating func reclaim(_ run: UUID, tags: [String], leaseTTL: TimeInterval) {
+        holding.insert(run)
+        request(run, tags: tags, worker: nil, leaseTTL: leaseTTL)
+    }
+
+    /// Frees what `run` holds or waits for. Idempotent; nothing is sent for a run with neither.
+    mutating func release(_ run: UUID) {
+        let had = waiting.removeValue(forKey: run) != nil || holding.remove(run) != nil
+        acquires = acquires.filter { $0.value != run }
+        asked[run] = nil
+        guard had else { return }
+        outbox.append(.with { $0.requestID = takeRequestID(); $0.release = .with { $0.holders = [Lease.holder(ofRun: run)] } })
+    }
+
+    /// Renews every held lease, resubscribes, and resends waiting Acquires, so that a
+    /// restarted limit service learns again what this coordinator holds and waits for.
+    mutating func refresh(now: Date, tags: (UUID) -> [String]?, leaseTTL: TimeInterval) {
+        lastRefresh = now
+        watch()
+        if !holding.isEmpty {
+            let holders = holding.map(Lease.holder(ofRun:)).sorted()
+            outbox.append(.with { $0.requestID = takeRequestID(); $0.renew = .with { $0.holders = holders } })
+        }
+        for (run, worker) in waiting.sorted(by: { $0.key.uuidString < $1.key.uuidString }) {
+            guard let runTags = tags(run) else { continue }
+            request(run, tags: runTags, worker: worker, leaseTTL: leaseTTL)
+        }
+    }
+
+    // MARK: Replies
+
+    /// What a reply from the limit service means for the coordinator.
+    enum Answer {
+        /// The run's slots are granted: send it to the worker kept for it.
+        case granted(UUID, worker: String)
+        /// The run waits in line.
+        case queued(UUID, position: UInt32, blocking: [String])
+        /// The run's request failed; it keeps waiting and is asked for again at the next refresh.
+        case refused(UUID, String)
+        /// Leases the service no longer knows, for runs still holding: ask again.
+        case lost([UUID])
+        case nothing
+    }
+
+    mutating func receive(_ reply: Drover_V1_LimitReply) -> Answer {
+        switch reply.result {
+        case .catalog(let catalog) where reply.requestID == watchRequestID:
+            self.catalog = Set(catalog.names)
+            runLimitNames = Set(catalog.runLimitNames)
+            hasRunLimits = !runLimitNames.isEmpty
+            return .nothing
+        case .granted(let granted):
+            guard let run = acquires.removeValue(forKey: reply.requestID) else {
+                // Not ours any more (released meanwhile): give it back.
+                if !granted.lease.holder.isEmpty, !waiting.keys.contains(where: { Lease.holder(ofRun: $0) == granted.lease.holder }),
+                    !holding.contains(where: { Lease.holder(ofRun: $0) == granted.lease.holder })
+                {
+                    outbox.append(
+                        .with { $0.requestID = takeRequestID(); $0.release = .with { $0.holders = [granted.lease.holder] } })
+                }
+                return .nothing
+            }
+            holding.insert(run)
+            asked[run] = nil
+            guard let worker = waiting.removeValue(forKey: run) else { return .nothing }
+            return .granted(run, worker: worker)
+        case .queued(let queued):
+            guard let run = acquires[reply.requestID], waiting[run] != nil else { return .nothing }
+            return .queued(run, position: queued.position, blocking: queued.blockingLimits)
+        case .denied(let denied):
+            guard let run = acquires.removeValue(forKey: reply.requestID) else { return .nothing }
+            return .refused(run, denied.message)
+        case .error(let error):
+            guard let run = acquires.removeValue(forKey: reply.requestID) else { return .nothing }
+            return .refused(run, error.message)
+        case .renewed(let renewed):
+            let lost = renewed.unknownHolders.compactMap { holder in
+                holding.first { Lease.holder(ofRun: $0) == holder }
+            }
+            return lost.isEmpty ? .nothing : .lost(lost.sorted { $0.uuidString < $1.uuidString })
+        default:
+            return .nothing
+        }
+    }
+
+    private mutating func takeRequestID() -> UInt64 {
+        defer { nextRequestID += 1 }
+        return nextRequestID
+    }
+}

@@ -1,0 +1,151 @@
+import DroverCore
+import DroverProto
+import DroverStore
+import Foundation
+import Logging
+import Synchronization
+import ZeroMQ
+
+/// The limit service's event loop: one OS thread that owns the limits ROUTER and the
+/// `LimitServiceCore`.
+///
+/// It blocks in `zmq_poll` with the core's next deadline (a lease expiring, a wait timing
+/// out, decay making room) as its timeout, so a waiter is answered in the same wake-up that
+/// frees its slots, and nothing polls. Other threads reach it only through `stop()`.
+public final class LimitLoop: Sendable {
+    private let configuration: LimitServiceConfiguration
+    private let logger: Logger
+    private let wakeup: Wakeup
+    private let stopping = Atomic<Bool>(false)
+
+    /// Messages handled per wake-up before timers get a turn.
+    private static let batchLimit = 1024
+
+    public init(configuration: LimitServiceConfiguration, logger: Logger) throws(DroverError) {
+        self.configuration = configuration
+        self.logger = logger
+        do {
+            wakeup = try Wakeup()
+        } catch {
+            throw DroverError(.internal, "Could not create the limit loop's wake-up descriptor: \(error)")
+        }
+    }
+
+    /// Asks the loop to answer what it already received and return. Any thread.
+    public func stop() {
+        stopping.store(true, ordering: .sequentiallyConsistent)
+        wakeup.signal()
+    }
+
+    /// Opens the store, binds the endpoint and serves until `stop()`, on a thread of its own.
+    ///
+    /// - Parameter onBound: called on the loop thread with the bound endpoint, before the
+    ///   first request is read.
+    public func run(onBound: @escaping @Sendable (String) -> Void) async throws {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+            let thread = Thread { [self] in
+                do {
+                    try self.loop(onBound: onBound)
+                    continuation.resume()
+                } catch {
+                    continuation.resume(throwing: error)
+                }
+            }
+            thread.name = "drover-limits"
+            thread.start()
+        }
+    }
+
+    private func loop(onBound: @Sendable (String) -> Void) throws {
+        let store = try SQLiteLimitStore(path: configuration.storePath, durability: configuration.durability)
+        var core = try LimitServiceCore(store: store, settings: configuration.book, logger: logger)
+        let context: Context
+        do {
+            context = try Context(ioThreads: 1, maxSockets: 4096)
+        } catch {
+            throw DroverError(.internal, "Could not create a ZeroMQ context: \(error)")
+        }
+        let (socket, endpoint) = try RouterEndpoint.bind(
+            context, endpoint: RouterEndpoint.tcp(host: configuration.host, port: configuration.port),
+            maxFrameBytes: configuration.maxFrameBytes, ipv6: configuration.host.contains(":"), portOption: configuration.portOption)
+        logger.info("limit service ready", metadata: ["endpoint.limits": "\(endpoint)", "store.path": "\(store.path)"])
+        onBound(endpoint)
+        defer { logger.info("limit loop stopped") }
+
+        var poller = Poller()
+        let socketIndex = poller.add(socket)
+        let wakeupIndex = poller.add(fileDescriptor: wakeup.fileDescriptor)
+        while !stopping.load(ordering: .sequentiallyConsistent) {
+            let timeout = core.nextDeadline().map { Duration.seconds(max(0, $0.timeIntervalSinceNow)) }
+            let events = try poller.poll(timeout: timeout)
+            if events[wakeupIndex].contains(.readable) { wakeup.drain() }
+            if events[socketIndex].contains(.readable) { try serve(socket, &core) }
+            if let deadline = core.nextDeadline(), deadline <= Date() {
+                try deliver(try core.tick(), on: socket, &core)
+            }
+        }
+        try serve(socket, &core)
+    }
+
+    private func serve(_ socket: Socket, _ core: inout LimitServiceCore) throws {
+        for _ in 0..<Self.batchLimit {
+            guard let message = try? socket.receive(wait: false) else { return }
+            guard let identity = message.frames.first, !identity.isEmpty else { continue }
+            guard message.frames.count == 2, let envelope = try? Drover_V1_Envelope(serializedBytes: message.frames[1]),
+                case .limitRequest(let request)? = envelope.body
+            else {
+                try deliver([Self.failure(identity, 0, .malformedMessage, "Malformed message: expected one frame holding a Drover limit request.")], on: socket, &core)
+                continue
+            }
+            guard envelope.protocolVersion == droverProtocolVersion else {
+                try deliver(
+                    [Self.failure(
+                        identity, request.requestID, .unsupportedVersion,
+                        "This limit service speaks Drover protocol version \(droverProtocolVersion); the client sent "
+                            + "version \(envelope.protocolVersion). Use a drover of the same release.")], on: socket, &core)
+                continue
+            }
+            try deliver(try core.handle(request, from: identity), on: socket, &core)
+        }
+    }
+
+    /// Sends replies; a client that cannot be reached gives back what it was granted.
+    private func deliver(_ deliveries: [LimitDelivery], on socket: Socket, _ core: inout LimitServiceCore) throws {
+        var pending = deliveries[...]
+        var rounds = 0
+        while let delivery = pending.popFirst() {
+            if send(delivery, on: socket) { continue }
+            rounds += 1
+            guard rounds < 100_000 else { return }
+            pending.append(contentsOf: try core.undeliverable(delivery))
+        }
+    }
+
+    private func send(_ delivery: LimitDelivery, on socket: Socket) -> Bool {
+        do {
+            let envelope = Drover_V1_Envelope.with {
+                $0.protocolVersion = droverProtocolVersion
+                $0.limitReply = delivery.reply
+            }
+            let payload: [UInt8] = try envelope.serializedBytes()
+            if try socket.send(ZeroMQ.Message([delivery.client, payload]), wait: false) { return true }
+            logger.warning("a limits client's queue is full: treating it as gone")
+        } catch let error as ZeroMQError where error.code == .hostUnreachable {
+            logger.debug("a limits client left before its reply")
+        } catch {
+            logger.error("could not send a limits reply", metadata: ["error": "\(error)"])
+        }
+        return false
+    }
+
+    private static func failure(
+        _ client: [UInt8], _ requestID: UInt64, _ code: Drover_V1_Error.Code, _ message: String
+    ) -> LimitDelivery {
+        LimitDelivery(
+            client: client,
+            reply: .with {
+                $0.requestID = requestID
+                $0.error = .with { $0.code = code; $0.message = message }
+            }, grantedLease: nil)
+    }
+}
