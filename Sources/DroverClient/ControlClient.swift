@@ -79,28 +79,7 @@ public final class ControlClient {
     private func decode(
         _ message: ZeroMQ.Message, requestID: UInt64
     ) throws(DroverError) -> Drover_V1_ControlReply.OneOf_Result? {
-        guard message.frames.count == 1,
-            let envelope = try? Drover_V1_Envelope(serializedBytes: message.frames[0]),
-            case .controlReply(let reply)? = envelope.body
-        else {
-            throw DroverError(
-                .malformedMessage, "The server at \(endpoint) answered with something that is not a Drover reply. "
-                    + "Is it a Drover server?")
-        }
-        if case .error(let error)? = reply.result, reply.requestID == requestID || reply.requestID == 0 {
-            throw DroverError(DroverError.Code(error.code), error.message)
-        }
-        guard envelope.protocolVersion == droverProtocolVersion else {
-            throw DroverError(
-                .unsupportedVersion,
-                "The server at \(endpoint) speaks Drover protocol version \(envelope.protocolVersion); "
-                    + "this drover speaks version \(droverProtocolVersion). Use a drover of the server's release.")
-        }
-        guard reply.requestID == requestID else { return nil }
-        guard let result = reply.result else {
-            throw DroverError(.malformedMessage, "The server at \(endpoint) sent an empty reply.")
-        }
-        return result
+        try ReplyDecoder.decode(message, as: Drover_V1_ControlReply.self, requestID: requestID, peer: "server", endpoint: endpoint)
     }
 
     /// A duration in seconds as people write it: "5", "0.5", "2.25".

@@ -256,28 +256,7 @@ public final class LimitClient {
     private func decode(
         _ message: ZeroMQ.Message, requestID: UInt64
     ) throws(DroverError) -> Drover_V1_LimitReply.OneOf_Result? {
-        guard message.frames.count == 1,
-            let envelope = try? Drover_V1_Envelope(serializedBytes: message.frames[0]),
-            case .limitReply(let reply)? = envelope.body
-        else {
-            throw DroverError(
-                .malformedMessage, "The limit service at \(endpoint) answered with something that is not a Drover "
-                    + "limit reply. Is it a Drover limit service?")
-        }
-        if case .error(let error)? = reply.result, reply.requestID == requestID || reply.requestID == 0 {
-            throw DroverError(DroverError.Code(error.code), error.message)
-        }
-        guard envelope.protocolVersion == droverProtocolVersion else {
-            throw DroverError(
-                .unsupportedVersion,
-                "The limit service at \(endpoint) speaks Drover protocol version \(envelope.protocolVersion); "
-                    + "this drover speaks version \(droverProtocolVersion). Use a drover of the service's release.")
-        }
-        guard reply.requestID == requestID else { return nil }
-        guard let result = reply.result else {
-            throw DroverError(.malformedMessage, "The limit service at \(endpoint) sent an empty reply.")
-        }
-        return result
+        try ReplyDecoder.decode(message, as: Drover_V1_LimitReply.self, requestID: requestID, peer: "limit service", endpoint: endpoint)
     }
 
     private func unexpectedReply(_ request: String) -> DroverError {

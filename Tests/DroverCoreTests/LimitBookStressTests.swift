@@ -29,19 +29,6 @@ import Testing
     }
 }
 
-/// SplitMix64: a tiny seeded generator, so a failing sequence can be replayed.
-private struct SplitMixGenerator: RandomNumberGenerator {
-    var state: UInt64
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
 private struct LimitBookHarness {
     struct LimitModel {
         var size: UInt32
@@ -91,7 +78,7 @@ private struct LimitBookHarness {
     static let names = ["l0", "l1", "l2", "tag:t", "runs"]
     static let holders = (0..<10).map { "h\($0)" }
 
-    var random: SplitMixGenerator
+    var random: SeededGenerator
     var book: LimitBook
     var now = TestDates.at(0)
     var limits: [String: LimitModel] = [:]
@@ -107,7 +94,7 @@ private struct LimitBookHarness {
     var event = ""
 
     init(seed: UInt64) {
-        random = SplitMixGenerator(state: seed)
+        random = SeededGenerator(state: seed)
         var initial: [Limit] = []
         for name in Self.names {
             let model = LimitModel(size: UInt32(random.next() % 4) + 1, active: true, allRuns: name == "runs")
@@ -697,7 +684,7 @@ private struct LimitBookHarness {
 @Suite struct LimitBookRateStressTests {
     @Test(arguments: 1...8 as ClosedRange<UInt64>)
     func rateLimitsNeverOverfillAndWaitersGoWhenDecayMakesRoom(seed: UInt64) throws {
-        var random = SplitMixGenerator(state: seed)
+        var random = SeededGenerator(state: seed)
         func roll(_ n: UInt64) -> UInt64 { random.next() % n }
         let rates: [String: (slots: UInt32, decay: Double)] = [
             "r0": (2, 1.1), "r1": (3, 0.7), "r2": (1, 3), "r3": (5, 13),

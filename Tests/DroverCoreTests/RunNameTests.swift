@@ -1,22 +1,10 @@
 import DroverCore
+import DroverTestSupport
 import Testing
-
-/// SplitMix64: a tiny seeded generator, so names can be predicted.
-private struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
 
 @Suite struct RunNameTests {
     private func names(count: Int, seed: UInt64) -> [String] {
-        var random = SplitMix64(state: seed)
+        var random = SeededGenerator(state: seed)
         return (0..<count).map { _ in RunName.make(using: &random) }
     }
 

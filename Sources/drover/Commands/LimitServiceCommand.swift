@@ -3,7 +3,6 @@ import DroverCore
 import DroverLimits
 import Foundation
 import Logging
-import ServiceLifecycle
 
 /// `drover limit-service …`
 struct LimitServiceCommand: AsyncParsableCommand {
@@ -55,32 +54,12 @@ extension LimitServiceCommand {
                 host: try settings.value(.serverHost), port: Int(try settings.value(.serverLimitsPort))!,
                 home: environment.home, durability: relaxedDurability ? .normal : .full, portOption: "--port")
             let level = Logger.Level(rawValue: try settings.value(.loggingLevel).lowercased()) ?? .info
-            LoggingSystem.bootstrap { label in
-                var handler = StreamLogHandler.standardError(label: label)
-                handler.logLevel = level
-                return handler
-            }
+            Daemon.logToStandardError(at: level)
             let logger = Logger(label: "drover.limits")
             let service = LimitService(configuration: configuration, logger: logger) { endpoint in
                 Terminal.print("Drover limit service listening on \(endpoint) (home \(configuration.home.path))")
             }
-            let group = ServiceGroup(
-                configuration: .init(
-                    services: [
-                        .init(
-                            service: service, successTerminationBehavior: .gracefullyShutdownGroup,
-                            failureTerminationBehavior: .gracefullyShutdownGroup)
-                    ],
-                    gracefulShutdownSignals: [.sigterm, .sigint],
-                    cancellationSignals: [],
-                    logger: logger))
-            do {
-                try await group.run()
-            } catch let error as DroverError {
-                throw error
-            } catch let error as ServiceGroupError {
-                throw DroverError(.internal, "The limit service stopped: \(error)")
-            }
+            try await Daemon.run(service, name: "limit service", logger: logger)
             logger.info("Drover limit service stopped")
         }
     }

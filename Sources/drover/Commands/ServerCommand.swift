@@ -5,7 +5,6 @@ import DroverCore
 import DroverProto
 import Foundation
 import Logging
-import ServiceLifecycle
 
 /// `drover server …`
 struct ServerCommand: AsyncParsableCommand {
@@ -101,11 +100,7 @@ extension ServerCommand {
                 coordinator: coordinatorSettings, limits: limits)
             let level = Logger.Level(rawValue: try settings.value(.loggingLevel).lowercased()) ?? .info
 
-            LoggingSystem.bootstrap { label in
-                var handler = StreamLogHandler.standardError(label: label)
-                handler.logLevel = level
-                return handler
-            }
+            Daemon.logToStandardError(at: level)
             let logger = Logger(label: "drover.server")
             logger.info(
                 "starting Drover server",
@@ -116,23 +111,7 @@ extension ServerCommand {
                     "Drover server listening on \(endpoints.control) (home \(configuration.home.path)); "
                         + "workers connect to \(endpoints.dispatch); limits at \(endpoints.limits)")
             }
-            let group = ServiceGroup(
-                configuration: .init(
-                    services: [
-                        .init(
-                            service: service, successTerminationBehavior: .gracefullyShutdownGroup,
-                            failureTerminationBehavior: .gracefullyShutdownGroup)
-                    ],
-                    gracefulShutdownSignals: [.sigterm, .sigint],
-                    cancellationSignals: [],
-                    logger: logger))
-            do {
-                try await group.run()
-            } catch let error as DroverError {
-                throw error
-            } catch let error as ServiceGroupError {
-                throw DroverError(.internal, "The server stopped: \(error)")
-            }
+            try await Daemon.run(service, name: "server", logger: logger)
             logger.info("Drover server stopped")
         }
     }

@@ -60,11 +60,7 @@ extension WorkerCommand {
             if let logLevel { flags[Setting.loggingLevel.name] = logLevel.lowercased() }
             let settings = try DroverEnvironment().settings(flags: flags)
             let level = Logger.Level(rawValue: try settings.value(.loggingLevel).lowercased()) ?? .info
-            LoggingSystem.bootstrap { label in
-                var handler = StreamLogHandler.standardError(label: label)
-                handler.logLevel = level
-                return handler
-            }
+            Daemon.logToStandardError(at: level)
             let connection = try client.connect()
             guard case .serverInfo(let info) = try connection.call(.getServerInfo(.init())),
                 let dispatch = info.endpoints["dispatch"]
