@@ -2013,6 +2013,10 @@ public nonisolated struct Drover_V1_LogLine: Sendable {
 
   public var attempt: UInt32 = 0
 
+  /// Worker to server: the line's number within its attempt, from 1. Lines are sent again
+  /// after a reconnection; one whose number the server already stored is skipped.
+  public var line: UInt64 = 0
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -5964,7 +5968,7 @@ nonisolated extension Drover_V1_ReadFlowRunLogs: SwiftProtobuf.Message, SwiftPro
 
 nonisolated extension Drover_V1_LogLine: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".LogLine"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}sequence\0\u{1}timestamp\0\u{1}stream\0\u{1}text\0\u{1}attempt\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}sequence\0\u{1}timestamp\0\u{1}stream\0\u{1}text\0\u{1}attempt\0\u{1}line\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -5977,6 +5981,7 @@ nonisolated extension Drover_V1_LogLine: SwiftProtobuf.Message, SwiftProtobuf._M
       case 3: try { try decoder.decodeSingularStringField(value: &self.stream) }()
       case 4: try { try decoder.decodeSingularStringField(value: &self.text) }()
       case 5: try { try decoder.decodeSingularUInt32Field(value: &self.attempt) }()
+      case 6: try { try decoder.decodeSingularUInt64Field(value: &self.line) }()
       default: break
       }
     }
@@ -6002,6 +6007,9 @@ nonisolated extension Drover_V1_LogLine: SwiftProtobuf.Message, SwiftProtobuf._M
     if self.attempt != 0 {
       try visitor.visitSingularUInt32Field(value: self.attempt, fieldNumber: 5)
     }
+    if self.line != 0 {
+      try visitor.visitSingularUInt64Field(value: self.line, fieldNumber: 6)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -6011,6 +6019,7 @@ nonisolated extension Drover_V1_LogLine: SwiftProtobuf.Message, SwiftProtobuf._M
     if lhs.stream != rhs.stream {return false}
     if lhs.text != rhs.text {return false}
     if lhs.attempt != rhs.attempt {return false}
+    if lhs.line != rhs.line {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -94,6 +94,14 @@ enum Migrations {
                     CREATE INDEX flow_run_logs_by_run ON flow_run_logs(run_id, sequence);
                     """)
         }
+        migrator.registerMigration("v3-log-line-numbers") { db in
+            // Workers number each run's lines; a line sent again after a reconnection is skipped.
+            try db.execute(
+                sql: """
+                    ALTER TABLE flow_run_logs ADD COLUMN line INTEGER;
+                    CREATE UNIQUE INDEX flow_run_logs_by_line ON flow_run_logs(run_id, attempt, line) WHERE line IS NOT NULL;
+                    """)
+        }
         return migrator
     }()
 }

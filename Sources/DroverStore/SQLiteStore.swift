@@ -106,11 +106,15 @@ public final class SQLiteStore: Store {
                     try db.execute(sql: "DELETE FROM flow_runs WHERE id = ?", arguments: [id.uuidString])
                 case .appendLogs(let lines):
                     for line in lines {
+                        // A line the worker numbered and sent before is skipped (the unique index).
                         try db.execute(
-                            sql: "INSERT INTO flow_run_logs (run_id, attempt, timestamp, stream, text) VALUES (?, ?, ?, ?, ?)",
+                            sql: """
+                                INSERT OR IGNORE INTO flow_run_logs (run_id, attempt, timestamp, stream, text, line)
+                                VALUES (?, ?, ?, ?, ?, ?)
+                                """,
                             arguments: [
                                 line.runID.uuidString, Int64(line.attempt), Self.microseconds(line.timestamp),
-                                line.stream.rawValue, line.text,
+                                line.stream.rawValue, line.text, line.line.map { Int64(clamping: $0) },
                             ])
                     }
                 }

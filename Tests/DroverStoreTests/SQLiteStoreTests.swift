@@ -246,4 +246,19 @@ import Testing
         #expect(error.code == .internal)
         #expect(error.message.hasPrefix("Stored work pool 'p' has a damaged base job template: "))
     }
+
+    @Test func aNumberedLogLineSentTwiceIsStoredOnce() throws {
+        let store = try SQLiteStore()
+        let run = UUID()
+        func line(_ number: UInt64?, _ text: String, attempt: UInt32 = 1) -> FlowRunLog {
+            FlowRunLog(runID: run, attempt: attempt, timestamp: TestDates.at(Double(number ?? 0)), stream: .stdout, text: text, line: number)
+        }
+        try store.commit([.appendLogs([line(1, "one"), line(2, "two")])])
+        // The worker resends both after a reconnection, with one new line; unnumbered lines
+        // are always kept, and the same number in another attempt is another line.
+        try store.commit([.appendLogs([line(1, "one"), line(2, "two"), line(3, "three")])])
+        try store.commit([.appendLogs([line(nil, "plain"), line(nil, "plain"), line(1, "again", attempt: 2)])])
+        let texts = try store.logs(of: run, after: 0, limit: 100).map(\.text)
+        #expect(texts == ["one", "two", "three", "plain", "plain", "again"])
+    }
 }

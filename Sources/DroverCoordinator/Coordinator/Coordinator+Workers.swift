@@ -194,7 +194,8 @@ extension Coordinator {
         let lines = batch.lines.prefix(10_000).map { line in
             FlowRunLog(
                 runID: id, attempt: batch.attempt, timestamp: line.timestamp.date,
-                stream: FlowRunLog.Stream(rawValue: line.stream) ?? .worker, text: String(line.text.prefix(16 * 1024)))
+                stream: FlowRunLog.Stream(rawValue: line.stream) ?? .worker, text: String(line.text.prefix(16 * 1024)),
+                line: line.line == 0 ? nil : line.line)
         }
         guard !lines.isEmpty else { return }
         try store.commit([.appendLogs(Array(lines))])

@@ -17,9 +17,16 @@ public struct FlowRunLog: Sendable, Hashable {
     public let timestamp: Date
     public let stream: Stream
     public let text: String
+    /// The worker's number for the line within its attempt (from 1): a line the worker sends
+    /// twice, after a reconnection, is stored once. nil for lines without one.
+    public let line: UInt64?
 
-    public init(sequence: UInt64 = 0, runID: UUID, attempt: UInt32, timestamp: Date, stream: Stream, text: String) {
+    public init(
+        sequence: UInt64 = 0, runID: UUID, attempt: UInt32, timestamp: Date, stream: Stream, text: String,
+        line: UInt64? = nil
+    ) {
         self.sequence = sequence
+        self.line = line
         self.runID = runID
         self.attempt = attempt
         self.timestamp = timestamp

@@ -18,6 +18,16 @@ struct RunExecution {
     var terminatedByWorker = false
     /// Lines not yet sent to the server.
     var pendingLogs: [Drover_V1_LogLine] = []
+    /// The number the next line gets, so that the server can skip a line sent twice.
+    private(set) var nextLine: UInt64 = 1
+
+    /// Numbers `line` and keeps it for the next batch.
+    mutating func log(_ line: Drover_V1_LogLine) {
+        var line = line
+        line.line = nextLine
+        nextLine += 1
+        pendingLogs.append(line)
+    }
 
     /// What the run's end means, as the server records it.
     func report(for outcome: ProcessOutcome) -> (Drover_V1_RunOutcome, exitCode: Int32?, message: String) {

@@ -322,7 +322,7 @@ public final class WorkerAgent {
                 if run.streamOutput {
                     onEvent(.output(runName: run.runName, line: line.text, isError: line.stream == .stderr))
                 }
-                run.pendingLogs.append(
+                run.log(
                     .with {
                         $0.timestamp = Google_Protobuf_Timestamp(date: line.timestamp)
                         $0.stream = line.stream == .stderr ? "stderr" : "stdout"
@@ -370,17 +370,21 @@ public final class WorkerAgent {
             $0.text = text
             $0.attempt = attempt
         }
-        runs[runID]?.pendingLogs.append(line)
+        runs[runID]?.log(line)
     }
 
     private func flushLogs() {
         for runID in runs.keys where !(runs[runID]?.pendingLogs.isEmpty ?? true) { flushLogs(of: runID) }
     }
 
-    /// Sends a run's waiting lines in batches of at most 500.
+    /// Sends a run's waiting lines in batches of at most 500. They are kept, like a run's
+    /// end, until a later heartbeat is answered: lines sent while the server is down are
+    /// sent again after the reconnection (a line may then show twice, but none is lost).
     private func flushLogs(of runID: String) {
         guard var run = runs[runID], !run.pendingLogs.isEmpty, session != 0, !run.stale else { return }
-        for batch in logBatches(of: run) { send(batch) }
+        let batches = logBatches(of: run)
+        for batch in batches { send(batch) }
+        unconfirmed.append((.now, batches))
         run.pendingLogs.removeAll()
         runs[runID] = run
     }
