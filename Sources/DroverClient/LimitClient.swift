@@ -97,7 +97,7 @@ public final class LimitClient {
     /// denied, calling `onQueued` whenever its place in line changes.
     ///
     /// The service must answer at once (granted, denied or queued) within `timeout`.
-    /// While in line, a concurrency Acquire with a holder is sent again every
+    /// While in line, an Acquire with a holder is sent again every
     /// `resendInterval` (the service answers a repeat with the same lease or place in
     /// line), so a service that restarted learns of it again; resending stops once the
     /// Acquire's own timeout has passed. Without an answer by that timeout plus
@@ -114,7 +114,7 @@ public final class LimitClient {
         let started = clock.now
         // One request id for every send of this Acquire: any of its answers is for us.
         let requestID = try send(.acquire(acquire))
-        let resends = acquire.wait && acquire.mode == .concurrency && !acquire.holder.isEmpty
+        let resends = acquire.wait && !acquire.holder.isEmpty
         let waitEnds: ContinuousClock.Instant? =
             acquire.wait && acquire.timeoutMs > 0 ? started + .milliseconds(Int64(acquire.timeoutMs)) : nil
         var answerDue: ContinuousClock.Instant? = started + timeout

@@ -912,6 +912,22 @@ extension LimitBook {
         #expect(book.nextDeadline() == nil)
     }
 
+    /// A client resends its rate-limit wait (after a lost reply, or to a restarted service):
+    /// the holder keeps its place, and the grant goes to the latest request.
+    @Test func aRateLimitWaitResentByItsHolderKeepsItsPlace() throws {
+        var book = makeBook(bookLimit("api", slots: 1, decay: 0.5))
+        _ = try acquire(&book, SlotRequest(limits: ["api"], mode: .rateLimit), as: alice, at: t0)
+        let first = SlotRequest(limits: ["api"], holder: "script", mode: .rateLimit)
+        _ = try acquire(&book, first, as: bob, at: t0)
+        _ = try acquire(&book, SlotRequest(limits: ["api"], holder: "other", mode: .rateLimit), as: carol, at: t0)
+        let resent = slotRequester(99)
+        let (again, effects) = try acquire(&book, first, as: resent, at: t0)
+        #expect(again == .queued(position: 1, blocking: ["api"]))
+        #expect(effects.changes.isEmpty)
+        #expect(book.waitingCount == 2)
+        #expect(book.tick(now: at(2)).answered == [resent])
+    }
+
     /// Decay is worked out in floating point on dates far from 2001: the moment `nextDeadline`
     /// names must be one at which `tick` really finds the room.
     @Test(arguments: [3.0, 7, 10, 0.3, 1.1, 0.7, 13, 1_000, 123_457, Limit.maximumDecay])

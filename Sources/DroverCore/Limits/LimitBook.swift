@@ -248,9 +248,9 @@ public struct LimitBook: Sendable {
         var effects = LimitEffects()
         // The same holder asking again (a resent request, a coordinator after a restart)
         // gets what it already has.
-        if request.mode == .concurrency, !request.holder.isEmpty {
+        if !request.holder.isEmpty {
             let wanted = Set(names)
-            for id in leasesByHolder[request.holder] ?? [] {
+            for id in leasesByHolder[request.holder] ?? [] where request.mode == .concurrency {
                 guard var lease = leases[id], Set(lease.limits) == wanted, lease.slots == request.slots else { continue }
                 lease.expires = now.addingTimeInterval(lease.ttl)
                 renewed(lease)
@@ -258,7 +258,10 @@ public struct LimitBook: Sendable {
                 effects.replies.append((requester, .granted(lease)))
                 return effects
             }
-            if let index = waiting.firstIndex(where: { $0.request.holder == request.holder && Set($0.names) == wanted }) {
+            // A rate-limit wait resent by its holder keeps its place too.
+            if let index = waiting.firstIndex(where: {
+                $0.request.holder == request.holder && $0.request.mode == request.mode && Set($0.names) == wanted
+            }) {
                 waiting[index].requester = requester
                 effects.replies.append((requester, queued(at: index, now: now)))
                 return effects

@@ -84,6 +84,11 @@ extension Setting {
     public static let serverLimitsPort = Setting(
         name: "DROVER_SERVER_LIMITS_PORT", defaultValue: "4203",
         summary: "Port of the server's embedded limit service (0 picks a free port).", kind: .port)
+    /// How long a run's lease on its concurrency slots lasts unless renewed.
+    public static let serverRunLeaseTTL = Setting(
+        name: "DROVER_SERVER_RUN_LEASE_TTL", defaultValue: "30",
+        summary: "Seconds a run's concurrency-slot lease lasts unless renewed (renewed every third of it).",
+        kind: .positiveSeconds)
     /// Where clients find the limit service.
     public static let limits = Setting(
         name: "DROVER_LIMITS", defaultValue: "",
@@ -101,7 +106,7 @@ extension Setting {
     /// Every setting, in the order `config view` shows them.
     public static let all: [Setting] = [
         server, limits, clientTimeout, serverHost, serverControlPort, serverDispatchPort, serverLimitsPort,
-        heartbeatInterval, loggingLevel,
+        serverRunLeaseTTL, heartbeatInterval, loggingLevel,
     ]
 
     /// The setting named `name`, or throws with the list of known names.

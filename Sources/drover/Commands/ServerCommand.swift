@@ -49,8 +49,8 @@ extension ServerCommand {
                 valueName: "endpoint"))
         var limitService: String?
 
-        @Option(help: "Seconds a run's concurrency-slot lease lasts unless renewed (renewed every third; default 30).")
-        var runLeaseTTL: Double?
+        @Option(help: "Seconds a run's concurrency-slot lease lasts unless renewed, 3 to 86400 (DROVER_SERVER_RUN_LEASE_TTL; default 30).")
+        var runLeaseTTL: String?
 
         @Option(help: "Seconds between worker heartbeats; a worker silent for 3 is lost (DROVER_HEARTBEAT_INTERVAL; default 2).")
         var heartbeatInterval: String?
@@ -72,17 +72,17 @@ extension ServerCommand {
             if let controlPort { flags[Setting.serverControlPort.name] = controlPort }
             if let dispatchPort { flags[Setting.serverDispatchPort.name] = dispatchPort }
             if let limitsPort { flags[Setting.serverLimitsPort.name] = limitsPort }
+            if let runLeaseTTL { flags[Setting.serverRunLeaseTTL.name] = runLeaseTTL }
             if let heartbeatInterval { flags[Setting.heartbeatInterval.name] = heartbeatInterval }
             if let logLevel { flags[Setting.loggingLevel.name] = logLevel.lowercased() }
             let settings = try environment.settings(flags: flags)
             var coordinatorSettings = Coordinator.Settings()
             coordinatorSettings.heartbeatInterval = Double(try settings.value(.heartbeatInterval))!
-            if let runLeaseTTL {
-                guard runLeaseTTL >= 3, runLeaseTTL <= 86_400 else {
-                    throw ValidationError("--run-lease-ttl must be from 3 to 86400 seconds; got \(runLeaseTTL).")
-                }
-                coordinatorSettings.runLeaseTTL = runLeaseTTL
+            let runLeaseTTL = Double(try settings.value(.serverRunLeaseTTL))!
+            guard runLeaseTTL >= 3, runLeaseTTL <= 86_400 else {
+                throw ValidationError("A run's lease TTL must be from 3 to 86400 seconds; got \(runLeaseTTL) (DROVER_SERVER_RUN_LEASE_TTL or --run-lease-ttl).")
             }
+            coordinatorSettings.runLeaseTTL = runLeaseTTL
             let limits: LimitServicePlacement
             if let limitService {
                 try Setting.limits.validate(limitService)
