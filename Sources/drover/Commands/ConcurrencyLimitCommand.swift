@@ -137,11 +137,8 @@ extension ConcurrencyLimitCommand {
 
         func run() throws {
             let connection = try limits.connect()
-            try onTag(tag) { () throws(DroverError) in
-                guard case .deleted = try connection.call(.deleteLimit(.with { $0.name = Limit.name(ofTag: tag) })) else {
-                    throw unexpectedReply
-                }
-            }
+            let request = Drover_V1_LimitRequest.OneOf_Operation.deleteLimit(.with { $0.name = Limit.name(ofTag: tag) })
+            guard case .deleted = try connection.call(request, ifMissing: missingTag(tag)) else { throw unexpectedReply }
             Terminal.print("Deleted concurrency limit set on the tag: \(tag)")
         }
     }
@@ -156,11 +153,8 @@ extension ConcurrencyLimitCommand {
 
         func run() throws {
             let connection = try limits.connect()
-            try onTag(tag) { () throws(DroverError) in
-                guard case .limit = try connection.call(.resetLimit(.with { $0.name = Limit.name(ofTag: tag) })) else {
-                    throw unexpectedReply
-                }
-            }
+            let request = Drover_V1_LimitRequest.OneOf_Operation.resetLimit(.with { $0.name = Limit.name(ofTag: tag) })
+            guard case .limit = try connection.call(request, ifMissing: missingTag(tag)) else { throw unexpectedReply }
             Terminal.print("Reset concurrency limit set on the tag: \(tag)")
         }
     }
@@ -168,18 +162,10 @@ extension ConcurrencyLimitCommand {
 
 /// The limit of `tag`, or Prefect's words when there is none.
 private func tagLimit(_ tag: String, connection: LimitClient) throws -> Drover_V1_Limit {
-    var result: Drover_V1_LimitReply.OneOf_Result?
-    try onTag(tag) { () throws(DroverError) in result = try connection.call(.getLimit(.with { $0.name = Limit.name(ofTag: tag) })) }
-    guard case .limit(let limit)? = result else { throw unexpectedReply }
+    let request = Drover_V1_LimitRequest.OneOf_Operation.getLimit(.with { $0.name = Limit.name(ofTag: tag) })
+    guard case .limit(let limit) = try connection.call(request, ifMissing: missingTag(tag)) else { throw unexpectedReply }
     return limit
 }
 
-/// Runs `body`, saying "No concurrency limit found for the tag" when the limit is missing.
-private func onTag(_ tag: String, _ body: () throws(DroverError) -> Void) throws(DroverError) {
-    do throws(DroverError) {
-        try body()
-    } catch {
-        guard error.code == .notFound else { throw error }
-        throw DroverError(.notFound, "No concurrency limit found for the tag: \(tag)")
-    }
-}
+/// Prefect's words for a tag without a limit.
+private func missingTag(_ tag: String) -> String { "No concurrency limit found for the tag: \(tag)" }

@@ -70,9 +70,8 @@ extension GlobalConcurrencyLimitCommand {
 
         func run() throws {
             let connection = try limits.connect()
-            var result: Drover_V1_LimitReply.OneOf_Result?
-            try onLimit(name) { () throws(DroverError) in result = try connection.call(.getLimit(.with { $0.name = name })) }
-            guard case .limit(let limit)? = result else { throw unexpectedReply }
+            let result = try connection.call(.getLimit(.with { $0.name = name }), ifMissing: missingLimit(name))
+            guard case .limit(let limit) = result else { throw unexpectedReply }
             if output.json {
                 Terminal.print(try ProtoJSON.render(limit))
                 return
@@ -236,30 +235,20 @@ extension GlobalConcurrencyLimitCommand {
 
         func run() throws {
             let connection = try limits.connect()
-            var result: Drover_V1_LimitReply.OneOf_Result?
-            try onLimit(name) { () throws(DroverError) in result = try connection.call(.deleteLimit(.with { $0.name = name })) }
-            guard case .deleted? = result else { throw unexpectedReply }
+            let result = try connection.call(.deleteLimit(.with { $0.name = name }), ifMissing: missingLimit(name))
+            guard case .deleted = result else { throw unexpectedReply }
             Terminal.print("Deleted global concurrency limit with name '\(name)'.")
         }
     }
 }
 
 private func updateLimit(_ request: Drover_V1_UpdateLimit, limits: LimitOptions) throws {
-    let connection = try limits.connect()
-    var result: Drover_V1_LimitReply.OneOf_Result?
-    try onLimit(request.name) { () throws(DroverError) in result = try connection.call(.updateLimit(request)) }
-    guard case .limit? = result else { throw unexpectedReply }
+    let result = try limits.connect().call(.updateLimit(request), ifMissing: missingLimit(request.name))
+    guard case .limit = result else { throw unexpectedReply }
 }
 
-/// Runs `body`, saying "Global concurrency limit 'NAME' not found." when the limit is missing.
-private func onLimit(_ name: String, _ body: () throws(DroverError) -> Void) throws(DroverError) {
-    do throws(DroverError) {
-        try body()
-    } catch {
-        guard error.code == .notFound else { throw error }
-        throw DroverError(.notFound, "Global concurrency limit '\(name)' not found.")
-    }
-}
+/// Prefect's words for a global concurrency limit that does not exist.
+private func missingLimit(_ name: String) -> String { "Global concurrency limit '\(name)' not found." }
 
 /// Parses a slot decay per second argument: a number from 0 up.
 func parseDecay(_ text: String) throws -> Double {

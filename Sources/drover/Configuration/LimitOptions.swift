@@ -1,6 +1,7 @@
 import ArgumentParser
 import DroverClient
 import DroverCore
+import DroverProto
 
 /// `--limits` with `--server`: which limit service a command talks to.
 struct LimitOptions: ParsableArguments {
@@ -24,5 +25,20 @@ struct LimitOptions: ParsableArguments {
         let seconds = Double(try settings.value(.clientTimeout)) ?? 5
         let endpoint = try LimitClient.endpoint(configured: configured) { () throws(DroverError) in try client.connect() }
         return try LimitClient(endpoint: endpoint, timeout: .milliseconds(Int64(seconds * 1000)))
+    }
+}
+
+extension LimitClient {
+    /// `call`, with a NOT_FOUND answer told in the command's own words (`missing`), as
+    /// Prefect words it for tags and for global limits.
+    func call(
+        _ operation: Drover_V1_LimitRequest.OneOf_Operation, ifMissing missing: String
+    ) throws(DroverError) -> Drover_V1_LimitReply.OneOf_Result {
+        do {
+            return try call(operation)
+        } catch {
+            guard error.code == .notFound else { throw error }
+            throw DroverError(.notFound, missing)
+        }
     }
 }
