@@ -340,6 +340,28 @@ import Testing
         #expect(try h.limit("tag:db").leases.map(\.holder) == [try holder(second)])
     }
 
+    /// A limit created while a run is in flight does not make the restarted coordinator take
+    /// a second lease for it: the run renews the lease it has.
+    @Test func afterARestartARunRenewsItsLeaseEvenIfItsTagsGainedALimit() throws {
+        var before = try CoordinatorHarness()
+        try before.createLimit("tag:db", slots: 1)
+        before.createPool()
+        before.createDeployment(tags: ["db", "api"])
+        try before.hello("w1", limit: 2)
+        let running = before.runDeployment()
+        #expect(assignments(try before.takeOutbox()).map(\.run) == [running.id])
+        try before.started("w1", running.id, attempt: 1)
+        try before.createLimit("tag:api", slots: 1)
+
+        var h = try before.restarted()
+        #expect(try h.takeOutbox().isEmpty)
+        let db = try h.limit("tag:db")
+        #expect(db.activeSlots == 1)
+        #expect(db.leases.map(\.holder) == [try holder(running)])
+        #expect(db.waiting == 0)
+        #expect(try h.limit("tag:api").waiting == 0)
+    }
+
     // MARK: Leases
 
     @Test func aRunningRunsLeaseIsRenewedPastItsTTL() throws {

@@ -32,7 +32,7 @@ extension Coordinator {
             for id in runs {
                 guard let run = activeRuns[id] else { continue }
                 logger.warning("the limit service lost a run's lease; taking it again", metadata: ["run.id": "\(id)"])
-                slots.reclaim(id, tags: run.tags, leaseTTL: settings.runLeaseTTL)
+                slots.reacquire(id, tags: run.tags, leaseTTL: settings.runLeaseTTL)
             }
         case .nothing:
             break

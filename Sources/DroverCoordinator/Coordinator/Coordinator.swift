@@ -75,6 +75,7 @@ public struct Coordinator {
             _ = dispatcher.setPool(PoolRules(pool, queues: (try? catalog.queues(inPool: pool.name)) ?? []))
         }
         let start = now()
+        var inFlight: [UUID] = []
         for run in try store.loadUnfinishedRuns() {
             activeRuns[run.id] = run
             if run.state.type == .scheduled {
@@ -83,9 +84,10 @@ public struct Coordinator {
                 // Its worker gets `restartGrace` to reconnect and claim it; it keeps its slots.
                 dispatcher.restoreInFlightRun(
                     run.id, pool: run.poolID, queue: run.queueID, now: start, grace: settings.restartGrace)
-                slots.reclaim(run.id, tags: run.tags, leaseTTL: settings.runLeaseTTL)
+                inFlight.append(run.id)
             }
         }
+        slots.adopt(inFlight)
         if !activeRuns.isEmpty {
             logger.info("restored unfinished flow runs", metadata: ["runs": "\(activeRuns.count)"])
         }

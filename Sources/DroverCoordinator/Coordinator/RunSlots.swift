@@ -88,9 +88,19 @@ struct RunSlots {
             })
     }
 
-    /// A run that is already running holds its slots: after a restart the coordinator
-    /// takes back the lease it had (or a new one) without holding the run back.
-    mutating func reclaim(_ run: UUID, tags: [String], leaseTTL: TimeInterval) {
+    /// Runs that were in flight when the coordinator stopped hold their slots: renew their
+    /// leases by holder at once. A lease the service no longer knows (it expired meanwhile)
+    /// comes back as `lost`, and is asked for again with `reacquire`.
+    mutating func adopt(_ runs: [UUID]) {
+        guard !runs.isEmpty else { return }
+        holding.formUnion(runs)
+        let holders = runs.map(Lease.holder(ofRun:)).sorted()
+        outbox.append(.with { $0.requestID = takeRequestID(); $0.renew = .with { $0.holders = holders } })
+    }
+
+    /// A run that is already running and whose lease is gone takes its slots again,
+    /// without being held back: it waits in line like any other, but keeps running.
+    mutating func reacquire(_ run: UUID, tags: [String], leaseTTL: TimeInterval) {
         holding.insert(run)
         request(run, tags: tags, worker: nil, leaseTTL: leaseTTL)
     }
