@@ -23,6 +23,8 @@ struct RunSlots {
     private(set) var holding: Set<UUID> = []
     /// Which run each outstanding Acquire is for.
     private var acquires: [UInt64: UUID] = [:]
+    /// Each run's outstanding Acquire, the other way round.
+    private var acquireOf: [UUID: UInt64] = [:]
     /// The limits each run's last Acquire asked for, as far as the catalog then told.
     private var asked: [UUID: Set<String>] = [:]
     private var nextRequestID: UInt64 = 1
@@ -72,8 +74,9 @@ struct RunSlots {
         asked[run] = names
         if let worker { waiting[run] = worker }
         let requestID = takeRequestID()
-        acquires = acquires.filter { $0.value != run }
+        forgetAcquire(of: run)
         acquires[requestID] = run
+        acquireOf[run] = requestID
         outbox.append(
             .with {
                 $0.requestID = requestID
@@ -108,7 +111,7 @@ struct RunSlots {
     /// Frees what `run` holds or waits for. Idempotent; nothing is sent for a run with neither.
     mutating func release(_ run: UUID) {
         let had = waiting.removeValue(forKey: run) != nil || holding.remove(run) != nil
-        acquires = acquires.filter { $0.value != run }
+        forgetAcquire(of: run)
         asked[run] = nil
         guard had else { return }
         outbox.append(.with { $0.requestID = takeRequestID(); $0.release = .with { $0.holders = [Lease.holder(ofRun: run)] } })
@@ -152,11 +155,10 @@ struct RunSlots {
             hasRunLimits = !runLimitNames.isEmpty
             return .nothing
         case .granted(let granted):
-            guard let run = acquires.removeValue(forKey: reply.requestID) else {
+            guard let run = takeAcquire(reply.requestID) else {
                 // Not ours any more (released meanwhile): give it back.
-                if !granted.lease.holder.isEmpty, !waiting.keys.contains(where: { Lease.holder(ofRun: $0) == granted.lease.holder }),
-                    !holding.contains(where: { Lease.holder(ofRun: $0) == granted.lease.holder })
-                {
+                let owner = Self.run(holding: granted.lease.holder)
+                if !granted.lease.holder.isEmpty, !(owner.map { waiting[$0] != nil || holding.contains($0) } ?? false) {
                     outbox.append(
                         .with { $0.requestID = takeRequestID(); $0.release = .with { $0.holders = [granted.lease.holder] } })
                 }
@@ -170,19 +172,34 @@ struct RunSlots {
             guard let run = acquires[reply.requestID], waiting[run] != nil else { return .nothing }
             return .queued(run, position: queued.position, blocking: queued.blockingLimits)
         case .denied(let denied):
-            guard let run = acquires.removeValue(forKey: reply.requestID) else { return .nothing }
+            guard let run = takeAcquire(reply.requestID) else { return .nothing }
             return .refused(run, denied.message)
         case .error(let error):
-            guard let run = acquires.removeValue(forKey: reply.requestID) else { return .nothing }
+            guard let run = takeAcquire(reply.requestID) else { return .nothing }
             return .refused(run, error.message)
         case .renewed(let renewed):
-            let lost = renewed.unknownHolders.compactMap { holder in
-                holding.first { Lease.holder(ofRun: $0) == holder }
-            }
+            let lost = renewed.unknownHolders.compactMap(Self.run(holding:)).filter(holding.contains)
             return lost.isEmpty ? .nothing : .lost(lost.sorted { $0.uuidString < $1.uuidString })
         default:
             return .nothing
         }
+    }
+
+    private mutating func forgetAcquire(of run: UUID) {
+        if let requestID = acquireOf.removeValue(forKey: run) { acquires[requestID] = nil }
+    }
+
+    /// The run an answered Acquire was for; the Acquire is no longer outstanding.
+    private mutating func takeAcquire(_ requestID: UInt64) -> UUID? {
+        guard let run = acquires.removeValue(forKey: requestID) else { return nil }
+        if acquireOf[run] == requestID { acquireOf[run] = nil }
+        return run
+    }
+
+    /// The flow run a lease holder name stands for.
+    private static func run(holding holder: String) -> UUID? {
+        guard holder.hasPrefix(Lease.flowRunHolderPrefix) else { return nil }
+        return UUID(uuidString: String(holder.dropFirst(Lease.flowRunHolderPrefix.count)))
     }
 
     private mutating func takeRequestID() -> UInt64 {
