@@ -23,6 +23,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
     ],
     targets: [
         .systemLibrary(
@@ -68,6 +69,14 @@ let package = Package(
             ]
         ),
         .target(
+            name: "DroverBench",
+            dependencies: [
+                "DroverClient", "DroverCore", "DroverProto", "ZeroMQ",
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ]
+        ),
+        .target(
             name: "DroverClient",
             dependencies: [
                 "DroverCore", "DroverProto", "ZeroMQ",
@@ -77,8 +86,8 @@ let package = Package(
         .executableTarget(
             name: "drover",
             dependencies: [
-                "DroverCore", "DroverProto", "DroverStore", "DroverCoordinator", "DroverClient", "DroverLimits",
-                "DroverWorker",
+                "DroverBench", "DroverCore", "DroverProto", "DroverStore", "DroverCoordinator", "DroverClient",
+                "DroverLimits", "DroverWorker",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -101,6 +110,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        .testTarget(name: "DroverBenchTests", dependencies: ["DroverBench"]),
         .testTarget(name: "DroverWorkerTests", dependencies: ["DroverWorker", "DroverTestSupport"]),
         .testTarget(name: "DroverClientTests", dependencies: ["DroverClient", "DroverTestSupport", "ZeroMQ"]),
         .testTarget(

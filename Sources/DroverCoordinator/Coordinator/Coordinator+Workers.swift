@@ -53,6 +53,10 @@ extension Coordinator {
             try appendLogs(batch, by: Reporter(session))
         case .bye(let bye):
             logger.info("worker said goodbye", metadata: ["worker.name": "\(session.name)", "reason": "\(bye.reason)"])
+            // It left on purpose: no "worker lost" for it.
+            session.online = false
+            sessions[worker] = nil
+            departed[session.poolName + "/" + session.name] = session
             try perform(dispatcher.workerDisconnected(worker))
         case .hello, nil:
             break

@@ -6,7 +6,9 @@ enum Terminal {
         FileHandle.standardOutput.write(Data((text.hasSuffix("\n") ? text : text + "\n").utf8))
     }
 
-    static func error(_ text: String) {
-        FileHandle.standardError.write(Data((text.hasSuffix("\n") ? text : text + "\n").utf8))
+    /// Writes `text` to standard error, ending the line unless `newline` is false (for a
+    /// progress line redrawn with "\r").
+    static func error(_ text: String, newline: Bool = true) {
+        FileHandle.standardError.write(Data((!newline || text.hasSuffix("\n") ? text : text + "\n").utf8))
     }
 }

@@ -1,0 +1,182 @@
+import DroverClient
+import DroverCore
+import DroverProto
+import Foundation
+import SwiftProtobuf
+
+/// What `drover bench` is asked to do.
+public struct BenchPlan: Sendable {
+    /// Simulated workers, each with its own connection.
+    public var workers: Int
+    /// Runs each worker takes at once.
+    public var limit: UInt32
+    /// Runs to create and see finished.
+    public var runs: Int
+    /// Runs created per second; nil creates them as fast as the server answers.
+    public var rate: Double?
+    /// How long each run "runs" on its simulated worker.
+    public var runDuration: Duration
+    /// The whole bench gives up after this long.
+    public var timeout: Duration
+
+    public init(
+        workers: Int = 1, limit: UInt32 = 4, runs: Int = 1000, rate: Double? = nil, runDuration: Duration = .zero,
+        timeout: Duration = .seconds(300)
+    ) {
+        self.workers = workers
+        self.limit = limit
+        self.runs = runs
+        self.rate = rate
+        self.runDuration = runDuration
+        self.timeout = timeout
+    }
+}
+
+/// What `drover bench` measured.
+public struct BenchReport: Sendable, Codable {
+    public var workers: Int
+    public var limit: UInt32
+    public var runs: Int
+    /// Runs the workers saw through to the end.
+    public var finished: Int
+    public var runDurationSeconds: Double
+    /// From the first run created to the last reported finished.
+    public var elapsedSeconds: Double
+    /// Finished runs per second over `elapsedSeconds`.
+    public var throughput: Double
+    /// How long creating the runs took, request after request.
+    public var createSeconds: Double
+    /// Run created (the server's timestamp) → its worker has read the assignment.
+    public var dispatchLatency: LatencySummary
+    /// Run created → its worker reported it finished.
+    public var endToEnd: LatencySummary
+    /// The server's own cost, when the bench started it.
+    public var server: ServerUsage?
+}
+
+/// CPU time and peak memory of a server process, from /proc.
+public struct ServerUsage: Sendable, Codable {
+    public var cpuSeconds: Double
+    public var peakResidentBytes: UInt64
+
+    /// Reads them for `pid`; nil when /proc does not have it.
+    public static func read(pid: Int32) -> ServerUsage? {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+            let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
+            let afterName = stat.range(of: ") ")?.upperBound
+        else { return nil }
+        // Fields after the command name, from field 3 (state): utime is field 14, stime 15.
+        let fields = stat[afterName...].split(separator: " ")
+        guard fields.count > 13, let user = Double(fields[11]), let system = Double(fields[12]) else { return nil }
+        let ticks = Double(sysconf(Int32(_SC_CLK_TCK)))
+        let peak = status.split(separator: "\n").first { $0.hasPrefix("VmHWM:") }
+            .flatMap { line in UInt64(line.split(separator: " ").dropFirst().first ?? "") } ?? 0
+        return ServerUsage(cpuSeconds: (user + system) / ticks, peakResidentBytes: peak * 1024)
+    }
+}
+
+/// Runs a bench against a live server: a fleet of simulated workers in this process, and
+/// runs created through the control endpoint, one request each.
+public enum Bench {
+    /// Creates a pool and a deployment of its own on the server at `control`, connects
+    /// `plan.workers` simulated workers, creates `plan.runs` runs and waits until the
+    /// workers finished them all or `plan.timeout` passes. `progress` is called with the
+    /// runs created so far, now and then, on this thread.
+    public static func run(
+        _ plan: BenchPlan, control endpoint: String, progress: (Int) -> Void = { _ in }
+    ) throws -> BenchReport {
+        let deadline = ContinuousClock.now + plan.timeout
+        let control = try ControlClient(endpoint: endpoint)
+        guard case .serverInfo(let info) = try control.call(.getServerInfo(.init())),
+            let dispatch = info.endpoints["dispatch"]
+        else { throw DroverError(.unavailable, "The server at \(endpoint) does not accept workers.") }
+        let name = "bench-\(UUID().uuidString.prefix(8).lowercased())"
+        _ = try control.call(.createWorkPool(.with { $0.name = name; $0.type = "process" }))
+        _ = try control.call(.createDeployment(.with { $0.name = name; $0.workPoolName = name; $0.command = "true" }))
+        defer { cleanUp(name, control: control) }
+
+        let fleet = SimulatedFleet(
+            configuration: .init(
+                dispatchEndpoint: dispatch, pool: name, workers: plan.workers, limit: plan.limit,
+                runDuration: plan.runDuration, expectedRuns: plan.runs))
+        let outcome = FleetOutcome()
+        let thread = Thread {
+            outcome.finish(Result { try fleet.run(deadline: deadline) })
+        }
+        thread.name = "drover-bench-fleet"
+        thread.start()
+        defer { fleet.stop() }
+
+        while fleet.welcomed < plan.workers {
+            guard ContinuousClock.now < deadline, !outcome.isDone else {
+                throw DroverError(
+                    .unavailable, "Only \(fleet.welcomed) of \(plan.workers) simulated workers were welcomed in time.")
+            }
+            Thread.sleep(forTimeInterval: 0.01)
+        }
+
+        let createStart = Date()
+        var lastProgress = ContinuousClock.now
+        for index in 0..<plan.runs {
+            if let rate = plan.rate {
+                let due = createStart.addingTimeInterval(Double(index) / rate)
+                let wait = due.timeIntervalSinceNow
+                if wait > 0 { Thread.sleep(forTimeInterval: wait) }
+            }
+            _ = try control.call(.runDeployment(.with { $0.name = name }))
+            if ContinuousClock.now - lastProgress > .milliseconds(500) {
+                progress(index + 1)
+                lastProgress = .now
+            }
+            guard ContinuousClock.now < deadline else { break }
+        }
+        let createSeconds = Date().timeIntervalSince(createStart)
+        progress(plan.runs)
+
+        let measurements = try outcome.wait(until: deadline + .seconds(5))
+        let elapsed = (measurements.lastFinish ?? Date()).timeIntervalSince(createStart)
+        let (seconds, attoseconds) = plan.runDuration.components
+        return BenchReport(
+            workers: plan.workers, limit: plan.limit, runs: plan.runs, finished: measurements.finished,
+            runDurationSeconds: Double(seconds) + Double(attoseconds) / 1e18, elapsedSeconds: elapsed,
+            throughput: elapsed > 0 ? Double(measurements.finished) / elapsed : 0, createSeconds: createSeconds,
+            dispatchLatency: LatencySummary(microseconds: measurements.dispatch),
+            endToEnd: LatencySummary(microseconds: measurements.endToEnd), server: nil)
+    }
+
+    /// Removes the bench's deployment and pool; what cannot be removed stays.
+    private static func cleanUp(_ name: String, control: ControlClient) {
+        _ = try? control.call(.deleteDeployment(.with { $0.name = name }))
+        _ = try? control.call(.deleteWorkPool(.with { $0.name = name }))
+    }
+}
+
+/// The fleet's result, handed from its thread to the bench's.
+private final class FleetOutcome: @unchecked Sendable {
+    private let condition = NSCondition()
+    private var result: Result<SimulatedFleet.Measurements, any Error>?
+
+    var isDone: Bool { condition.withLock { result != nil } }
+
+    func finish(_ result: Result<SimulatedFleet.Measurements, any Error>) {
+        condition.withLock {
+            self.result = result
+            condition.broadcast()
+        }
+    }
+
+    /// The fleet's measurements, once it has returned; throws if it failed or never returned.
+    func wait(until deadline: ContinuousClock.Instant) throws -> SimulatedFleet.Measurements {
+        condition.lock()
+        defer { condition.unlock() }
+        while result == nil {
+            let remaining = deadline - ContinuousClock.now
+            guard remaining > .zero else {
+                throw DroverError(.unavailable, "The simulated workers did not stop in time.")
+            }
+            let (seconds, attoseconds) = remaining.components
+            _ = condition.wait(until: Date(timeIntervalSinceNow: Double(seconds) + Double(attoseconds) / 1e18))
+        }
+        return try result!.get()
+    }
+}

@@ -1,0 +1,39 @@
+import DroverTestSupport
+import Foundation
+import Testing
+
+/// `drover bench`: a run to the end against its own server, and against one given with --server.
+@Suite(.timeLimit(.minutes(2)))
+struct BenchCommandTests {
+    @Test func benchesItsOwnServerAndReportsEveryRun() async throws {
+        let result = try await drover("bench", "--workers", "3", "--limit", "2", "--runs", "40", "-o", "json")
+        #expect(result.status == 0, "\(result)")
+        let report = try JSON.object(result.stdout)
+        #expect(report["finished"] as? Int == 40, "\(report)")
+        let dispatch = try #require(report["dispatchLatency"] as? [String: Any])
+        #expect(dispatch["count"] as? Int == 40)
+        #expect((dispatch["p50"] as? Int ?? 0) <= (dispatch["max"] as? Int ?? -1))
+        let server = try #require(report["server"] as? [String: Any], "its own server's usage: \(report)")
+        #expect((server["peakResidentBytes"] as? Int ?? 0) > 0)
+    }
+
+    @Test func benchesAGivenServerAndLeavesNothingBehind() async throws {
+        let home = try TemporaryDirectory()
+        let server = try await DroverServer.start(home: home.url)
+        defer { server.terminate() }
+        let result = try await drover("bench", "--server", server.endpoint, "--workers", "2", "--runs", "20", "--run-duration", "0.01")
+        #expect(result.status == 0, "\(result)")
+        #expect(result.stdout.contains("20 of 20 runs finished by 2 simulated workers"), "\(result)")
+        #expect(result.stdout.contains("dispatch latency"))
+        // Its pool and deployment are gone again.
+        #expect(try await server.output("work-pool", "ls").contains("No work pools found."))
+        #expect(await server.stop() == .exit(0))
+    }
+
+    @Test func badArgumentsAreUsageErrors() async throws {
+        for arguments in [["--workers", "0"], ["--runs", "0"], ["--rate", "-1"], ["--run-duration", "-2"]] {
+            let result = try await drover(["bench"] + arguments)
+            #expect(result.status == 2, "\(result)")
+        }
+    }
+}
