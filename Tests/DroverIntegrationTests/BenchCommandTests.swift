@@ -31,7 +31,10 @@ struct BenchCommandTests {
     }
 
     @Test func badArgumentsAreUsageErrors() async throws {
-        for arguments in [["--workers", "0"], ["--runs", "0"], ["--rate", "-1"], ["--run-duration", "-2"]] {
+        for arguments in [
+            ["--workers", "0"], ["--runs", "0"], ["--rate", "-1"], ["--run-duration", "-2"],
+            ["--relaxed-durability", "--server", "tcp://127.0.0.1:1"],
+        ] {
             let result = try await drover(["bench"] + arguments)
             #expect(result.status == 2, "\(result)")
         }

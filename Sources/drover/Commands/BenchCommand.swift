@@ -34,6 +34,8 @@ struct BenchCommand: ParsableCommand {
         help: ArgumentHelp(
             "Bench this server instead of one started for the bench.", valueName: "endpoint"))
     var server: String?
+    @Flag(help: "Start the bench's own server with --relaxed-durability (fsync at checkpoints only).")
+    var relaxedDurability = false
     @OptionGroup var output: OutputOptions
 
     func validate() throws {
@@ -47,13 +49,16 @@ struct BenchCommand: ParsableCommand {
             throw ValidationError("--run-duration must be from 0 to 3600 seconds; got \(runDuration).")
         }
         guard timeout > 0, timeout <= 86_400 else { throw ValidationError("--timeout must be from 0 to 86400 seconds.") }
+        if relaxedDurability && server != nil {
+            throw ValidationError("--relaxed-durability applies to the bench's own server; start yours with it instead.")
+        }
     }
 
     func run() throws {
         let plan = BenchPlan(
             workers: workers, limit: limit, runs: runs, rate: rate, runDuration: .milliseconds(Int64(runDuration * 1000)),
             timeout: .milliseconds(Int64(timeout * 1000)))
-        let own = server == nil ? try BenchServer.start() : nil
+        let own = server == nil ? try BenchServer.start(relaxedDurability: relaxedDurability) : nil
         defer { own?.stop() }
         let endpoint = server ?? own!.endpoint
         let showProgress = !output.json && isatty(STDERR_FILENO) == 1
@@ -125,14 +130,14 @@ private final class BenchServer {
         self.home = home
     }
 
-    static func start() throws -> BenchServer {
+    static func start(relaxedDurability: Bool) throws -> BenchServer {
         let home = FileManager.default.temporaryDirectory.appendingPathComponent("drover-bench-\(UUID().uuidString)")
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
         process.arguments = [
             "server", "start", "--home", home.path, "--control-port", "0", "--dispatch-port", "0", "--limits-port", "0",
             "--log-level", "warning",
-        ]
+        ] + (relaxedDurability ? ["--relaxed-durability"] : [])
         let output = Pipe()
         try FileManager.default.createDirectory(at: home, withIntermediateDirectories: true)
         let log = home.appendingPathComponent("server.log")
