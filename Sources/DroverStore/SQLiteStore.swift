@@ -93,26 +93,24 @@ public final class SQLiteStore: Store {
                 switch change {
                 case .catalog(.savePool(let pool)): try Self.save(pool, in: db)
                 case .catalog(.deletePool(let id)):
-                    try db.execute(sql: "DELETE FROM work_pools WHERE id = ?", arguments: [id.uuidString])
+                    try db.cachedStatement(sql: "DELETE FROM work_pools WHERE id = ?").execute(arguments: [id.uuidString])
                 case .catalog(.saveQueue(let queue)): try Self.save(queue, in: db)
                 case .catalog(.deleteQueue(let id)):
-                    try db.execute(sql: "DELETE FROM work_queues WHERE id = ?", arguments: [id.uuidString])
+                    try db.cachedStatement(sql: "DELETE FROM work_queues WHERE id = ?").execute(arguments: [id.uuidString])
                 case .saveDeployment(let deployment): try Self.save(deployment, in: db)
                 case .deleteDeployment(let id):
-                    try db.execute(sql: "DELETE FROM deployments WHERE id = ?", arguments: [id.uuidString])
+                    try db.cachedStatement(sql: "DELETE FROM deployments WHERE id = ?").execute(arguments: [id.uuidString])
                 case .saveRun(let run): try Self.save(run, in: db)
                 case .deleteRun(let id):
-                    try db.execute(sql: "DELETE FROM flow_run_logs WHERE run_id = ?", arguments: [id.uuidString])
-                    try db.execute(sql: "DELETE FROM flow_runs WHERE id = ?", arguments: [id.uuidString])
+                    try db.cachedStatement(sql: "DELETE FROM flow_run_logs WHERE run_id = ?").execute(arguments: [id.uuidString])
+                    try db.cachedStatement(sql: "DELETE FROM flow_runs WHERE id = ?").execute(arguments: [id.uuidString])
                 case .appendLogs(let lines):
                     for line in lines {
                         // A line the worker numbered and sent before is skipped (the unique index).
-                        try db.execute(
-                            sql: """
+                        try db.cachedStatement(sql: """
                                 INSERT OR IGNORE INTO flow_run_logs (run_id, attempt, timestamp, stream, text, line)
                                 VALUES (?, ?, ?, ?, ?, ?)
-                                """,
-                            arguments: [
+                                """).execute(arguments: [
                                 line.runID.uuidString, Int64(line.attempt), Self.microseconds(line.timestamp),
                                 line.stream.rawValue, line.text, line.line.map { Int64(clamping: $0) },
                             ])
@@ -182,8 +180,7 @@ public final class SQLiteStore: Store {
     // MARK: Rows
 
     private static func save(_ pool: WorkPool, in db: Database) throws {
-        try db.execute(
-            sql: """
+        try db.cachedStatement(sql: """
                 INSERT INTO work_pools
                   (id, name, type, description, base_job_template, concurrency_limit, is_paused,
                    default_queue_id, created, updated)
@@ -192,8 +189,7 @@ public final class SQLiteStore: Store {
                   description = excluded.description, base_job_template = excluded.base_job_template,
                   concurrency_limit = excluded.concurrency_limit, is_paused = excluded.is_paused,
                   updated = excluded.updated
-                """,
-            arguments: [
+                """).execute(arguments: [
                 pool.id.uuidString, pool.name, pool.type.rawValue, pool.description,
                 pool.baseJobTemplate.json.render(), pool.concurrencyLimit.map { Int64($0) }, pool.isPaused,
                 pool.defaultQueueID.uuidString, microseconds(pool.created), microseconds(pool.updated),
@@ -201,8 +197,7 @@ public final class SQLiteStore: Store {
     }
 
     private static func save(_ queue: WorkQueue, in db: Database) throws {
-        try db.execute(
-            sql: """
+        try db.cachedStatement(sql: """
                 INSERT INTO work_queues
                   (id, pool_id, name, description, priority, concurrency_limit, is_paused, created, updated)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -210,8 +205,7 @@ public final class SQLiteStore: Store {
                   description = excluded.description, priority = excluded.priority,
                   concurrency_limit = excluded.concurrency_limit, is_paused = excluded.is_paused,
                   updated = excluded.updated
-                """,
-            arguments: [
+                """).execute(arguments: [
                 queue.id.uuidString, queue.poolID.uuidString, queue.name, queue.description, Int64(queue.priority),
                 queue.concurrencyLimit.map { Int64($0) }, queue.isPaused, microseconds(queue.created),
                 microseconds(queue.updated),
@@ -219,14 +213,12 @@ public final class SQLiteStore: Store {
     }
 
     private static func save(_ deployment: Deployment, in db: Database) throws {
-        try db.execute(
-            sql: """
+        try db.cachedStatement(sql: """
                 INSERT OR REPLACE INTO deployments
                   (id, name, pool_id, queue_id, command, parameters, job_variables, tags, retries,
                    retry_delay_seconds, description, created, updated)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """,
-            arguments: [
+                """).execute(arguments: [
                 deployment.id.uuidString, deployment.name, deployment.poolID.uuidString, deployment.queueID.uuidString,
                 deployment.command, JSONValue.object(deployment.parameters).render(),
                 JSONValue.object(deployment.jobVariables).render(), JSONValue.array(deployment.tags.map(JSONValue.string)).render(),
@@ -243,15 +235,13 @@ public final class SQLiteStore: Store {
                     "timestamp": .number(Double(microseconds($0.timestamp))), "message": .string($0.message),
                 ]
             })
-        try db.execute(
-            sql: """
+        try db.cachedStatement(sql: """
                 INSERT OR REPLACE INTO flow_runs
                   (id, name, deployment_id, pool_id, queue_id, tags, parameters, job_variables, command,
                    expected_start, state_type, state_name, history, attempt, retries, retry_delay_seconds,
                    worker_id, worker_name, exit_code, start_time, end_time, created)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """,
-            arguments: [
+                """).execute(arguments: [
                 run.id.uuidString, run.name, run.deploymentID.uuidString, run.poolID.uuidString, run.queueID.uuidString,
                 JSONValue.array(run.tags.map(JSONValue.string)).render(), JSONValue.object(run.parameters).render(),
                 JSONValue.object(run.jobVariables).render(), run.command, microseconds(run.expectedStart),
