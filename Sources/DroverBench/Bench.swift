@@ -107,12 +107,9 @@ public enum Bench {
         thread.start()
         defer { fleet.stop() }
 
-        while fleet.welcomed < plan.workers {
-            guard ContinuousClock.now < deadline, !outcome.isDone else {
-                throw DroverError(
-                    .unavailable, "Only \(fleet.welcomed) of \(plan.workers) simulated workers were welcomed in time.")
-            }
-            Thread.sleep(forTimeInterval: 0.01)
+        guard fleet.awaitWelcome(until: Date(timeIntervalSinceNow: plan.timeout.inSeconds)) else {
+            throw DroverError(
+                .unavailable, "Only \(fleet.welcomed) of \(plan.workers) simulated workers were welcomed in time.")
         }
 
         let createStart = Date()
@@ -135,10 +132,9 @@ public enum Bench {
 
         let measurements = try outcome.wait(until: deadline + .seconds(5))
         let elapsed = (measurements.lastFinish ?? Date()).timeIntervalSince(createStart)
-        let (seconds, attoseconds) = plan.runDuration.components
         return BenchReport(
             workers: plan.workers, limit: plan.limit, runs: plan.runs, finished: measurements.finished,
-            runDurationSeconds: Double(seconds) + Double(attoseconds) / 1e18, elapsedSeconds: elapsed,
+            runDurationSeconds: plan.runDuration.inSeconds, elapsedSeconds: elapsed,
             throughput: elapsed > 0 ? Double(measurements.finished) / elapsed : 0, createSeconds: createSeconds,
             dispatchLatency: LatencySummary(microseconds: measurements.dispatch),
             endToEnd: LatencySummary(microseconds: measurements.endToEnd), server: nil)
@@ -156,8 +152,6 @@ private final class FleetOutcome: @unchecked Sendable {
     private let condition = NSCondition()
     private var result: Result<SimulatedFleet.Measurements, any Error>?
 
-    var isDone: Bool { condition.withLock { result != nil } }
-
     func finish(_ result: Result<SimulatedFleet.Measurements, any Error>) {
         condition.withLock {
             self.result = result
@@ -174,9 +168,16 @@ private final class FleetOutcome: @unchecked Sendable {
             guard remaining > .zero else {
                 throw DroverError(.unavailable, "The simulated workers did not stop in time.")
             }
-            let (seconds, attoseconds) = remaining.components
-            _ = condition.wait(until: Date(timeIntervalSinceNow: Double(seconds) + Double(attoseconds) / 1e18))
+            _ = condition.wait(until: Date(timeIntervalSinceNow: remaining.inSeconds))
         }
         return try result!.get()
+    }
+}
+
+extension Duration {
+    /// The duration in seconds, as a `Date` arithmetic wants it.
+    var inSeconds: Double {
+        let (seconds, attoseconds) = components
+        return Double(seconds) + Double(attoseconds) / 1e18
     }
 }

@@ -38,14 +38,27 @@ final class SimulatedFleet: @unchecked Sendable {
 
     private let configuration: Configuration
     private let stopping = Atomic<Bool>(false)
-    private let welcomedCount = Atomic<Int>(0)
+    /// How many workers were welcomed, and whether the loop returned; guarded by `condition`.
+    private let condition = NSCondition()
+    private var welcomedCount = 0
+    private var ended = false
 
     init(configuration: Configuration) {
         self.configuration = configuration
     }
 
     /// How many workers the server has welcomed so far. Any thread.
-    var welcomed: Int { welcomedCount.load(ordering: .acquiring) }
+    var welcomed: Int { condition.withLock { welcomedCount } }
+
+    /// Waits until every worker is welcomed; false if the loop ended or `deadline` passed first.
+    func awaitWelcome(until deadline: Date) -> Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        while welcomedCount < configuration.workers && !ended {
+            guard condition.wait(until: deadline) else { break }
+        }
+        return welcomedCount >= configuration.workers
+    }
 
     /// Asks the fleet's loop to return at its next wake-up. Any thread.
     func stop() { stopping.store(true, ordering: .releasing) }
@@ -73,6 +86,12 @@ final class SimulatedFleet: @unchecked Sendable {
     /// Connects every worker, serves runs until `expectedRuns` finished, `stop()` or
     /// `deadline`, and returns what it measured. Blocks the calling thread.
     func run(deadline: ContinuousClock.Instant) throws -> Measurements {
+        defer {
+            condition.withLock {
+                ended = true
+                condition.broadcast()
+            }
+        }
         let context = try Context(ioThreads: 1, maxSockets: Int32(max(1024, configuration.workers + 16)))
         var workers: [Worker] = []
         var poller = Poller()
@@ -137,7 +156,12 @@ final class SimulatedFleet: @unchecked Sendable {
     ) {
         switch message.kind {
         case .welcome(let welcome):
-            if workers[index].session == 0 { welcomedCount.add(1, ordering: .releasing) }
+            if workers[index].session == 0 {
+                condition.withLock {
+                    welcomedCount += 1
+                    condition.broadcast()
+                }
+            }
             workers[index].session = welcome.session
             workers[index].heartbeatInterval = .milliseconds(Int64(max(100, welcome.heartbeatIntervalMs)))
             workers[index].nextHeartbeat = .now + workers[index].heartbeatInterval

@@ -34,15 +34,19 @@ public struct CoordinatorService: Service {
         logger.info("opened store", metadata: ["store.path": "\(store.path)", "store.durability": "\(configuration.durability.rawValue)"])
         let loop = try EventLoop(configuration: configuration, logger: logger)
         // The embedded limit service keeps its own file in the home, locked like a standalone one's.
-        var limitsHome: HomeLock?
-        var limitLoop: LimitLoop?
-        if case .embedded(let port) = configuration.limits {
+        let limitsHome: HomeLock?
+        let embedded: LimitLoop?
+        switch configuration.limits {
+        case .embedded(let port):
             limitsHome = try HomeLock(configuration.home, role: .limitService)
-            limitLoop = try LimitLoop(
+            embedded = try LimitLoop(
                 configuration: LimitServiceConfiguration(
                     host: configuration.host, port: port, home: configuration.home, durability: configuration.durability,
                     maxFrameBytes: configuration.maxFrameBytes),
                 logger: logger)
+        case .remote:
+            limitsHome = nil
+            embedded = nil
         }
         let logger = self.logger
         let homePath = configuration.home.path
@@ -59,7 +63,6 @@ public struct CoordinatorService: Service {
             return try Coordinator(store: store, serverInfo: info, logger: logger, settings: settings)
         }
         let onReady = self.onReady
-        let embedded = limitLoop
         try await withGracefulShutdownHandler {
             try await withThrowingTaskGroup(of: Void.self) { group in
                 let limitsEndpoint: String

@@ -14,7 +14,7 @@ struct RunSlots {
     /// Active limit names, as of the last catalog; nil until one arrives.
     private(set) var catalog: Set<String>?
     /// Whether some active limit applies to every run (assumed until a catalog says otherwise).
-    private(set) var hasRunLimits = true
+    var hasRunLimits: Bool { catalog == nil || !runLimitNames.isEmpty }
     /// The active limits that apply to every run, as of the last catalog.
     private var runLimitNames: Set<String> = []
     /// Runs waiting for their slots, with the worker whose credit is kept for them.
@@ -97,8 +97,7 @@ struct RunSlots {
     mutating func adopt(_ runs: [UUID]) {
         guard !runs.isEmpty else { return }
         holding.formUnion(runs)
-        let holders = runs.map(Lease.holder(ofRun:)).sorted()
-        outbox.append(.with { $0.requestID = takeRequestID(); $0.renew = .with { $0.holders = holders } })
+        renew(runs)
     }
 
     /// A run that is already running and whose lease is gone takes its slots again,
@@ -110,10 +109,11 @@ struct RunSlots {
 
     /// Frees what `run` holds or waits for. Idempotent; nothing is sent for a run with neither.
     mutating func release(_ run: UUID) {
-        let had = waiting.removeValue(forKey: run) != nil || holding.remove(run) != nil
+        let waited = waiting.removeValue(forKey: run) != nil
+        let held = holding.remove(run) != nil
         forgetAcquire(of: run)
         asked[run] = nil
-        guard had else { return }
+        guard waited || held else { return }
         outbox.append(.with { $0.requestID = takeRequestID(); $0.release = .with { $0.holders = [Lease.holder(ofRun: run)] } })
     }
 
@@ -122,10 +122,7 @@ struct RunSlots {
     mutating func refresh(now: Date, tags: (UUID) -> [String]?, leaseTTL: TimeInterval) {
         lastRefresh = now
         watch()
-        if !holding.isEmpty {
-            let holders = holding.map(Lease.holder(ofRun:)).sorted()
-            outbox.append(.with { $0.requestID = takeRequestID(); $0.renew = .with { $0.holders = holders } })
-        }
+        if !holding.isEmpty { renew(Array(holding)) }
         for (run, worker) in waiting.sorted(by: { $0.key.uuidString < $1.key.uuidString }) {
             guard let runTags = tags(run) else { continue }
             request(run, tags: runTags, worker: worker, leaseTTL: leaseTTL)
@@ -152,12 +149,11 @@ struct RunSlots {
         case .catalog(let catalog) where reply.requestID == watchRequestID:
             self.catalog = Set(catalog.names)
             runLimitNames = Set(catalog.runLimitNames)
-            hasRunLimits = !runLimitNames.isEmpty
             return .nothing
         case .granted(let granted):
             guard let run = takeAcquire(reply.requestID) else {
                 // Not ours any more (released meanwhile): give it back.
-                let owner = Self.run(holding: granted.lease.holder)
+                let owner = Lease.flowRunID(ofHolder: granted.lease.holder)
                 if !granted.lease.holder.isEmpty, !(owner.map { waiting[$0] != nil || holding.contains($0) } ?? false) {
                     outbox.append(
                         .with { $0.requestID = takeRequestID(); $0.release = .with { $0.holders = [granted.lease.holder] } })
@@ -178,11 +174,17 @@ struct RunSlots {
             guard let run = takeAcquire(reply.requestID) else { return .nothing }
             return .refused(run, error.message)
         case .renewed(let renewed):
-            let lost = renewed.unknownHolders.compactMap(Self.run(holding:)).filter(holding.contains)
+            let lost = renewed.unknownHolders.compactMap(Lease.flowRunID(ofHolder:)).filter(holding.contains)
             return lost.isEmpty ? .nothing : .lost(lost.sorted { $0.uuidString < $1.uuidString })
         default:
             return .nothing
         }
+    }
+
+    /// Renews the leases of `runs`, by holder, in one request.
+    private mutating func renew(_ runs: [UUID]) {
+        let holders = runs.map(Lease.holder(ofRun:)).sorted()
+        outbox.append(.with { $0.requestID = takeRequestID(); $0.renew = .with { $0.holders = holders } })
     }
 
     private mutating func forgetAcquire(of run: UUID) {
@@ -194,12 +196,6 @@ struct RunSlots {
         guard let run = acquires.removeValue(forKey: requestID) else { return nil }
         if acquireOf[run] == requestID { acquireOf[run] = nil }
         return run
-    }
-
-    /// The flow run a lease holder name stands for.
-    private static func run(holding holder: String) -> UUID? {
-        guard holder.hasPrefix(Lease.flowRunHolderPrefix) else { return nil }
-        return UUID(uuidString: String(holder.dropFirst(Lease.flowRunHolderPrefix.count)))
     }
 
     private mutating func takeRequestID() -> UInt64 {

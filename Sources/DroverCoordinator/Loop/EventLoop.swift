@@ -200,22 +200,25 @@ final class EventLoop: Sendable {
     /// Sends what the coordinator has for workers and for the limit service; a worker that
     /// cannot be reached is lost.
     private func flush(_ coordinator: inout Coordinator, to dispatch: Socket, limits: Socket) throws {
-        for request in coordinator.takeLimitRequests() {
-            do {
-                let payload: [UInt8] = try Drover_V1_Envelope.with {
-                    $0.protocolVersion = droverProtocolVersion
-                    $0.limitRequest = request
-                }.serializedBytes()
-                if try !limits.send(payload, wait: false) {
-                    logger.warning("dropped a request for the limit service: its queue is full")
-                }
-            } catch {
-                logger.error("could not send a request to the limit service", metadata: ["error": "\(error)"])
-            }
-        }
+        // A worker found unreachable here loses its runs, which gives back their slots: keep
+        // going until both outboxes are empty, so those releases leave now, not at the next wake-up.
         for _ in 0..<100 {
+            let requests = coordinator.takeLimitRequests()
             let outbox = coordinator.takeOutbox()
-            guard !outbox.isEmpty else { return }
+            guard !requests.isEmpty || !outbox.isEmpty else { return }
+            for request in requests {
+                do {
+                    let payload: [UInt8] = try Drover_V1_Envelope.with {
+                        $0.protocolVersion = droverProtocolVersion
+                        $0.limitRequest = request
+                    }.serializedBytes()
+                    if try !limits.send(payload, wait: false) {
+                        logger.warning("dropped a request for the limit service: its queue is full")
+                    }
+                } catch {
+                    logger.error("could not send a request to the limit service", metadata: ["error": "\(error)"])
+                }
+            }
             for (worker, message) in outbox {
                 let delivered = send(
                     .with { $0.protocolVersion = droverProtocolVersion; $0.coordinatorMessage = message },

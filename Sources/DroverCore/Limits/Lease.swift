@@ -35,8 +35,11 @@ public struct Lease: Sendable, Equatable {
     }
 
     /// The flow run holding this lease, if a coordinator took it for one.
-    public var flowRunID: UUID? {
-        guard holder.hasPrefix(Self.flowRunHolderPrefix) else { return nil }
-        return UUID(uuidString: String(holder.dropFirst(Self.flowRunHolderPrefix.count)))
+    public var flowRunID: UUID? { Self.flowRunID(ofHolder: holder) }
+
+    /// The flow run a holder name stands for, if a coordinator took the lease for one.
+    public static func flowRunID(ofHolder holder: String) -> UUID? {
+        guard holder.hasPrefix(flowRunHolderPrefix) else { return nil }
+        return UUID(uuidString: String(holder.dropFirst(flowRunHolderPrefix.count)))
     }
 }

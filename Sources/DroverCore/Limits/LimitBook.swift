@@ -117,7 +117,7 @@ public struct LimitBook: Sendable {
         let held = leases.values.filter { $0.limits.contains(name) }.sorted { ($0.created, $0.id.uuidString) < ($1.created, $1.id.uuidString) }
         return LimitStatus(
             // Rounded up, but with the slack `hasRoom` grants with, so a full limit never reads one over.
-            limit: state.limit, activeSlots: UInt32(min(Double(UInt32.max), max(0, (state.taken(at: now) - 1e-9).rounded(.up)))),
+            limit: state.limit, activeSlots: UInt32(min(Double(UInt32.max), max(0, (state.taken(at: now) - Self.slack).rounded(.up)))),
             leases: held, waiting: waiting.filter { $0.names.contains(name) }.count)
     }
 
@@ -267,7 +267,7 @@ public struct LimitBook: Sendable {
                 return effects
             }
         }
-        let enforced = names.filter { limits[$0]?.limit.isActive == true }
+        let enforced = self.enforced(names)
         let blocked = waiting.contains { waiter in waiter.names.contains { enforced.contains($0) } }
         if !blocked && hasRoom(enforced, slots: request.slots, now: now) {
             effects.append(grant(request, names: names, ttl: ttl, to: requester, now: now))
@@ -429,7 +429,7 @@ public struct LimitBook: Sendable {
             timeouts.removeFirst()
             guard let index = waiting.firstIndex(where: { $0.sequence == next.key }) else { continue }
             let waiter = waiting.remove(at: index)
-            let blocking = waiter.names.filter { limits[$0]?.limit.isActive == true }
+            let blocking = enforced(waiter.names)
             effects.replies.append(
                 (waiter.requester,
                  .denied(SlotDenial(.timedOut, "Timed out waiting for a slot of \(Self.list(blocking)).", retryAfter: nil))))
@@ -441,11 +441,18 @@ public struct LimitBook: Sendable {
 
     // MARK: Granting
 
+    /// Allowance for floating-point error in decayed slots: room within it counts as room.
+    private static let slack = 1e-9
+
+    /// The limits among `names` that are enforced now (they exist and are active).
+    private func enforced(_ names: [String]) -> [String] {
+        names.filter { limits[$0]?.limit.isActive == true }
+    }
+
     private func hasRoom(_ enforced: [String], slots: UInt32, now: Date) -> Bool {
         enforced.allSatisfy { name in
             guard let state = limits[name] else { return true }
-            // A little slack for floating-point decay.
-            return state.taken(at: now) + Double(slots) <= Double(state.limit.slots) + 1e-9
+            return state.taken(at: now) + Double(slots) <= Double(state.limit.slots) + Self.slack
         }
     }
 
@@ -484,7 +491,7 @@ public struct LimitBook: Sendable {
         var index = 0
         while index < waiting.count {
             let waiter = waiting[index]
-            let enforced = waiter.names.filter { limits[$0]?.limit.isActive == true }
+            let enforced = self.enforced(waiter.names)
             if let lowered = enforced.first(where: { name in
                 let size = limits[name]!.limit.slots
                 return size > 0 && waiter.request.slots > size
@@ -514,7 +521,7 @@ public struct LimitBook: Sendable {
         decayWake = nil
         var blocked: Set<String> = []
         for waiter in waiting {
-            let enforced = waiter.names.filter { limits[$0]?.limit.isActive == true }
+            let enforced = self.enforced(waiter.names)
             defer { blocked.formUnion(enforced) }
             guard !enforced.contains(where: blocked.contains),
                 let wait = decayWait(enforced, slots: waiter.request.slots, now: now)
@@ -537,10 +544,10 @@ public struct LimitBook: Sendable {
         for name in names {
             guard let state = limits[name] else { continue }
             let excess = state.taken(at: now) + Double(slots) - Double(state.limit.slots)
-            guard excess > 1e-9 else { continue }
+            guard excess > Self.slack else { continue }
             let decaying = state.decayingSlots(at: now)
             // With the slack of `hasRoom`: for a request of all the slots, `excess` is `decaying` give or take rounding.
-            guard state.limit.slotDecayPerSecond > 0, decaying + 1e-9 >= excess else { return nil }
+            guard state.limit.slotDecayPerSecond > 0, decaying + Self.slack >= excess else { return nil }
             longest = max(longest, excess / state.limit.slotDecayPerSecond)
         }
         return longest
@@ -554,12 +561,10 @@ public struct LimitBook: Sendable {
 
     private func queued(at index: Int, now: Date) -> SlotOutcome {
         let waiter = waiting[index]
-        let enforced = waiter.names.filter { limits[$0]?.limit.isActive == true }
+        let enforced = self.enforced(waiter.names)
         let ahead = waiting[..<index].filter { other in other.names.contains { enforced.contains($0) } }.count
         let blocking = enforced.filter { name in
-            guard let state = limits[name] else { return false }
-            return state.taken(at: now) + Double(waiter.request.slots) > Double(state.limit.slots) + 1e-9
-                || waiting[..<index].contains { $0.names.contains(name) }
+            !hasRoom([name], slots: waiter.request.slots, now: now) || waiting[..<index].contains { $0.names.contains(name) }
         }
         return .queued(position: ahead + 1, blocking: blocking)
     }

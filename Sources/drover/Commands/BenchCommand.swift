@@ -122,8 +122,11 @@ private final class BenchServer {
     let pid: Int32
     private let process: Process
     private let home: URL
+    /// Signalled when the server process ends.
+    private let exited: DispatchSemaphore
 
-    private init(endpoint: String, process: Process, home: URL) {
+    private init(endpoint: String, process: Process, home: URL, exited: DispatchSemaphore) {
+        self.exited = exited
         self.endpoint = endpoint
         self.pid = process.processIdentifier
         self.process = process
@@ -141,10 +144,12 @@ private final class BenchServer {
         let output = Pipe()
         try FileManager.default.createDirectory(at: home, withIntermediateDirectories: true)
         let log = home.appendingPathComponent("server.log")
-        FileManager.default.createFile(atPath: log.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
         process.standardOutput = output
         process.standardError = try FileHandle(forWritingTo: log)
         process.standardInput = FileHandle.nullDevice
+        let exited = DispatchSemaphore(value: 0)
+        process.terminationHandler = { _ in exited.signal() }
         try process.run()
         // The server prints one line when it serves: "Drover server listening on tcp://…".
         var text = ""
@@ -160,15 +165,13 @@ private final class BenchServer {
             throw DroverError(.unavailable, "The bench's own server did not start:\n\(text)\(logged)")
         }
         let endpoint = String(text[start...].prefix { !$0.isWhitespace })
-        return BenchServer(endpoint: endpoint, process: process, home: home)
+        return BenchServer(endpoint: endpoint, process: process, home: home, exited: exited)
     }
 
     func stop() {
         if process.isRunning {
             process.interrupt()
-            let deadline = Date(timeIntervalSinceNow: 10)
-            while process.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.02) }
-            if process.isRunning { kill(pid, SIGKILL) }
+            if exited.wait(timeout: .now() + 10) == .timedOut { kill(pid, SIGKILL) }
             process.waitUntilExit()
         }
         try? FileManager.default.removeItem(at: home)

@@ -27,12 +27,7 @@ enum LimitText {
 
     /// Who holds a lease: the flow run's id when a coordinator took it for one, else the holder.
     static func holder(_ lease: Drover_V1_Lease) -> String {
-        if lease.holder.hasPrefix(Lease.flowRunHolderPrefix),
-            let id = UUID(uuidString: String(lease.holder.dropFirst(Lease.flowRunHolderPrefix.count)))
-        {
-            return id.uuidString.lowercased()
-        }
-        return lease.holder
+        Lease.flowRunID(ofHolder: lease.holder)?.uuidString.lowercased() ?? lease.holder
     }
 
     /// The lines of rendered text, without the final empty one.
