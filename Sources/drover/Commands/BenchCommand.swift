@@ -8,10 +8,21 @@ import Foundation
 import Glibc
 #endif
 
-/// `drover bench`: simulated workers against a server, with the latencies and throughput they saw.
+/// `drover bench`: load tests, each one command.
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
+        abstract: "Load-test Drover and measure it.",
+        discussion: "`drover bench` alone runs `drover bench dispatch`. See docs/benchmarks.md for the scenarios.",
+        subcommands: [BenchDispatchCommand.self],
+        defaultSubcommand: BenchDispatchCommand.self
+    )
+}
+
+/// `drover bench dispatch`: simulated workers against a server, with the latencies and throughput they saw.
+struct BenchDispatchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "dispatch",
         abstract: "Load-test a Drover server with simulated workers and measure dispatch.",
         discussion: """
             Starts a server of its own on a temporary home (or uses --server), connects --workers \
@@ -58,7 +69,9 @@ struct BenchCommand: ParsableCommand {
         let plan = BenchPlan(
             workers: workers, limit: limit, runs: runs, rate: rate, runDuration: .milliseconds(Int64(runDuration * 1000)),
             timeout: .milliseconds(Int64(timeout * 1000)))
-        let own = server == nil ? try BenchServer.start(relaxedDurability: relaxedDurability) : nil
+        let own = server == nil ? try BenchServer.start(
+            ["server", "start", "--control-port", "0", "--dispatch-port", "0", "--limits-port", "0"]
+                + (relaxedDurability ? ["--relaxed-durability"] : [])) : nil
         defer { own?.stop() }
         let endpoint = server ?? own!.endpoint
         let showProgress = !output.json && isatty(STDERR_FILENO) == 1
@@ -115,70 +128,7 @@ struct BenchCommand: ParsableCommand {
     }
 }
 
-/// A server the bench starts for itself: `drover server start` on a temporary home and
-/// free ports, stopped (SIGINT, then SIGKILL) and its home removed at the end.
-private final class BenchServer {
-    let endpoint: String
-    let pid: Int32
-    private let process: Process
-    private let home: URL
-    /// Signalled when the server process ends.
-    private let exited: DispatchSemaphore
-
-    private init(endpoint: String, process: Process, home: URL, exited: DispatchSemaphore) {
-        self.exited = exited
-        self.endpoint = endpoint
-        self.pid = process.processIdentifier
-        self.process = process
-        self.home = home
-    }
-
-    static func start(relaxedDurability: Bool) throws -> BenchServer {
-        let home = FileManager.default.temporaryDirectory.appendingPathComponent("drover-bench-\(UUID().uuidString)")
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
-        process.arguments = [
-            "server", "start", "--home", home.path, "--control-port", "0", "--dispatch-port", "0", "--limits-port", "0",
-            "--log-level", "warning",
-        ] + (relaxedDurability ? ["--relaxed-durability"] : [])
-        let output = Pipe()
-        try FileManager.default.createDirectory(at: home, withIntermediateDirectories: true)
-        let log = home.appendingPathComponent("server.log")
-        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
-        process.standardOutput = output
-        process.standardError = try FileHandle(forWritingTo: log)
-        process.standardInput = FileHandle.nullDevice
-        let exited = DispatchSemaphore(value: 0)
-        process.terminationHandler = { _ in exited.signal() }
-        try process.run()
-        // The server prints one line when it serves: "Drover server listening on tcp://…".
-        var text = ""
-        let deadline = Date(timeIntervalSinceNow: 30)
-        while !text.contains("\n"), Date() < deadline, process.isRunning {
-            let chunk = output.fileHandleForReading.availableData
-            if chunk.isEmpty { break }
-            text += String(decoding: chunk, as: UTF8.self)
-        }
-        guard let start = text.range(of: "listening on ")?.upperBound else {
-            process.interrupt()
-            let logged = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
-            throw DroverError(.unavailable, "The bench's own server did not start:\n\(text)\(logged)")
-        }
-        let endpoint = String(text[start...].prefix { !$0.isWhitespace })
-        return BenchServer(endpoint: endpoint, process: process, home: home, exited: exited)
-    }
-
-    func stop() {
-        if process.isRunning {
-            process.interrupt()
-            if exited.wait(timeout: .now() + 10) == .timedOut { kill(pid, SIGKILL) }
-            process.waitUntilExit()
-        }
-        try? FileManager.default.removeItem(at: home)
-    }
-}
-
 /// Seconds as people write them: "2", "0.5".
-private func seconds(_ value: Double) -> String {
+func seconds(_ value: Double) -> String {
     value == value.rounded() ? String(Int(value)) : String(value)
 }
