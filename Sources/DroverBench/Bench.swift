@@ -44,7 +44,7 @@ public struct BenchReport: Sendable, Codable {
     public var elapsedSeconds: Double
     /// Finished runs per second over `elapsedSeconds`.
     public var throughput: Double
-    /// How long creating the runs took, request after request.
+    /// How long creating the runs took (requests pipelined, up to `Bench.creationWindow` in flight).
     public var createSeconds: Double
     /// Run created (the server's timestamp) → its worker has read the assignment.
     public var dispatchLatency: LatencySummary
@@ -76,7 +76,7 @@ public struct ServerUsage: Sendable, Codable {
 }
 
 /// Runs a bench against a live server: a fleet of simulated workers in this process, and
-/// runs created through the control endpoint, one request each.
+/// runs created through the control endpoint, one request each, pipelined.
 public enum Bench {
     /// Creates a pool and a deployment of its own on the server at `control`, connects
     /// `plan.workers` simulated workers, creates `plan.runs` runs and waits until the
@@ -113,22 +113,8 @@ public enum Bench {
         }
 
         let createStart = Date()
-        var lastProgress = ContinuousClock.now
-        for index in 0..<plan.runs {
-            if let rate = plan.rate {
-                let due = createStart.addingTimeInterval(Double(index) / rate)
-                let wait = due.timeIntervalSinceNow
-                if wait > 0 { Thread.sleep(forTimeInterval: wait) }
-            }
-            _ = try control.call(.runDeployment(.with { $0.name = name }))
-            if ContinuousClock.now - lastProgress > .milliseconds(500) {
-                progress(index + 1)
-                lastProgress = .now
-            }
-            guard ContinuousClock.now < deadline else { break }
-        }
+        try create(plan, deployment: name, control: control, deadline: deadline, progress: progress)
         let createSeconds = Date().timeIntervalSince(createStart)
-        progress(plan.runs)
 
         let measurements = try outcome.wait(until: deadline + .seconds(5))
         let elapsed = (measurements.lastFinish ?? Date()).timeIntervalSince(createStart)
@@ -138,6 +124,49 @@ public enum Bench {
             throughput: elapsed > 0 ? Double(measurements.finished) / elapsed : 0, createSeconds: createSeconds,
             dispatchLatency: LatencySummary(microseconds: measurements.dispatch),
             endToEnd: LatencySummary(microseconds: measurements.endToEnd), server: nil)
+    }
+
+    /// Requests kept in flight while creating runs: enough to keep the server's batches
+    /// full, few enough that a slow server is not buried.
+    static let creationWindow = 256
+
+    /// Creates `plan.runs` runs of `deployment`, pipelined (up to `creationWindow`
+    /// unanswered requests) and, with `plan.rate`, each no earlier than its due time.
+    private static func create(
+        _ plan: BenchPlan, deployment name: String, control: ControlClient, deadline: ContinuousClock.Instant,
+        progress: (Int) -> Void
+    ) throws {
+        let start = ContinuousClock.now
+        func due(_ index: Int) -> ContinuousClock.Instant {
+            guard let rate = plan.rate else { return start }
+            return start + .seconds(Double(index) / rate)
+        }
+        var sent = 0
+        var created = 0
+        var lastProgress = start
+        while created < plan.runs {
+            let now = ContinuousClock.now
+            guard now < deadline else { break }
+            while sent < plan.runs, sent - created < creationWindow, due(sent) <= now {
+                _ = try control.submit(.runDeployment(.with { $0.name = name }))
+                sent += 1
+            }
+            // Wait for a reply, or until the next run is due.
+            var wait = deadline - now
+            if sent < plan.runs, sent - created < creationWindow { wait = min(wait, due(sent) - now) }
+            if sent == created {
+                if wait > .zero { Thread.sleep(forTimeInterval: wait.inSeconds) }
+                continue
+            }
+            guard let (_, result) = try control.nextReply(timeout: max(wait, .zero)) else { continue }
+            _ = try result.get()
+            created += 1
+            if ContinuousClock.now - lastProgress > .milliseconds(200) {
+                progress(created)
+                lastProgress = .now
+            }
+        }
+        progress(created)
     }
 
     /// Removes the bench's deployment and pool; what cannot be removed stays.

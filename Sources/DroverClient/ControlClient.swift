@@ -40,6 +40,23 @@ public final class ControlClient {
     public func call(
         _ operation: Drover_V1_ControlRequest.OneOf_Operation
     ) throws(DroverError) -> Drover_V1_ControlReply.OneOf_Result {
+        let requestID = try submit(operation)
+        let deadline = ContinuousClock.now + timeout
+        while true {
+            let remaining = deadline - ContinuousClock.now
+            guard remaining > .zero else { throw unreachable() }
+            guard let message = try receive(timeout: remaining) else { continue }
+            if let result = try ReplyDecoder.decode(
+                message, as: Drover_V1_ControlReply.self, requestID: requestID, peer: "server", endpoint: endpoint)
+            {
+                return result
+            }
+        }
+    }
+
+    /// Sends `operation` without waiting for its reply, which `nextReply` returns later:
+    /// for pipelining many requests over one connection. Returns the request's id.
+    public func submit(_ operation: Drover_V1_ControlRequest.OneOf_Operation) throws(DroverError) -> UInt64 {
         let requestID = nextRequestID
         nextRequestID &+= 1
         let request = Drover_V1_ControlRequest.with {
@@ -56,30 +73,29 @@ public final class ControlClient {
         } catch {
             throw DroverError(.internal, "Could not send the request to \(endpoint): \(error)")
         }
-        let deadline = ContinuousClock.now + timeout
-        var poller = Poller()
-        poller.add(socket)
-        while true {
-            let remaining = deadline - ContinuousClock.now
-            guard remaining > .zero else { throw unreachable() }
-            let events: [PollEvents]
-            let message: ZeroMQ.Message?
-            do {
-                events = try poller.poll(timeout: remaining)
-                message = events[0].contains(.readable) ? try socket.receive(wait: false) : nil
-            } catch {
-                throw DroverError(.unavailable, "Lost the connection to \(endpoint): \(error.code).")
-            }
-            guard let message else { continue }
-            if let result = try decode(message, requestID: requestID) { return result }
-        }
+        return requestID
     }
 
-    /// The result in `message` if it answers `requestID`; nil for a stale reply.
-    private func decode(
-        _ message: ZeroMQ.Message, requestID: UInt64
-    ) throws(DroverError) -> Drover_V1_ControlReply.OneOf_Result? {
-        try ReplyDecoder.decode(message, as: Drover_V1_ControlReply.self, requestID: requestID, peer: "server", endpoint: endpoint)
+    /// The next reply to a request sent with `submit`: its id and the server's result or
+    /// error; nil when none arrives within `timeout`.
+    public func nextReply(
+        timeout: Duration
+    ) throws(DroverError) -> (requestID: UInt64, result: Result<Drover_V1_ControlReply.OneOf_Result, DroverError>)? {
+        guard let message = try receive(timeout: timeout) else { return nil }
+        return try ReplyDecoder.decodeAny(message, as: Drover_V1_ControlReply.self, peer: "server", endpoint: endpoint)
+    }
+
+    /// The next message from the server, or nil after `timeout`.
+    private func receive(timeout: Duration) throws(DroverError) -> ZeroMQ.Message? {
+        if let message = try? socket.receive(wait: false) { return message }
+        var poller = Poller()
+        poller.add(socket)
+        do {
+            let events = try poller.poll(timeout: timeout)
+            return events[0].contains(.readable) ? try socket.receive(wait: false) : nil
+        } catch {
+            throw DroverError(.unavailable, "Lost the connection to \(endpoint): \(error.code).")
+        }
     }
 
     /// A duration in seconds as people write it: "5", "0.5", "2.25".

@@ -53,6 +53,18 @@ enum ReplyDecoder {
     static func decode<Reply: DroverReply>(
         _ message: ZeroMQ.Message, as: Reply.Type, requestID: UInt64, peer: String, endpoint: String
     ) throws(DroverError) -> Reply.Result? {
+        let (answered, result) = try decodeAny(message, as: Reply.self, peer: peer, endpoint: endpoint)
+        // A reply without a request id is the peer refusing a frame it could not read: ours.
+        guard answered == requestID || answered == 0 else { return nil }
+        return try result.get()
+    }
+
+    /// The request `message` answers and its outcome: the result, or the peer's error.
+    /// Frames that are not the peer's replies, and replies of another protocol version,
+    /// are thrown.
+    static func decodeAny<Reply: DroverReply>(
+        _ message: ZeroMQ.Message, as: Reply.Type, peer: String, endpoint: String
+    ) throws(DroverError) -> (requestID: UInt64, result: Result<Reply.Result, DroverError>) {
         guard message.frames.count == 1,
             let envelope = try? Drover_V1_Envelope(serializedBytes: message.frames[0]),
             let reply = Reply.unwrap(envelope)
@@ -61,8 +73,9 @@ enum ReplyDecoder {
                 .malformedMessage, "The \(peer) at \(endpoint) answered with something that is not a Drover reply. "
                     + "Is it a Drover \(peer)?")
         }
-        if let error = reply.failure, reply.requestID == requestID || reply.requestID == 0 {
-            throw DroverError(DroverError.Code(error.code), error.message)
+        // The peer's own error is shown even across versions: it usually says what is wrong.
+        if let error = reply.failure {
+            return (reply.requestID, .failure(DroverError(DroverError.Code(error.code), error.message)))
         }
         guard envelope.protocolVersion == droverProtocolVersion else {
             throw DroverError(
@@ -70,10 +83,9 @@ enum ReplyDecoder {
                 "The \(peer) at \(endpoint) speaks Drover protocol version \(envelope.protocolVersion); "
                     + "this drover speaks version \(droverProtocolVersion). Use a drover of the \(peer)'s release.")
         }
-        guard reply.requestID == requestID else { return nil }
         guard let result = reply.success else {
-            throw DroverError(.malformedMessage, "The \(peer) at \(endpoint) sent an empty reply.")
+            return (reply.requestID, .failure(DroverError(.malformedMessage, "The \(peer) at \(endpoint) sent an empty reply.")))
         }
-        return result
+        return (reply.requestID, .success(result))
     }
 }

@@ -101,6 +101,7 @@ public final class SQLiteStore: Store {
                 case .deleteDeployment(let id):
                     try db.cachedStatement(sql: "DELETE FROM deployments WHERE id = ?").execute(arguments: [id.uuidString])
                 case .saveRun(let run): try Self.save(run, in: db)
+                case .updateRun(let run): try Self.update(run, in: db)
                 case .deleteRun(let id):
                     try db.cachedStatement(sql: "DELETE FROM flow_run_logs WHERE run_id = ?").execute(arguments: [id.uuidString])
                     try db.cachedStatement(sql: "DELETE FROM flow_runs WHERE id = ?").execute(arguments: [id.uuidString])
@@ -228,13 +229,6 @@ public final class SQLiteStore: Store {
     }
 
     private static func save(_ run: FlowRun, in db: Database) throws {
-        let history = JSONValue.array(
-            run.history.map {
-                [
-                    "type": .string($0.type.rawValue), "name": .string($0.name),
-                    "timestamp": .number(Double(microseconds($0.timestamp))), "message": .string($0.message),
-                ]
-            })
         try db.cachedStatement(sql: """
                 INSERT OR REPLACE INTO flow_runs
                   (id, name, deployment_id, pool_id, queue_id, tags, parameters, job_variables, command,
@@ -245,10 +239,45 @@ public final class SQLiteStore: Store {
                 run.id.uuidString, run.name, run.deploymentID.uuidString, run.poolID.uuidString, run.queueID.uuidString,
                 JSONValue.array(run.tags.map(JSONValue.string)).render(), JSONValue.object(run.parameters).render(),
                 JSONValue.object(run.jobVariables).render(), run.command, microseconds(run.expectedStart),
-                run.state.type.rawValue, run.state.name, history.render(), Int64(run.attempt), Int64(run.retries),
+                run.state.type.rawValue, run.state.name, history(of: run), Int64(run.attempt), Int64(run.retries),
                 Int64(run.retryDelaySeconds), run.workerID, run.workerName, run.exitCode.map { Int64($0) },
                 run.startTime.map(microseconds), run.endTime.map(microseconds), microseconds(run.created),
             ])
+    }
+
+    private static func update(_ run: FlowRun, in db: Database) throws {
+        try db.cachedStatement(sql: """
+                UPDATE flow_runs SET
+                  expected_start = ?, state_type = ?, state_name = ?, history = ?, attempt = ?, worker_id = ?,
+                  worker_name = ?, exit_code = ?, start_time = ?, end_time = ?
+                WHERE id = ?
+                """).execute(arguments: [
+                microseconds(run.expectedStart), run.state.type.rawValue, run.state.name, history(of: run),
+                Int64(run.attempt), run.workerID, run.workerName, run.exitCode.map { Int64($0) },
+                run.startTime.map(microseconds), run.endTime.map(microseconds), run.id.uuidString,
+            ])
+        guard db.changesCount == 1 else {
+            throw DroverError(.internal, "Flow run '\(run.name)' (\(run.id)) was updated but is not in the store.")
+        }
+    }
+
+    /// The run's state history as the JSON array `flowRun(from:)` reads back, written
+    /// directly: it is written on every change of state.
+    private static func history(of run: FlowRun) -> String {
+        var text = "["
+        for (index, record) in run.history.enumerated() {
+            if index > 0 { text += "," }
+            text += #"{"type":"#
+            text += JSONValue.quote(record.type.rawValue)
+            text += #","name":"#
+            text += JSONValue.quote(record.name)
+            text += #","timestamp":"#
+            text += String(microseconds(record.timestamp))
+            text += #","message":"#
+            text += JSONValue.quote(record.message)
+            text += "}"
+        }
+        return text + "]"
     }
 
     private static func deployment(from row: Row) throws(DroverError) -> Deployment {

@@ -4,8 +4,9 @@ import Foundation
 /// Where the coordinator keeps its state so that it survives a restart.
 ///
 /// The coordinator holds the working copy of what dispatch needs in memory and writes
-/// through the store: `commit` returns only once the changes are durable, and applies all
-/// of them or none.
+/// through the store. A plain store's `commit` returns only once the changes are durable,
+/// and applies all of them or none; a `GroupCommitStore` records them and makes them
+/// durable at `sync`, which the server calls before it acts on any of them.
 public protocol Store: Sendable {
     /// Every stored pool and queue.
     func loadCatalog() throws(DroverError) -> WorkPoolCatalog
@@ -19,11 +20,16 @@ public protocol Store: Sendable {
     func flowRuns(matching filter: FlowRunFilter) throws(DroverError) -> [FlowRun]
     /// A run's log lines after `sequence`, oldest first, at most `limit`.
     func logs(of run: UUID, after sequence: UInt64, limit: Int) throws(DroverError) -> [FlowRunLog]
-    /// Persists `changes` in one transaction.
+    /// Persists `changes` in one transaction, or records them for the next `sync`.
     func commit(_ changes: [StoreChange]) throws(DroverError)
+    /// Returns once every change committed so far is durable.
+    func sync() throws(DroverError)
 }
 
 extension Store {
+    /// A store whose `commit` is durable when it returns has nothing to sync.
+    public func sync() throws(DroverError) {}
+
     /// Persists catalog changes in one transaction.
     public func commit(_ changes: [CatalogChange]) throws(DroverError) {
         try commit(changes.map(StoreChange.catalog))

@@ -6,7 +6,11 @@ public enum StoreChange: Sendable, Hashable {
     case catalog(CatalogChange)
     case saveDeployment(Deployment)
     case deleteDeployment(id: UUID)
+    /// Inserts a new run, or replaces a stored one whole.
     case saveRun(FlowRun)
+    /// Writes what changes over a stored run's life: its state, history, attempt, worker,
+    /// exit code, times and expected start. The run must be stored already.
+    case updateRun(FlowRun)
     case deleteRun(id: UUID)
     case appendLogs([FlowRunLog])
 }

@@ -11,13 +11,16 @@ import Glibc
 /// terminates the running runs, which end CANCELLED.
 @Suite(.timeLimit(.minutes(2)))
 struct WorkerSignalTests {
-    /// A server with pool `drain` and deployments `slow` (`sleep 2`), `long` (`sleep 30`)
-    /// and `quick` (`true`).
+    /// A server with pool `drain` and deployments `gated` (runs until the file `gate` appears
+    /// in `home`, 30 s at most), `long` (`sleep 30`) and `quick` (`true`).
     func serverWithDeployments(home: TemporaryDirectory) async throws -> DroverServer {
         let server = try await DroverServer.start(home: home.url)
         do {
             try await server.succeed("work-pool", "create", "drain")
-            try await server.succeed("deployment", "create", "slow", "--pool", "drain", "--command", "sleep 2")
+            let gate = home.url.appendingPathComponent("gate").path
+            try await server.succeed(
+                "deployment", "create", "gated", "--pool", "drain", "--command",
+                "for i in $(seq 600); do [ -e '\(gate)' ] && exit 0; sleep 0.05; done; exit 1")
             try await server.succeed("deployment", "create", "long", "--pool", "drain", "--command", "sleep 30")
             try await server.succeed("deployment", "create", "quick", "--pool", "drain", "--command", "true")
         } catch {
@@ -50,7 +53,7 @@ struct WorkerSignalTests {
             on: server, pool: "drain", name: "w1", arguments: ["--limit", "1"], ignoringSIGINT: startedWithSIGINTIgnored)
         defer { worker.terminate() }
 
-        let running = try await server.runDeployment("slow")
+        let running = try await server.runDeployment("gated")
         _ = try await server.awaitFlowRun(running, toBe: "RUNNING")
         worker.send(SIGINT)
         try #require(await worker.awaitLine(containing: "Received a stop signal: taking no new flow runs, waiting for 1 running."))
@@ -58,6 +61,8 @@ struct WorkerSignalTests {
         // Submitted after the signal: the draining worker does not take it.
         let later = try await server.runDeployment("quick")
         #expect(try await server.flowRun(later).state == "SCHEDULED")
+        // Only now may the running run end.
+        #expect(FileManager.default.createFile(atPath: home.url.appendingPathComponent("gate").path, contents: nil))
 
         let finished = try await server.awaitFlowRun(running, toBe: "COMPLETED")
         #expect(finished.exitCode == 0)

@@ -72,6 +72,7 @@ extension Coordinator {
         deployment.updated = clock()
         try store.commit([.saveDeployment(deployment)])
         deployments[deployment.name] = deployment
+        renderedConfigurations[deployment.id] = nil
         logger.info("updated deployment", metadata: ["deployment.name": "\(deployment.name)"])
         return wire(deployment)
     }
@@ -85,6 +86,7 @@ extension Coordinator {
         }
         try store.commit([.deleteDeployment(id: deployment.id)])
         deployments[deployment.name] = nil
+        renderedConfigurations[deployment.id] = nil
         logger.info("deleted deployment", metadata: ["deployment.name": "\(deployment.name)"])
         return .with { $0.id = deployment.id.uuidString.lowercased(); $0.name = deployment.name }
     }
@@ -99,7 +101,7 @@ extension Coordinator {
         let parameters = deployment.parameters.merging(
             try Self.object(request.parametersJson, what: "parameters")) { _, run in run }
         let runVariables = try Self.object(request.jobVariablesJson, what: "job variables")
-        _ = try JobConfiguration.render(
+        try JobConfiguration.checkVariables(
             template: pool.baseJobTemplate, deploymentVariables: deployment.jobVariables, runVariables: runVariables)
         for tag in request.tags { try ResourceName.validate(tag, kind: "tag") }
         let now = clock()

@@ -46,13 +46,9 @@ extension Coordinator {
             return removeFromDispatch(runID)
         }
         let now = clock()
-        let configuration: JobConfiguration
+        let configuration: Google_Protobuf_Struct
         do {
-            let poolName = catalog.poolName(id: run.poolID) ?? ""
-            let deploymentVariables = deployment(id: run.deploymentID)?.jobVariables ?? [:]
-            configuration = try JobConfiguration.render(
-                template: try catalog.pool(named: poolName).baseJobTemplate, deploymentVariables: deploymentVariables,
-                runVariables: run.jobVariables)
+            configuration = try jobConfiguration(of: run)
         } catch {
             try run.transition(to: .pending, at: now)
             try run.transition(to: .crashed, at: now, message: "Could not render the job configuration: \(error.message)")
@@ -63,16 +59,32 @@ extension Coordinator {
         run.workerID = worker
         run.workerName = session.name
         try run.transition(to: .pending, at: now, message: "Sent to worker '\(session.name)'.")
-        try store.commit([.saveRun(run)])
+        try store.commit([.updateRun(run)])
         activeRuns[runID] = run
         send(
             .run(
                 .with {
                     $0.run = wire(run)
                     $0.attempt = run.attempt
-                    $0.jobConfiguration = Google_Protobuf_Struct(.object(configuration.values))
+                    $0.jobConfiguration = configuration
                 }), to: worker)
         return []
+    }
+
+    /// The pool's job template rendered for `run`. Runs without job variables of their
+    /// own share their deployment's, rendered once until the catalog or the deployment changes.
+    private mutating func jobConfiguration(of run: FlowRun) throws(DroverError) -> Google_Protobuf_Struct {
+        if run.jobVariables.isEmpty, let cached = renderedConfigurations[run.deploymentID] { return cached }
+        let pool = try catalog.pool(named: catalog.poolName(id: run.poolID) ?? "")
+        let deployment = deployment(id: run.deploymentID)
+        let rendered = Google_Protobuf_Struct(
+            .object(
+                try JobConfiguration.render(
+                    template: pool.baseJobTemplate, deploymentVariables: deployment?.jobVariables ?? [:],
+                    runVariables: run.jobVariables
+                ).values))
+        if run.jobVariables.isEmpty, deployment != nil { renderedConfigurations[run.deploymentID] = rendered }
+        return rendered
     }
 
     /// Runs whose worker is gone: never started → SCHEDULED again; started → CRASHED;
@@ -88,7 +100,7 @@ extension Coordinator {
             switch run.state.type {
             case .pending:
                 try run.transition(to: .scheduled, at: now, message: "Back in line: \(reason) before starting it.")
-                try store.commit([.saveRun(run)])
+                try store.commit([.updateRun(run)])
                 activeRuns[id] = run
                 actions += removeFromDispatch(id)
                 actions += dispatcher.addRun(id, pool: run.poolID, queue: run.queueID, expectedStart: run.expectedStart, now: now)
@@ -123,13 +135,13 @@ extension Coordinator {
             try run.transition(
                 to: .scheduled, name: "AwaitingRetry", at: now,
                 message: "Retry \(run.failures) of \(run.retries) in \(run.retryDelaySeconds) s.")
-            try store.commit([.saveRun(run)])
+            try store.commit([.updateRun(run)])
             activeRuns[run.id] = run
             var actions = removeFromDispatch(run.id)
             actions += dispatcher.addRun(run.id, pool: run.poolID, queue: run.queueID, expectedStart: run.expectedStart, now: now)
             return actions
         }
-        try store.commit([.saveRun(run)])
+        try store.commit([.updateRun(run)])
         activeRuns[run.id] = run.state.type.isTerminal ? nil : run
         logger.info(
             "flow run finished",

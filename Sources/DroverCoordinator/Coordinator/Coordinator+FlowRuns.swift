@@ -49,7 +49,7 @@ extension Coordinator {
             try finish(run)
         case .pending, .running:
             try run.transition(to: .cancelling, at: now, message: "Cancellation requested.")
-            try store.commit([.saveRun(run)])
+            try store.commit([.updateRun(run)])
             activeRuns[run.id] = run
             sendCancel(run)
         case .cancelling:

@@ -22,7 +22,7 @@ extension Coordinator {
             try run.transition(
                 to: .scheduled, name: Self.awaitingSlotName, at: clock(),
                 message: "Waiting for a slot of \(names) (position \(position)).")
-            try store.commit([.saveRun(run)])
+            try store.commit([.updateRun(run)])
             activeRuns[id] = run
         case .refused(let run, let reason):
             logger.warning(

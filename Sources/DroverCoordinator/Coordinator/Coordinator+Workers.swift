@@ -169,7 +169,7 @@ extension Coordinator {
         guard run.state.type == .pending else { return }
         try run.transition(
             to: .running, at: started.hasStarted ? started.started.date : now, message: "Started as pid \(started.pid).")
-        try store.commit([.saveRun(run)])
+        try store.commit([.updateRun(run)])
         activeRuns[run.id] = run
     }
 

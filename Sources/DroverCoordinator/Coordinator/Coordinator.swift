@@ -3,6 +3,7 @@ import DroverProto
 import DroverStore
 import Foundation
 import Logging
+import SwiftProtobuf
 
 /// Everything the server knows and decides, owned by the event loop's thread.
 ///
@@ -10,7 +11,8 @@ import Logging
 /// dispatcher, and the sessions of connected workers. Control requests, worker messages
 /// and timer ticks come in as plain values; replies come back, and messages for workers
 /// collect in `outbox` for the loop to send. Every change is committed to the store
-/// before it is acknowledged or acted on. No sockets here: tests drive it directly.
+/// before it is acknowledged or acted on: with a `GroupCommitStore`, the loop calls `sync`
+/// before it sends what a batch of messages produced. No sockets here: tests drive it directly.
 public struct Coordinator {
     /// Tunables of dispatch and liveness.
     public struct Settings: Sendable {
@@ -45,6 +47,9 @@ public struct Coordinator {
     /// Concurrency slots of runs, asked of the limit service.
     var slots: RunSlots
     var sessions: [String: WorkerSession] = [:]
+    /// Job configurations by deployment id, rendered for runs without job variables of their
+    /// own; emptied by any change to the catalog or to a deployment.
+    var renderedConfigurations: [UUID: Google_Protobuf_Struct] = [:]
     /// Workers that left, by pool and name, for `worker ls`.
     var departed: [String: WorkerSession] = [:]
     /// Messages for workers, by routing id, in order; the loop sends and empties it.
@@ -106,6 +111,12 @@ public struct Coordinator {
         try perform(dispatcher.tick(now: now))
     }
 
+    /// Makes every change committed so far durable. The loop calls it before it sends
+    /// anything, so no reply or message leaves for a change a crash could undo.
+    public func sync() throws(DroverError) {
+        try store.sync()
+    }
+
     /// Takes the messages waiting for workers.
     public mutating func takeOutbox() -> [(worker: String, message: Drover_V1_CoordinatorMessage)] {
         defer { outbox.removeAll(keepingCapacity: true) }
@@ -120,6 +131,7 @@ public struct Coordinator {
         let (result, changes) = try body(&next)
         try store.commit(changes)
         catalog = next
+        renderedConfigurations.removeAll()
         return result
     }
 

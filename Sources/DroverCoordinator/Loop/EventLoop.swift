@@ -89,8 +89,9 @@ final class EventLoop: Sendable {
             let timeout = coordinator.nextDeadline().map { Duration.seconds(max(0, $0.timeIntervalSinceNow)) }
             let events = try poller.poll(timeout: timeout)
             if events[wakeupIndex].contains(.readable) { wakeup.drain() }
+            var replies: [ControlReply] = []
             if events[controlIndex].contains(.readable) {
-                serveControl(control.socket, &coordinator)
+                serveControl(control.socket, &coordinator, replies: &replies)
             }
             if events[dispatchIndex].contains(.readable) {
                 try serveDispatch(dispatch.socket, &coordinator)
@@ -101,11 +102,18 @@ final class EventLoop: Sendable {
             if let deadline = coordinator.nextDeadline(), deadline <= Date() {
                 try coordinator.tick()
             }
+            // Group commit: everything this wake-up changed becomes durable in one
+            // transaction, and only then do its replies and messages leave.
+            try coordinator.sync()
+            send(replies, on: control.socket)
             try flush(&coordinator, to: dispatch.socket, limits: limits)
         }
         // Finish what was already received, then close.
-        serveControl(control.socket, &coordinator)
+        var replies: [ControlReply] = []
+        serveControl(control.socket, &coordinator, replies: &replies)
         try serveDispatch(dispatch.socket, &coordinator)
+        try coordinator.sync()
+        send(replies, on: control.socket)
         try flush(&coordinator, to: dispatch.socket, limits: limits)
     }
 
@@ -136,7 +144,11 @@ final class EventLoop: Sendable {
 
     // MARK: Control
 
-    private func serveControl(_ control: Socket, _ coordinator: inout Coordinator) {
+    /// A reply to a control client, held until the changes behind it are durable.
+    private typealias ControlReply = (identity: [UInt8], reply: Drover_V1_ControlReply)
+
+    /// Handles the control requests received so far and adds their replies to `replies`.
+    private func serveControl(_ control: Socket, _ coordinator: inout Coordinator, replies: inout [ControlReply]) {
         for _ in 0..<Self.batchLimit {
             guard let message = try? control.receive(wait: false) else { return }
             switch ControlFrame.decode(message) {
@@ -146,10 +158,16 @@ final class EventLoop: Sendable {
                 logger.warning(
                     "rejected a control message",
                     metadata: ["reason": "\(reply.error.message)", "bytes": "\(message.byteCount)"])
-                send(.reply(reply), to: identity, on: control, what: "control reply")
+                replies.append((identity, reply))
             case .request(let identity, let request)?:
-                send(.reply(coordinator.handle(request)), to: identity, on: control, what: "control reply")
+                replies.append((identity, coordinator.handle(request)))
             }
+        }
+    }
+
+    private func send(_ replies: [ControlReply], on control: Socket) {
+        for (identity, reply) in replies {
+            send(.reply(reply), to: identity, on: control, what: "control reply")
         }
     }
 
@@ -206,6 +224,8 @@ final class EventLoop: Sendable {
             let requests = coordinator.takeLimitRequests()
             let outbox = coordinator.takeOutbox()
             guard !requests.isEmpty || !outbox.isEmpty else { return }
+            // What a lost worker changed in the previous round is durable before more leaves.
+            try coordinator.sync()
             for request in requests {
                 do {
                     let payload: [UInt8] = try Drover_V1_Envelope.with {

@@ -15,7 +15,11 @@ public struct Dispatcher: Sendable {
     public let workerTimeout: TimeInterval
 
     private var pools: [UUID: PoolState] = [:]
-    private var workers: [String: WorkerState] = [:]
+    /// Connected workers by slot; a slot is reused once its worker is gone.
+    private var workers: [WorkerState?] = []
+    /// The slot of each connected worker, by key.
+    private var workerSlots: [String: Int] = [:]
+    private var freeWorkerSlots: [Int] = []
     private var runs: [UUID: RunState] = [:]
     private var notYetDue = MinHeap<RunTicket>()
     private var nextSequence: UInt64 = 0
@@ -40,10 +44,12 @@ public struct Dispatcher: Sendable {
         /// By priority, first first.
         var queues: [QueueState]
         var active = 0
-        var workers: Set<String> = []
+        /// Slots of the pool's connected workers.
+        var workers: Set<Int> = []
     }
 
     private struct WorkerState: Sendable {
+        let key: String
         let poolID: UUID
         /// nil: every queue of the pool.
         let queueIDs: Set<UUID>?
@@ -83,7 +89,7 @@ public struct Dispatcher: Sendable {
     /// timed out, or unclaimed runs become orphans.
     public func nextDeadline() -> Date? {
         var deadline = notYetDue.first?.due
-        if let oldest = workers.values.lazy.map(\.lastSeen).min() {
+        if let oldest = workers.lazy.compactMap({ $0?.lastSeen }).min() {
             deadline = min(deadline ?? .distantFuture, oldest.addingTimeInterval(workerTimeout))
         }
         if let orphanDeadline { deadline = min(deadline ?? .distantFuture, orphanDeadline) }
@@ -91,13 +97,13 @@ public struct Dispatcher: Sendable {
     }
 
     /// How many runs `worker` holds now.
-    public func activeRuns(of worker: String) -> Int { workers[worker]?.inFlight.count ?? 0 }
+    public func activeRuns(of worker: String) -> Int { self.worker(worker)?.inFlight.count ?? 0 }
 
     /// How many runs of `pool` are in flight.
     public func activeRuns(inPool pool: UUID) -> Int { pools[pool]?.active ?? 0 }
 
     /// Whether the worker is known and connected.
-    public func isConnected(_ worker: String) -> Bool { workers[worker] != nil }
+    public func isConnected(_ worker: String) -> Bool { workerSlots[worker] != nil }
 
     /// How many connected workers serve `pool`.
     public func connectedWorkers(inPool pool: UUID) -> Int { pools[pool]?.workers.count ?? 0 }
@@ -164,7 +170,7 @@ public struct Dispatcher: Sendable {
         guard let run = runs.removeValue(forKey: id) else { return [] }
         if case .inFlight(let worker) = run.phase {
             count(pool: run.poolID, queue: run.queueID, by: -1)
-            if let worker { workers[worker]?.inFlight.remove(id) }
+            if let worker, let slot = workerSlots[worker] { workers[slot]?.inFlight.remove(id) }
         }
         // Waiting and not-yet-due tickets are skipped lazily when they reach the front.
         return dispatch(pool: run.poolID)
@@ -179,9 +185,8 @@ public struct Dispatcher: Sendable {
     ) -> (claimed: [UUID], actions: [DispatchAction]) {
         // A worker saying Hello again (a new connection, or after a server hiccup) keeps
         // the runs it reports; the ones it no longer reports are lost.
-        let previous = workers.removeValue(forKey: key)
-        if let previous { pools[previous.poolID]?.workers.remove(key) }
-        var worker = WorkerState(poolID: pool, queueIDs: queues, limit: limit, lastSeen: now)
+        let previous = removeWorker(key)
+        var worker = WorkerState(key: key, poolID: pool, queueIDs: queues, limit: limit, lastSeen: now)
         var claimed: [UUID] = []
         for id in reportedRuns {
             guard let run = runs[id], run.poolID == pool, case .inFlight(let holder) = run.phase,
@@ -199,32 +204,34 @@ public struct Dispatcher: Sendable {
             for id in dropped { runs[id]?.phase = .inFlight(worker: nil) }
             if !dropped.isEmpty { actions.append(.workerLost(worker: key, runs: dropped)) }
         }
-        workers[key] = worker
-        pools[pool]?.workers.insert(key)
+        let slot = freeWorkerSlots.popLast() ?? workers.count
+        if slot == workers.count { workers.append(nil) }
+        workers[slot] = worker
+        workerSlots[key] = slot
+        pools[pool]?.workers.insert(slot)
         return (claimed, actions + dispatch(pool: pool))
     }
 
     /// Any message from the worker proves it alive.
     public mutating func workerSeen(_ key: String, now: Date) {
-        workers[key]?.lastSeen = now
+        if let slot = workerSlots[key] { workers[slot]?.lastSeen = now }
     }
 
     /// The worker stopped (false) or resumed (true) taking new runs.
     public mutating func setAccepting(_ key: String, _ accepting: Bool) -> [DispatchAction] {
-        guard let pool = workers[key]?.poolID else { return [] }
-        workers[key]?.accepting = accepting
+        guard let slot = workerSlots[key], let pool = workers[slot]?.poolID else { return [] }
+        workers[slot]?.accepting = accepting
         return accepting ? dispatch(pool: pool) : []
     }
 
     /// The worker left or its connection failed: its runs need a decision.
     public mutating func workerDisconnected(_ key: String) -> [DispatchAction] {
-        guard let pool = workers[key]?.poolID else { return [] }
+        guard let pool = worker(key)?.poolID else { return [] }
         return workerLost(key) + dispatch(pool: pool)
     }
 
     private mutating func workerLost(_ key: String) -> [DispatchAction] {
-        guard let worker = workers.removeValue(forKey: key) else { return [] }
-        pools[worker.poolID]?.workers.remove(key)
+        guard let worker = removeWorker(key) else { return [] }
         let held = worker.inFlight.sorted { (runs[$0]?.ticket.sequence ?? 0) < (runs[$1]?.ticket.sequence ?? 0) }
         for id in held { runs[id]?.phase = .inFlight(worker: nil) }
         return [.workerLost(worker: key, runs: held)]
@@ -243,9 +250,11 @@ public struct Dispatcher: Sendable {
             enqueue(ticket, pool: run.poolID, queue: run.queueID)
             poolsToDispatch.insert(run.poolID)
         }
-        let silent = workers.filter { now.timeIntervalSince($0.value.lastSeen) >= workerTimeout }.keys.sorted()
-        for key in silent {
-            poolsToDispatch.insert(workers[key]!.poolID)
+        let silent = workers.compactMap { worker in
+            worker.flatMap { now.timeIntervalSince($0.lastSeen) >= workerTimeout ? ($0.key, $0.poolID) : nil }
+        }.sorted { $0.0 < $1.0 }
+        for (key, pool) in silent {
+            poolsToDispatch.insert(pool)
             actions += workerLost(key)
         }
         if let deadline = orphanDeadline, deadline <= now {
@@ -263,41 +272,43 @@ public struct Dispatcher: Sendable {
     // MARK: Dispatching
 
     private mutating func enqueue(_ ticket: RunTicket, pool: UUID, queue: UUID) {
-        guard let poolIndex = pools[pool], let queueIndex = poolIndex.queues.firstIndex(where: { $0.rules.id == queue })
-        else { return }
-        pools[pool]!.queues[queueIndex].waiting.insert(ticket)
+        guard let index = pools[pool]?.queues.firstIndex(where: { $0.rules.id == queue }) else { return }
+        pools[pool]!.queues[index].waiting.insert(ticket)
     }
 
     private mutating func count(pool: UUID, queue: UUID, by delta: Int) {
-        guard var state = pools[pool] else { return }
-        state.active += delta
-        if let index = state.queues.firstIndex(where: { $0.rules.id == queue }) {
-            state.queues[index].active += delta
+        guard let index = pools[pool]?.queues.firstIndex(where: { $0.rules.id == queue }) else {
+            pools[pool]?.active += delta
+            return
         }
-        pools[pool] = state
+        pools[pool]!.active += delta
+        pools[pool]!.queues[index].active += delta
     }
 
     /// Sends every run of `pool` that can go now.
     private mutating func dispatch(pool id: UUID) -> [DispatchAction] {
+        // Taken out of the dictionary while it changes, so its queues are changed in place
+        // rather than copied.
+        guard var pool = pools.removeValue(forKey: id) else { return [] }
+        defer { pools[id] = pool }
         var actions: [DispatchAction] = []
-        while var pool = pools[id], !pool.isPaused, pool.limit.map({ pool.active < Int($0) }) ?? true {
+        while !pool.isPaused, pool.limit.map({ pool.active < Int($0) }) ?? true {
             var sent = false
             for index in pool.queues.indices {
-                let queue = pool.queues[index]
-                guard !queue.rules.isPaused, queue.rules.limit.map({ queue.active < Int($0) }) ?? true else { continue }
+                let rules = pool.queues[index].rules
+                guard !rules.isPaused, rules.limit.map({ pool.queues[index].active < Int($0) }) ?? true else { continue }
                 guard let ticket = nextWaiting(in: &pool.queues[index]) else { continue }
-                guard let worker = leastLoadedWorker(in: pool, serving: queue.rules.id) else { continue }
+                guard let slot = leastLoadedWorker(in: pool, serving: rules.id) else { continue }
                 pool.queues[index].waiting.removeFirst()
                 pool.queues[index].active += 1
                 pool.active += 1
+                let worker = workers[slot]!.key
                 runs[ticket.runID]?.phase = .inFlight(worker: worker)
-                workers[worker]!.inFlight.insert(ticket.runID)
+                workers[slot]!.inFlight.insert(ticket.runID)
                 actions.append(.dispatch(run: ticket.runID, worker: worker))
                 sent = true
                 break
             }
-            // Keeps the sends and the stale tickets nextWaiting dropped.
-            pools[id] = pool
             if !sent { break }
         }
         return actions
@@ -312,15 +323,32 @@ public struct Dispatcher: Sendable {
         return nil
     }
 
-    private func leastLoadedWorker(in pool: PoolState, serving queue: UUID) -> String? {
-        var best: (key: String, load: Int)?
-        for key in pool.workers {
-            guard let worker = workers[key], worker.credit > 0, worker.serves(queue) else { continue }
+    /// The slot of the worker with credit that holds the fewest runs, by key among equals.
+    private func leastLoadedWorker(in pool: PoolState, serving queue: UUID) -> Int? {
+        var best: (slot: Int, load: Int)?
+        for slot in pool.workers {
+            guard let worker = workers[slot], worker.credit > 0, worker.serves(queue) else { continue }
             let load = worker.inFlight.count
-            if best == nil || load < best!.load || (load == best!.load && key < best!.key) {
-                best = (key, load)
+            if let current = best, load > current.load || (load == current.load && worker.key > workers[current.slot]!.key) {
+                continue
             }
+            best = (slot, load)
         }
-        return best?.key
+        return best?.slot
+    }
+
+    // MARK: Worker slots
+
+    private func worker(_ key: String) -> WorkerState? {
+        workerSlots[key].flatMap { workers[$0] }
+    }
+
+    /// Forgets a worker and frees its slot; returns what it was.
+    private mutating func removeWorker(_ key: String) -> WorkerState? {
+        guard let slot = workerSlots.removeValue(forKey: key), let worker = workers[slot] else { return nil }
+        workers[slot] = nil
+        freeWorkerSlots.append(slot)
+        pools[worker.poolID]?.workers.remove(slot)
+        return worker
     }
 }

@@ -30,9 +30,25 @@ public struct JobConfiguration: Sendable, Hashable {
     public static func render(
         template: BaseJobTemplate, deploymentVariables: [String: JSONValue], runVariables: [String: JSONValue]
     ) throws(DroverError) -> JobConfiguration {
-        let properties = template.json["variables"]?["properties"]?.objectValue ?? [:]
+        let properties = try checkVariables(
+            template: template, deploymentVariables: deploymentVariables, runVariables: runVariables)
         var variables = properties.compactMapValues { $0["default"] }
-        for overrides in [deploymentVariables, runVariables] {
+        variables.merge(deploymentVariables) { _, override in override }
+        variables.merge(runVariables) { _, override in override }
+        let configuration = template.json["job_configuration"]?.objectValue ?? [:]
+        return JobConfiguration(values: configuration.mapValues { render($0, variables: variables) })
+    }
+
+    /// Checks that every override names a variable `template` declares, without
+    /// rendering anything; returns the template's variable properties.
+    ///
+    /// - Throws: `invalidArgument` for an unknown variable, listing those it declares.
+    @discardableResult
+    public static func checkVariables(
+        template: BaseJobTemplate, deploymentVariables: [String: JSONValue], runVariables: [String: JSONValue]
+    ) throws(DroverError) -> [String: JSONValue] {
+        let properties = template.json["variables"]?["properties"]?.objectValue ?? [:]
+        for overrides in [deploymentVariables, runVariables] where !overrides.isEmpty {
             for key in overrides.keys.sorted() where properties[key] == nil {
                 let known = properties.keys.sorted()
                 throw .invalidArgument(
@@ -41,16 +57,14 @@ public struct JobConfiguration: Sendable, Hashable {
                         : "Unknown job variable '\(key)' for this work pool. Known variables: "
                             + "\(known.joined(separator: ", ")).")
             }
-            variables.merge(overrides) { _, override in override }
         }
-        let configuration = template.json["job_configuration"]?.objectValue ?? [:]
-        return JobConfiguration(values: configuration.mapValues { render($0, variables: variables) })
+        return properties
     }
 
     private static func render(_ value: JSONValue, variables: [String: JSONValue]) -> JSONValue {
         switch value {
         case .string(let text):
-            let pieces = Piece.split(text)
+            let pieces = TemplateText.pieces(of: text)
             if pieces.count == 1, case .placeholder(let name) = pieces[0] {
                 return variables[name] ?? .null
             }
@@ -73,37 +87,6 @@ public struct JobConfiguration: Sendable, Hashable {
         case .string(let text): text
         case .null: ""
         default: value.render()
-        }
-    }
-
-    /// A run of literal text or one placeholder, in the order they appear in a string.
-    private enum Piece: Equatable {
-        case text(String)
-        case placeholder(String)
-
-        /// Splits `text` at its placeholders with `BaseJobTemplate.placeholderNames(in:)`'s
-        /// rules: `{{`, then the nearest `}}`; what lies between, without surrounding
-        /// spaces, is a name when it is non-empty letters, digits and `_`, and otherwise
-        /// stays literal text.
-        static func split(_ text: String) -> [Piece] {
-            var pieces: [Piece] = []
-            var literal = ""
-            var rest = Substring(text)
-            while let open = rest.range(of: "{{"), let close = rest[open.upperBound...].range(of: "}}") {
-                let name = rest[open.upperBound..<close.lowerBound].trimmingCharacters(in: .whitespaces)
-                literal += rest[..<open.lowerBound]
-                if !name.isEmpty, name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" }) {
-                    if !literal.isEmpty { pieces.append(.text(literal)) }
-                    literal = ""
-                    pieces.append(.placeholder(name))
-                } else {
-                    literal += rest[open.lowerBound..<close.upperBound]
-                }
-                rest = rest[close.upperBound...]
-            }
-            literal += rest
-            if !literal.isEmpty { pieces.append(.text(literal)) }
-            return pieces
         }
     }
 }

@@ -72,17 +72,7 @@ public struct BaseJobTemplate: Sendable, Hashable {
 
     /// Names inside `{{ … }}` in `text`; dotted names (`{{ a.b }}`) are not variables.
     static func placeholderNames(in text: String) -> [String] {
-        var names: [String] = []
-        var rest = Substring(text)
-        while let open = rest.range(of: "{{") {
-            guard let close = rest[open.upperBound...].range(of: "}}") else { break }
-            let name = rest[open.upperBound..<close.lowerBound].trimmingCharacters(in: .whitespaces)
-            if !name.isEmpty, name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" }) {
-                names.append(name)
-            }
-            rest = rest[close.upperBound...]
-        }
-        return names
+        TemplateText.placeholderNames(in: text)
     }
 }
 
