@@ -110,7 +110,13 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        .testTarget(name: "DroverBenchTests", dependencies: ["DroverBench"]),
+        .testTarget(
+            name: "DroverBenchTests",
+            dependencies: [
+                "DroverBench", "DroverClient", "DroverCore", "DroverLimits", "DroverTestSupport",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .testTarget(name: "DroverWorkerTests", dependencies: ["DroverWorker", "DroverTestSupport"]),
         .testTarget(name: "DroverClientTests", dependencies: ["DroverClient", "DroverTestSupport", "ZeroMQ"]),
         .testTarget(

@@ -57,8 +57,8 @@ public final class LimitLoop: Sendable {
     }
 
     private func loop(onBound: @Sendable (String) -> Void) throws {
-        let store = try SQLiteLimitStore(path: configuration.storePath, durability: configuration.durability)
-        var core = try LimitServiceCore(store: store, settings: configuration.book, logger: logger)
+        let database = try SQLiteLimitStore(path: configuration.storePath, durability: configuration.durability)
+        var core = try LimitServiceCore(store: GroupCommitLimitStore(database), settings: configuration.book, logger: logger)
         let context: Context
         do {
             context = try Context(ioThreads: 1, maxSockets: 4096)
@@ -68,7 +68,7 @@ public final class LimitLoop: Sendable {
         let (socket, endpoint) = try RouterEndpoint.bind(
             context, endpoint: RouterEndpoint.tcp(host: configuration.host, port: configuration.port),
             maxFrameBytes: configuration.maxFrameBytes, ipv6: configuration.host.contains(":"), portOption: configuration.portOption)
-        logger.info("limit service ready", metadata: ["endpoint.limits": "\(endpoint)", "store.path": "\(store.path)"])
+        logger.info("limit service ready", metadata: ["endpoint.limits": "\(endpoint)", "store.path": "\(database.path)"])
         onBound(endpoint)
         defer { logger.info("limit loop stopped") }
 
@@ -79,45 +79,55 @@ public final class LimitLoop: Sendable {
             let timeout = core.nextDeadline().map { Duration.seconds(max(0, $0.timeIntervalSinceNow)) }
             let events = try poller.poll(timeout: timeout)
             if events[wakeupIndex].contains(.readable) { wakeup.drain() }
-            if events[socketIndex].contains(.readable) { try serve(socket, &core) }
+            var deliveries: [LimitDelivery] = []
+            if events[socketIndex].contains(.readable) { try serve(socket, &core, into: &deliveries) }
             if let deadline = core.nextDeadline(), deadline <= Date() {
-                try deliver(try core.tick(), on: socket, &core)
+                deliveries += try core.tick()
             }
+            try deliver(deliveries, on: socket, &core)
         }
-        try serve(socket, &core)
+        var deliveries: [LimitDelivery] = []
+        try serve(socket, &core, into: &deliveries)
+        try deliver(deliveries, on: socket, &core)
     }
 
-    private func serve(_ socket: Socket, _ core: inout LimitServiceCore) throws {
+    /// Handles the requests received so far, adding their replies to `deliveries`.
+    private func serve(_ socket: Socket, _ core: inout LimitServiceCore, into deliveries: inout [LimitDelivery]) throws {
         for _ in 0..<Self.batchLimit {
             guard let message = try? socket.receive(wait: false) else { return }
             guard let identity = message.frames.first, !identity.isEmpty else { continue }
             guard message.frames.count == 2, let envelope = try? Drover_V1_Envelope(serializedBytes: message.frames[1]),
                 case .limitRequest(let request)? = envelope.body
             else {
-                try deliver([Self.failure(identity, 0, .malformedMessage, "Malformed message: expected one frame holding a Drover limit request.")], on: socket, &core)
+                deliveries.append(
+                    Self.failure(identity, 0, .malformedMessage, "Malformed message: expected one frame holding a Drover limit request."))
                 continue
             }
             guard envelope.protocolVersion == droverProtocolVersion else {
-                try deliver(
-                    [Self.failure(
+                deliveries.append(
+                    Self.failure(
                         identity, request.requestID, .unsupportedVersion,
                         "This limit service speaks Drover protocol version \(droverProtocolVersion); the client sent "
-                            + "version \(envelope.protocolVersion). Use a drover of the same release.")], on: socket, &core)
+                            + "version \(envelope.protocolVersion). Use a drover of the same release."))
                 continue
             }
-            try deliver(try core.handle(request, from: identity), on: socket, &core)
+            deliveries += try core.handle(request, from: identity)
         }
     }
 
-    /// Sends replies; a client that cannot be reached gives back what it was granted.
+    /// Group commit: makes what the wake-up changed durable in one transaction, then sends
+    /// its replies. A client that cannot be reached gives back what it was granted, which
+    /// may grant it to the next in line: those changes are made durable before their replies go.
     private func deliver(_ deliveries: [LimitDelivery], on socket: Socket, _ core: inout LimitServiceCore) throws {
-        var pending = deliveries[...]
-        var rounds = 0
-        while let delivery = pending.popFirst() {
-            if send(delivery, on: socket) { continue }
-            rounds += 1
-            guard rounds < 100_000 else { return }
-            pending.append(contentsOf: try core.undeliverable(delivery))
+        var pending = deliveries
+        for _ in 0..<10_000 {
+            try core.sync()
+            guard !pending.isEmpty else { return }
+            var next: [LimitDelivery] = []
+            for delivery in pending where !send(delivery, on: socket) {
+                next += try core.undeliverable(delivery)
+            }
+            pending = next
         }
     }
 

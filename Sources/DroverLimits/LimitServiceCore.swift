@@ -43,6 +43,12 @@ public struct LimitServiceCore {
     /// When `tick` next has work.
     public func nextDeadline() -> Date? { book.nextDeadline() }
 
+    /// Makes every change so far durable. With a group-commit store the loop calls it
+    /// before it sends the replies of a wake-up, so no reply announces what a crash could undo.
+    public func sync() throws(DroverError) {
+        try store.sync()
+    }
+
     /// Expires leases, times out waits, grants what that frees.
     public mutating func tick() throws(DroverError) -> [LimitDelivery] {
         try carryOut(book.tick(now: clock()))

@@ -16,11 +16,7 @@ import Synchronization
 /// see every change recorded before them.
 public final class GroupCommitStore: Store {
     private let base: any Store
-    private struct Journal {
-        var changes: [StoreChange] = []
-        var failure: DroverError?
-    }
-    private let journal = Mutex(Journal())
+    private let journal = ChangeJournal<StoreChange>()
 
     /// Gathers commits for `base`, which commits each batch in one transaction.
     public init(_ base: any Store) {
@@ -28,31 +24,17 @@ public final class GroupCommitStore: Store {
     }
 
     /// Whether changes are recorded but not yet durable.
-    public var hasUnsyncedChanges: Bool { journal.withLock { !$0.changes.isEmpty } }
+    public var hasUnsyncedChanges: Bool { journal.hasChanges }
 
     /// Records `changes`; durable at the next `sync`.
     public func commit(_ changes: [StoreChange]) throws(DroverError) {
-        try journal.withLock { (journal: inout Journal) throws(DroverError) in
-            if let failure = journal.failure { throw failure }
-            journal.changes.append(contentsOf: changes)
-        }
+        try journal.record(changes)
     }
 
     /// Writes every recorded change in one transaction; returns once they are durable.
     /// After a failure, throws that failure again on every call.
     public func sync() throws(DroverError) {
-        try journal.withLock { (journal: inout Journal) throws(DroverError) in
-            if let failure = journal.failure { throw failure }
-            guard !journal.changes.isEmpty else { return }
-            let batch = journal.changes.savingEachRunOnce()
-            journal.changes.removeAll(keepingCapacity: true)
-            do throws(DroverError) {
-                try base.commit(batch)
-            } catch {
-                journal.failure = error
-                throw error
-            }
-        }
+        try journal.flush { changes throws(DroverError) in try base.commit(changes.savingEachRunOnce()) }
     }
 
     public func loadCatalog() throws(DroverError) -> WorkPoolCatalog {
@@ -83,6 +65,72 @@ public final class GroupCommitStore: Store {
     public func logs(of run: UUID, after sequence: UInt64, limit: Int) throws(DroverError) -> [FlowRunLog] {
         try sync()
         return try base.logs(of: run, after: sequence, limit: limit)
+    }
+}
+
+/// The limit service's store with group commit, as `GroupCommitStore` is the server's:
+/// `commit` records, `sync` writes what was recorded in one transaction, and a failed
+/// sync is final.
+public final class GroupCommitLimitStore: LimitStore {
+    private let base: any LimitStore
+    private let journal = ChangeJournal<LimitStoreChange>()
+
+    /// Gathers commits for `base`, which commits each batch in one transaction.
+    public init(_ base: any LimitStore) {
+        self.base = base
+    }
+
+    /// Whether changes are recorded but not yet durable.
+    public var hasUnsyncedChanges: Bool { journal.hasChanges }
+
+    public func load() throws(DroverError) -> (limits: [Limit], leases: [Lease]) {
+        try sync()
+        return try base.load()
+    }
+
+    /// Records `changes`; durable at the next `sync`.
+    public func commit(_ changes: [LimitStoreChange]) throws(DroverError) {
+        try journal.record(changes)
+    }
+
+    /// Writes every recorded change in one transaction; returns once they are durable.
+    public func sync() throws(DroverError) {
+        try journal.flush { changes throws(DroverError) in try base.commit(changes) }
+    }
+}
+
+/// Changes recorded for a later write, in order; the part both group-commit stores share.
+/// After a write fails, it refuses everything: what was recorded had been acted on in memory.
+final class ChangeJournal<Change: Sendable>: Sendable {
+    private struct State: ~Copyable {
+        var changes: [Change] = []
+        var failure: DroverError?
+    }
+    private let state = Mutex(State())
+
+    var hasChanges: Bool { state.withLock { !$0.changes.isEmpty } }
+
+    func record(_ changes: [Change]) throws(DroverError) {
+        try state.withLock { (state: inout State) throws(DroverError) in
+            if let failure = state.failure { throw failure }
+            state.changes.append(contentsOf: changes)
+        }
+    }
+
+    /// Hands every recorded change to `write`, once, and forgets them; nothing to write is a no-op.
+    func flush(_ write: ([Change]) throws(DroverError) -> Void) throws(DroverError) {
+        try state.withLock { (state: inout State) throws(DroverError) in
+            if let failure = state.failure { throw failure }
+            guard !state.changes.isEmpty else { return }
+            let batch = state.changes
+            state.changes.removeAll(keepingCapacity: true)
+            do throws(DroverError) {
+                try write(batch)
+            } catch {
+                state.failure = error
+                throw error
+            }
+        }
     }
 }
 

@@ -3,13 +3,21 @@ import Foundation
 import GRDB
 
 /// Where the limit service keeps its limits and leases, so that a restart neither forgets
-/// a limit nor lets a held slot be granted twice. `commit` returns once the changes are
-/// durable, and applies all of them or none.
+/// a limit nor lets a held slot be granted twice. A plain store's `commit` returns once the
+/// changes are durable, and applies all of them or none; a `GroupCommitLimitStore` makes
+/// them durable at `sync`, which the service calls before it replies.
 public protocol LimitStore: Sendable {
     /// Every limit and every lease.
     func load() throws(DroverError) -> (limits: [Limit], leases: [Lease])
-    /// Persists `changes` in one transaction.
+    /// Persists `changes` in one transaction, or records them for the next `sync`.
     func commit(_ changes: [LimitStoreChange]) throws(DroverError)
+    /// Returns once every change committed so far is durable.
+    func sync() throws(DroverError)
+}
+
+extension LimitStore {
+    /// A store whose `commit` is durable when it returns has nothing to sync.
+    public func sync() throws(DroverError) {}
 }
 
 /// The limit service's SQLite file (`limits.sqlite` in its home), in WAL mode. It is a file
@@ -23,13 +31,11 @@ public final class SQLiteLimitStore: LimitStore {
         self.path = path
         var configuration = Configuration()
         configuration.busyMode = .timeout(5)
-        configuration.prepareDatabase { db in
-            try db.execute(sql: "PRAGMA synchronous = \(durability == .full ? "FULL" : "NORMAL")")
-        }
         do {
             writer = path == ":memory:"
                 ? try DatabaseQueue(configuration: configuration)
                 : try DatabasePool(path: path, configuration: configuration)
+            try durability.apply(to: writer)
             let migrator = Self.migrator
             let unknown = try writer.read { db in try migrator.appliedIdentifiers(db) }.subtracting(migrator.migrations)
             guard unknown.isEmpty else {
@@ -44,6 +50,11 @@ public final class SQLiteLimitStore: LimitStore {
         } catch {
             throw DroverError(.internal, "Could not open the limit store at \(path): \(Self.describe(error))")
         }
+    }
+
+    /// The SQLite `synchronous` setting of the connection that writes: 2 (FULL) or 1 (NORMAL).
+    public func synchronousSetting() throws -> Int {
+        try writer.writeWithoutTransaction { db in try Int.fetchOne(db, sql: "PRAGMA synchronous") ?? -1 }
     }
 
     /// The schema. Never edit a migration that has shipped: add a new one.

@@ -10,6 +10,15 @@ public final class SQLiteStore: Store {
         case full
         /// fsync at checkpoints: survives a crash of Drover, may lose the last commits on power loss.
         case normal
+
+        /// SQLite's `synchronous` setting for it.
+        var pragma: String { self == .full ? "FULL" : "NORMAL" }
+
+        /// Sets it on `writer`'s connection. GRDB sets `synchronous = NORMAL` when it turns
+        /// WAL mode on, after `prepareDatabase` runs, so this comes once the pool is open.
+        func apply(to writer: any DatabaseWriter) throws {
+            try writer.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = \(pragma)") }
+        }
     }
 
     private let writer: any DatabaseWriter
@@ -22,11 +31,9 @@ public final class SQLiteStore: Store {
         var configuration = Configuration()
         configuration.foreignKeysEnabled = true
         configuration.busyMode = .timeout(5)
-        configuration.prepareDatabase { db in
-            try db.execute(sql: "PRAGMA synchronous = \(durability == .full ? "FULL" : "NORMAL")")
-        }
         do {
             writer = try DatabasePool(path: path, configuration: configuration)
+            try durability.apply(to: writer)
         } catch {
             throw DroverError(.internal, "Could not open the store at \(path): \(Self.describe(error))")
         }
@@ -44,6 +51,15 @@ public final class SQLiteStore: Store {
             throw DroverError(.internal, "Could not open an in-memory store: \(Self.describe(error))")
         }
         try migrate()
+    }
+
+    /// The SQLite `synchronous` setting of the connection that writes: 2 (FULL) or 1 (NORMAL).
+    public func synchronousSetting() throws(DroverError) -> Int {
+        do {
+            return try writer.writeWithoutTransaction { db in try Int.fetchOne(db, sql: "PRAGMA synchronous") ?? -1 }
+        } catch {
+            throw DroverError(.internal, "Store read failed: \(Self.describe(error))")
+        }
     }
 
     /// The SQLite journal mode in force ("wal" for a file store).

@@ -193,8 +193,12 @@ import Testing
         do {
             let store = try SQLiteStore(path: path, durability: durability)
             try store.commit([.savePool(pool)])
+            // In force on the writing connection: WAL mode must not have reset it.
+            #expect(try store.synchronousSetting() == (durability == .full ? 2 : 1))
         }
         #expect(try SQLiteStore(path: path, durability: durability).loadCatalog().pools == [pool])
+        let limits = try SQLiteLimitStore(path: directory.file("limits.sqlite").path, durability: durability)
+        #expect(try limits.synchronousSetting() == (durability == .full ? 2 : 1))
     }
 
     @Test func unopenablePathIsAnInternalError() throws {

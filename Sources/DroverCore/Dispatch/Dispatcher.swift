@@ -20,6 +20,8 @@ public struct Dispatcher: Sendable {
     /// The slot of each connected worker, by key.
     private var workerSlots: [String: Int] = [:]
     private var freeWorkerSlots: [Int] = []
+    /// Connected workers' slots, the one seen longest ago first.
+    private var bySilence = RecencyList()
     private var runs: [UUID: RunState] = [:]
     private var notYetDue = MinHeap<RunTicket>()
     private var nextSequence: UInt64 = 0
@@ -89,7 +91,7 @@ public struct Dispatcher: Sendable {
     /// timed out, or unclaimed runs become orphans.
     public func nextDeadline() -> Date? {
         var deadline = notYetDue.first?.due
-        if let oldest = workers.lazy.compactMap({ $0?.lastSeen }).min() {
+        if let slot = bySilence.oldest, let oldest = workers[slot]?.lastSeen {
             deadline = min(deadline ?? .distantFuture, oldest.addingTimeInterval(workerTimeout))
         }
         if let orphanDeadline { deadline = min(deadline ?? .distantFuture, orphanDeadline) }
@@ -208,13 +210,16 @@ public struct Dispatcher: Sendable {
         if slot == workers.count { workers.append(nil) }
         workers[slot] = worker
         workerSlots[key] = slot
+        bySilence.touch(slot)
         pools[pool]?.workers.insert(slot)
         return (claimed, actions + dispatch(pool: pool))
     }
 
     /// Any message from the worker proves it alive.
     public mutating func workerSeen(_ key: String, now: Date) {
-        if let slot = workerSlots[key] { workers[slot]?.lastSeen = now }
+        guard let slot = workerSlots[key] else { return }
+        workers[slot]?.lastSeen = now
+        bySilence.touch(slot)
     }
 
     /// The worker stopped (false) or resumed (true) taking new runs.
@@ -347,6 +352,7 @@ public struct Dispatcher: Sendable {
     private mutating func removeWorker(_ key: String) -> WorkerState? {
         guard let slot = workerSlots.removeValue(forKey: key), let worker = workers[slot] else { return nil }
         workers[slot] = nil
+        bySilence.remove(slot)
         freeWorkerSlots.append(slot)
         pools[worker.poolID]?.workers.remove(slot)
         return worker
