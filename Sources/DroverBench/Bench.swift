@@ -18,10 +18,15 @@ public struct BenchPlan: Sendable {
     public var runDuration: Duration
     /// The whole bench gives up after this long.
     public var timeout: Duration
+    /// How long the workers stay connected and idle, heartbeating, before the runs come.
+    public var idle: Duration
+    /// The `drover` executable, to start fleet processes with when `workers` is more than
+    /// `Bench.workersPerProcess`.
+    public var fleetExecutable: URL?
 
     public init(
         workers: Int = 1, limit: UInt32 = 4, runs: Int = 1000, rate: Double? = nil, runDuration: Duration = .zero,
-        timeout: Duration = .seconds(300)
+        timeout: Duration = .seconds(300), idle: Duration = .zero, fleetExecutable: URL? = nil
     ) {
         self.workers = workers
         self.limit = limit
@@ -29,6 +34,8 @@ public struct BenchPlan: Sendable {
         self.rate = rate
         self.runDuration = runDuration
         self.timeout = timeout
+        self.idle = idle
+        self.fleetExecutable = fleetExecutable
     }
 }
 
@@ -52,6 +59,10 @@ public struct BenchReport: Sendable, Codable {
     public var endToEnd: LatencySummary
     /// The server's own cost, when the bench started it.
     public var server: ServerUsage?
+    /// Seconds the workers were connected and idle before the runs came.
+    public var idleSeconds: Double = 0
+    /// The server's cost at the end of the idle time, before the first run.
+    public var serverIdle: ServerUsage?
 }
 
 /// CPU time and peak memory of a server process, from /proc.
@@ -75,15 +86,28 @@ public struct ServerUsage: Sendable, Codable {
     }
 }
 
-/// Runs a bench against a live server: a fleet of simulated workers in this process, and
-/// runs created through the control endpoint, one request each, pipelined.
+/// Runs a bench against a live server: a fleet of simulated workers (on a thread of this
+/// process, and in child processes beyond `workersPerProcess`), and runs created through
+/// the control endpoint, one request each, pipelined.
 public enum Bench {
+    /// The most simulated workers one process runs; a larger fleet is spread over `drover
+    /// bench fleet` child processes.
+    public static let workersPerProcess = 1000
+
+    /// Where the bench stands, for a progress display.
+    public struct Progress: Sendable {
+        public var welcomed = 0
+        public var created = 0
+        public var finished = 0
+    }
+
     /// Creates a pool and a deployment of its own on the server at `control`, connects
-    /// `plan.workers` simulated workers, creates `plan.runs` runs and waits until the
-    /// workers finished them all or `plan.timeout` passes. `progress` is called with the
-    /// runs created so far, now and then, on this thread.
+    /// `plan.workers` simulated workers, waits `plan.idle`, creates `plan.runs` runs and
+    /// waits until the workers finished them all or `plan.timeout` passes. `progress` is
+    /// called now and then on this thread. With `serverPID`, the server's usage is read
+    /// after the idle time.
     public static func run(
-        _ plan: BenchPlan, control endpoint: String, progress: (Int) -> Void = { _ in }
+        _ plan: BenchPlan, control endpoint: String, serverPID: Int32? = nil, progress: (Progress) -> Void = { _ in }
     ) throws -> BenchReport {
         let deadline = ContinuousClock.now + plan.timeout
         let control = try ControlClient(endpoint: endpoint)
@@ -95,10 +119,13 @@ public enum Bench {
         _ = try control.call(.createDeployment(.with { $0.name = name; $0.workPoolName = name; $0.command = "true" }))
         defer { cleanUp(name, control: control) }
 
+        let tally = FleetTally()
+        let local = min(plan.workers, workersPerProcess)
         let fleet = SimulatedFleet(
             configuration: .init(
-                dispatchEndpoint: dispatch, pool: name, workers: plan.workers, limit: plan.limit,
-                runDuration: plan.runDuration, expectedRuns: plan.runs))
+                dispatchEndpoint: dispatch, pool: name, workers: local, limit: plan.limit,
+                runDuration: plan.runDuration, expectedRuns: plan.runs),
+            tally: tally)
         let outcome = FleetOutcome()
         let thread = Thread {
             outcome.finish(Result { try fleet.run(deadline: deadline) })
@@ -106,24 +133,76 @@ public enum Bench {
         thread.name = "drover-bench-fleet"
         thread.start()
         defer { fleet.stop() }
+        var children: [FleetChild] = []
+        defer {
+            for child in children { child.stop() }
+            for child in children { child.kill() }
+        }
+        var first = local
+        while first < plan.workers {
+            let count = min(workersPerProcess, plan.workers - first)
+            guard let executable = plan.fleetExecutable else {
+                throw DroverError(
+                    .invalidArgument, "More than \(workersPerProcess) workers need fleet processes: give the drover executable.")
+            }
+            children.append(
+                try FleetChild(
+                    executable: executable,
+                    arguments: [
+                        "bench", "fleet", "--dispatch", dispatch, "--pool", name, "--workers", "\(count)",
+                        "--limit", "\(plan.limit)", "--run-duration", "\(plan.runDuration.inSeconds)",
+                        "--first-worker", "\(first + 1)", "--timeout", "\(plan.timeout.inSeconds)",
+                    ],
+                    tally: tally))
+            first += count
+        }
 
-        guard fleet.awaitWelcome(until: Date(timeIntervalSinceNow: plan.timeout.inSeconds)) else {
-            throw DroverError(
-                .unavailable, "Only \(fleet.welcomed) of \(plan.workers) simulated workers were welcomed in time.")
+        let welcomeDeadline = Date(timeIntervalSinceNow: plan.timeout.inSeconds)
+        var welcomed = 0
+        while welcomed < plan.workers {
+            let counts = tally.wait(until: min(welcomeDeadline, Date(timeIntervalSinceNow: 0.2))) {
+                $0.welcomed >= plan.workers || $0.partsEnded > 0
+            }
+            welcomed = counts.welcomed
+            progress(Progress(welcomed: welcomed))
+            guard counts.partsEnded == 0, Date() < welcomeDeadline else { break }
+        }
+        guard welcomed >= plan.workers else {
+            throw DroverError(.unavailable, "Only \(welcomed) of \(plan.workers) simulated workers were welcomed in time.")
+        }
+        var serverIdle: ServerUsage?
+        if plan.idle > .zero {
+            tally.wait(until: Date(timeIntervalSinceNow: plan.idle.inSeconds)) { $0.partsEnded > 0 }
+            serverIdle = serverPID.flatMap(ServerUsage.read(pid:))
         }
 
         let createStart = Date()
-        try create(plan, deployment: name, control: control, deadline: deadline, progress: progress)
+        try create(plan, deployment: name, control: control, deadline: deadline) { created in
+            progress(Progress(welcomed: welcomed, created: created, finished: tally.current.finished))
+        }
         let createSeconds = Date().timeIntervalSince(createStart)
+        var finished = 0
+        while finished < plan.runs {
+            let counts = tally.wait(until: Date(timeIntervalSinceNow: 0.2)) { $0.finished >= plan.runs || $0.partsEnded > 0 }
+            finished = counts.finished
+            progress(Progress(welcomed: welcomed, created: plan.runs, finished: finished))
+            guard counts.partsEnded == 0, ContinuousClock.now < deadline else { break }
+        }
+        fleet.stop()
+        for child in children { child.stop() }
 
-        let measurements = try outcome.wait(until: deadline + .seconds(5))
+        var measurements = try outcome.wait(until: .now + .seconds(10))
+        for child in children {
+            measurements.merge(try child.result(until: Date(timeIntervalSinceNow: 10)))
+        }
         let elapsed = (measurements.lastFinish ?? Date()).timeIntervalSince(createStart)
         return BenchReport(
             workers: plan.workers, limit: plan.limit, runs: plan.runs, finished: measurements.finished,
             runDurationSeconds: plan.runDuration.inSeconds, elapsedSeconds: elapsed,
             throughput: elapsed > 0 ? Double(measurements.finished) / elapsed : 0, createSeconds: createSeconds,
             dispatchLatency: LatencySummary(microseconds: measurements.dispatch),
-            endToEnd: LatencySummary(microseconds: measurements.endToEnd), server: nil)
+            endToEnd: LatencySummary(microseconds: measurements.endToEnd), server: nil,
+            idleSeconds: plan.idle.inSeconds, serverIdle: serverIdle)
     }
 
     /// Requests kept in flight while creating runs: enough to keep the server's batches
@@ -177,7 +256,7 @@ public enum Bench {
 }
 
 /// The fleet's result, handed from its thread to the bench's.
-private final class FleetOutcome: @unchecked Sendable {
+final class FleetOutcome: @unchecked Sendable {
     private let condition = NSCondition()
     private var result: Result<SimulatedFleet.Measurements, any Error>?
 

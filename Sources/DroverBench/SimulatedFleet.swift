@@ -21,12 +21,15 @@ final class SimulatedFleet: @unchecked Sendable {
         var limit: UInt32
         /// How long each run "runs"; zero reports it finished at once.
         var runDuration: Duration
-        /// Runs to finish before the fleet stops.
+        /// Runs the fleet expects to see, to size its buffers.
         var expectedRuns: Int
+        /// The number of the fleet's first worker, so that the workers of several fleets
+        /// have distinct names.
+        var firstWorker = 1
     }
 
     /// What the fleet measured; read after `run` returns.
-    struct Measurements: Sendable {
+    struct Measurements: Sendable, Codable {
         /// Microseconds from the run's creation to its assignment being read by a worker.
         var dispatch: [UInt64] = []
         /// Microseconds from creation to the moment the worker reported it finished.
@@ -34,30 +37,25 @@ final class SimulatedFleet: @unchecked Sendable {
         var finished = 0
         var firstAssignment: Date?
         var lastFinish: Date?
+
+        /// Adds what another fleet measured.
+        mutating func merge(_ other: Measurements) {
+            dispatch += other.dispatch
+            endToEnd += other.endToEnd
+            finished += other.finished
+            firstAssignment = [firstAssignment, other.firstAssignment].compactMap { $0 }.min()
+            lastFinish = [lastFinish, other.lastFinish].compactMap { $0 }.max()
+        }
     }
 
     private let configuration: Configuration
     private let stopping = Atomic<Bool>(false)
-    /// How many workers were welcomed, and whether the loop returned; guarded by `condition`.
-    private let condition = NSCondition()
-    private var welcomedCount = 0
-    private var ended = false
+    /// Where it counts workers welcomed and runs finished, for whoever waits on them.
+    private let tally: FleetTally
 
-    init(configuration: Configuration) {
+    init(configuration: Configuration, tally: FleetTally) {
         self.configuration = configuration
-    }
-
-    /// How many workers the server has welcomed so far. Any thread.
-    var welcomed: Int { condition.withLock { welcomedCount } }
-
-    /// Waits until every worker is welcomed; false if the loop ended or `deadline` passed first.
-    func awaitWelcome(until deadline: Date) -> Bool {
-        condition.lock()
-        defer { condition.unlock() }
-        while welcomedCount < configuration.workers && !ended {
-            guard condition.wait(until: deadline) else { break }
-        }
-        return welcomedCount >= configuration.workers
+        self.tally = tally
     }
 
     /// Asks the fleet's loop to return at its next wake-up. Any thread.
@@ -83,15 +81,10 @@ final class SimulatedFleet: @unchecked Sendable {
         static func == (lhs: Pending, rhs: Pending) -> Bool { lhs.due == rhs.due && lhs.runID == rhs.runID }
     }
 
-    /// Connects every worker, serves runs until `expectedRuns` finished, `stop()` or
-    /// `deadline`, and returns what it measured. Blocks the calling thread.
+    /// Connects every worker, serves runs until `stop()` or `deadline`, and returns what
+    /// it measured. Blocks the calling thread.
     func run(deadline: ContinuousClock.Instant) throws -> Measurements {
-        defer {
-            condition.withLock {
-                ended = true
-                condition.broadcast()
-            }
-        }
+        defer { tally.partEnded() }
         let context = try Context(ioThreads: 1, maxSockets: Int32(max(1024, configuration.workers + 16)))
         var workers: [Worker] = []
         var poller = Poller()
@@ -111,9 +104,7 @@ final class SimulatedFleet: @unchecked Sendable {
         measurements.dispatch.reserveCapacity(configuration.expectedRuns)
         measurements.endToEnd.reserveCapacity(configuration.expectedRuns)
         var pending: [Pending] = []
-        while !stopping.load(ordering: .acquiring), measurements.finished < configuration.expectedRuns,
-            ContinuousClock.now < deadline
-        {
+        while !stopping.load(ordering: .acquiring), ContinuousClock.now < deadline {
             let nextDue = pending.first?.due
             let wait = nextDue.map { max(.zero, $0 - ContinuousClock.now) } ?? .milliseconds(50)
             let events = try poller.poll(timeout: min(wait, .milliseconds(50)))
@@ -141,7 +132,7 @@ final class SimulatedFleet: @unchecked Sendable {
         .with {
             $0.workerID = id
             $0.workPoolName = configuration.pool
-            $0.name = "bench-worker-\(index + 1)"
+            $0.name = "bench-worker-\(configuration.firstWorker + index)"
             $0.limit = configuration.limit
             $0.host = ProcessInfo.processInfo.hostName
             $0.pid = UInt32(ProcessInfo.processInfo.processIdentifier)
@@ -156,12 +147,7 @@ final class SimulatedFleet: @unchecked Sendable {
     ) {
         switch message.kind {
         case .welcome(let welcome):
-            if workers[index].session == 0 {
-                condition.withLock {
-                    welcomedCount += 1
-                    condition.broadcast()
-                }
-            }
+            if workers[index].session == 0 { tally.add(welcomed: 1) }
             workers[index].session = welcome.session
             workers[index].heartbeatInterval = .milliseconds(Int64(max(100, welcome.heartbeatIntervalMs)))
             workers[index].nextHeartbeat = .now + workers[index].heartbeatInterval
@@ -217,6 +203,7 @@ final class SimulatedFleet: @unchecked Sendable {
             measurements.lastFinish = finished
         }
         pending.removeFirst(done)
+        tally.add(finished: done)
     }
 
     private func heartbeat(_ workers: inout [Worker]) {

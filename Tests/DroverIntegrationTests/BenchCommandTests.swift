@@ -30,9 +30,21 @@ struct BenchCommandTests {
         #expect(await server.stop() == .exit(0))
     }
 
+    @Test func aFleetLargerThanOneProcessSpreadsOverChildProcesses() async throws {
+        let result = try await drover(
+            "bench", "--workers", "1003", "--limit", "1", "--runs", "30", "--idle", "0.2", "-o", "json")
+        #expect(result.status == 0, "\(result)")
+        let report = try JSON.object(result.stdout)
+        #expect(report["workers"] as? Int == 1003, "\(report)")
+        #expect(report["finished"] as? Int == 30, "\(report)")
+        let dispatch = try #require(report["dispatchLatency"] as? [String: Any])
+        #expect(dispatch["count"] as? Int == 30, "every run measured once, whichever process ran it: \(report)")
+        #expect(report["serverIdle"] is [String: Any], "the server's usage after the idle time: \(report)")
+    }
+
     @Test func badArgumentsAreUsageErrors() async throws {
         for arguments in [
-            ["--workers", "0"], ["--runs", "0"], ["--rate", "-1"], ["--run-duration", "-2"],
+            ["--workers", "0"], ["--workers", "20001"], ["--idle", "-1"], ["--runs", "0"], ["--rate", "-1"], ["--run-duration", "-2"],
             ["--relaxed-durability", "--server", "tcp://127.0.0.1:1"],
         ] {
             let result = try await drover(["bench"] + arguments)

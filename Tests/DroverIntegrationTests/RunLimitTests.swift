@@ -19,6 +19,9 @@ struct RunLimitTests {
         let server = try await DroverServer.start(home: home.url)
         defer { server.terminate() }
         try await server.succeed("concurrency-limit", "create", "global_limit", "1", "--all-runs")
+        // Runs hold their slot until the gate file appears, so the others must wait for it.
+        let gate = home.url.appendingPathComponent("gate").path
+        let gated = "for i in $(seq 600); do [ -e '\(gate)' ] && exit 0; sleep 0.05; done; exit 1"
         let users = ["a", "b", "c", "d"]
         var workers: [DroverWorkerProcess] = []
         defer { for worker in workers { worker.terminate() } }
@@ -26,7 +29,7 @@ struct RunLimitTests {
             try await server.succeed("work-pool", "create", "user\(user)-pool", "--type", "process")
             try await server.succeed("work-pool", "set-concurrency-limit", "user\(user)-pool", "1")
             try await server.succeed(
-                "deployment", "create", "job-\(user)", "--pool", "user\(user)-pool", "--command", "sleep 0.2")
+                "deployment", "create", "job-\(user)", "--pool", "user\(user)-pool", "--command", gated)
             workers.append(
                 try await DroverWorkerProcess.start(
                     on: server, pool: "user\(user)-pool", name: "user\(user)-worker", arguments: ["--limit", "1"]))
@@ -35,6 +38,12 @@ struct RunLimitTests {
         for _ in 0..<2 {
             for user in users { ids.append(try await server.runDeployment("job-\(user)")) }
         }
+        // The first run holds the slot; the next waits for it, and says so.
+        _ = try await server.awaitFlowRun(ids[0], toBe: "RUNNING")
+        _ = try await server.awaitFlowRun(ids[1], "waiting for the slot") {
+            $0.history.contains { $0.name == "AwaitingConcurrencySlot" }
+        }
+        #expect(FileManager.default.createFile(atPath: gate, contents: nil))
 
         var runs: [FlowRunRecord] = []
         for id in ids { runs.append(try await server.awaitTerminal(id, seconds: 60)) }

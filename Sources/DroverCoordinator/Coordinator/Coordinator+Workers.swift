@@ -129,7 +129,7 @@ extension Coordinator {
         }
         let name = hello.name.isEmpty ? "worker-\(worker.prefix(8))" : hello.name
         try ResourceName.validate(name, kind: "worker")
-        if let holder = sessions.values.first(where: { $0.poolID == pool.id && $0.name == name && $0.id != worker }) {
+        if let holder = sessions.session(named: name, inPool: pool.id), holder.id != worker {
             throw .alreadyExists(
                 "A worker named '\(name)' is already connected to work pool '\(pool.name)' "
                     + "(pid \(holder.pid) on \(holder.host)). Stop it, or start this one with another --name.")
@@ -208,7 +208,7 @@ extension Coordinator {
     func listWorkers(_ list: Drover_V1_ListWorkers) throws(DroverError) -> [Drover_V1_Worker] {
         let poolID = list.workPoolName.isEmpty ? nil : try catalog.pool(named: list.workPoolName).id
         let all = Array(sessions.values) + departed.values.filter { old in
-            !sessions.values.contains { $0.poolID == old.poolID && $0.name == old.name }
+            sessions.session(named: old.name, inPool: old.poolID) == nil
         }
         return all.filter { poolID == nil || $0.poolID == poolID }
             .sorted { ($0.poolName, $0.name) < ($1.poolName, $1.name) }

@@ -46,7 +46,7 @@ public struct Coordinator {
     var dispatcher: Dispatcher
     /// Concurrency slots of runs, asked of the limit service.
     var slots: RunSlots
-    var sessions: [String: WorkerSession] = [:]
+    var sessions = WorkerSessions()
     /// Job configurations by deployment id, rendered for runs without job variables of their
     /// own; emptied by any change to the catalog or to a deployment.
     var renderedConfigurations: [UUID: Google_Protobuf_Struct] = [:]

@@ -22,6 +22,9 @@ public struct Dispatcher: Sendable {
     private var freeWorkerSlots: [Int] = []
     /// Connected workers' slots, the one seen longest ago first.
     private var bySilence = RecencyList()
+    /// The last version handed to a candidate entry; never reused, so a reused slot cannot
+    /// revive an old entry.
+    private var lastOffer: UInt64 = 0
     private var runs: [UUID: RunState] = [:]
     private var notYetDue = MinHeap<RunTicket>()
     private var nextSequence: UInt64 = 0
@@ -48,6 +51,21 @@ public struct Dispatcher: Sendable {
         var active = 0
         /// Slots of the pool's connected workers.
         var workers: Set<Int> = []
+        /// Its workers with credit, least loaded first: an entry stands until its worker's
+        /// load or credit changes, which offers the worker again with a new version.
+        var candidates = MinHeap<Candidate>()
+    }
+
+    /// A worker with credit, as its pool's candidates hold it.
+    private struct Candidate: Comparable, Sendable {
+        let load: Int
+        let key: String
+        let slot: Int
+        /// Matches the worker's `offered` while the entry stands.
+        let version: UInt64
+
+        static func < (lhs: Candidate, rhs: Candidate) -> Bool { (lhs.load, lhs.key) < (rhs.load, rhs.key) }
+        static func == (lhs: Candidate, rhs: Candidate) -> Bool { lhs.slot == rhs.slot && lhs.version == rhs.version }
     }
 
     private struct WorkerState: Sendable {
@@ -58,6 +76,8 @@ public struct Dispatcher: Sendable {
         let limit: UInt32?
         var accepting = true
         var inFlight: Set<UUID> = []
+        /// The version of its current candidate entry.
+        var offered: UInt64 = 0
         var lastSeen: Date
 
         var credit: Int {
@@ -172,7 +192,10 @@ public struct Dispatcher: Sendable {
         guard let run = runs.removeValue(forKey: id) else { return [] }
         if case .inFlight(let worker) = run.phase {
             count(pool: run.poolID, queue: run.queueID, by: -1)
-            if let worker, let slot = workerSlots[worker] { workers[slot]?.inFlight.remove(id) }
+            if let worker, let slot = workerSlots[worker] {
+                workers[slot]?.inFlight.remove(id)
+                offer(slot)
+            }
         }
         // Waiting and not-yet-due tickets are skipped lazily when they reach the front.
         return dispatch(pool: run.poolID)
@@ -212,6 +235,7 @@ public struct Dispatcher: Sendable {
         workerSlots[key] = slot
         bySilence.touch(slot)
         pools[pool]?.workers.insert(slot)
+        offer(slot)
         return (claimed, actions + dispatch(pool: pool))
     }
 
@@ -226,6 +250,7 @@ public struct Dispatcher: Sendable {
     public mutating func setAccepting(_ key: String, _ accepting: Bool) -> [DispatchAction] {
         guard let slot = workerSlots[key], let pool = workers[slot]?.poolID else { return [] }
         workers[slot]?.accepting = accepting
+        offer(slot)
         return accepting ? dispatch(pool: pool) : []
     }
 
@@ -303,13 +328,14 @@ public struct Dispatcher: Sendable {
                 let rules = pool.queues[index].rules
                 guard !rules.isPaused, rules.limit.map({ pool.queues[index].active < Int($0) }) ?? true else { continue }
                 guard let ticket = nextWaiting(in: &pool.queues[index]) else { continue }
-                guard let slot = leastLoadedWorker(in: pool, serving: rules.id) else { continue }
+                guard let slot = leastLoadedWorker(in: &pool, serving: rules.id) else { continue }
                 pool.queues[index].waiting.removeFirst()
                 pool.queues[index].active += 1
                 pool.active += 1
                 let worker = workers[slot]!.key
                 runs[ticket.runID]?.phase = .inFlight(worker: worker)
                 workers[slot]!.inFlight.insert(ticket.runID)
+                offer(slot, in: &pool)
                 actions.append(.dispatch(run: ticket.runID, worker: worker))
                 sent = true
                 break
@@ -328,18 +354,55 @@ public struct Dispatcher: Sendable {
         return nil
     }
 
-    /// The slot of the worker with credit that holds the fewest runs, by key among equals.
-    private func leastLoadedWorker(in pool: PoolState, serving queue: UUID) -> Int? {
-        var best: (slot: Int, load: Int)?
-        for slot in pool.workers {
-            guard let worker = workers[slot], worker.credit > 0, worker.serves(queue) else { continue }
-            let load = worker.inFlight.count
-            if let current = best, load > current.load || (load == current.load && worker.key > workers[current.slot]!.key) {
+    /// The slot of the worker with credit that holds the fewest runs, by key among equals,
+    /// from the pool's candidates; stale entries are dropped on the way.
+    private func leastLoadedWorker(in pool: inout PoolState, serving queue: UUID) -> Int? {
+        var elsewhere: [Candidate] = []
+        defer { for candidate in elsewhere { pool.candidates.insert(candidate) } }
+        while let candidate = pool.candidates.first {
+            guard let worker = workers[candidate.slot], worker.offered == candidate.version, worker.credit > 0 else {
+                pool.candidates.removeFirst()
                 continue
             }
-            best = (slot, load)
+            guard worker.serves(queue) else {
+                elsewhere.append(pool.candidates.removeFirst()!)
+                continue
+            }
+            // It stays on top: the assignment offers the worker again, which makes it stale.
+            return candidate.slot
         }
-        return best?.slot
+        return nil
+    }
+
+    /// Offers a worker to its pool again after its load or credit changed: earlier entries
+    /// go stale, and a worker with credit gets a new one.
+    private mutating func offer(_ slot: Int) {
+        guard let pool = workers[slot]?.poolID, var state = pools.removeValue(forKey: pool) else {
+            workers[slot]?.offered = 0
+            return
+        }
+        offer(slot, in: &state)
+        pools[pool] = state
+    }
+
+    private mutating func offer(_ slot: Int, in pool: inout PoolState) {
+        guard workers[slot] != nil else { return }
+        lastOffer += 1
+        workers[slot]!.offered = lastOffer
+        let worker = workers[slot]!
+        if worker.credit > 0 {
+            pool.candidates.insert(
+                Candidate(load: worker.inFlight.count, key: worker.key, slot: slot, version: lastOffer))
+        }
+        // Stale entries sink out of reach while loads stay low: rebuild now and then.
+        if pool.candidates.count > 2 * pool.workers.count + 64 {
+            var fresh = MinHeap<Candidate>()
+            for slot in pool.workers {
+                guard let worker = workers[slot], worker.credit > 0 else { continue }
+                fresh.insert(Candidate(load: worker.inFlight.count, key: worker.key, slot: slot, version: worker.offered))
+            }
+            pool.candidates = fresh
+        }
     }
 
     // MARK: Worker slots

@@ -14,7 +14,7 @@ struct BenchCommand: ParsableCommand {
         commandName: "bench",
         abstract: "Load-test Drover and measure it.",
         discussion: "`drover bench` alone runs `drover bench dispatch`. See docs/benchmarks.md for the scenarios.",
-        subcommands: [BenchDispatchCommand.self, BenchLimitsCommand.self],
+        subcommands: [BenchDispatchCommand.self, BenchLimitsCommand.self, BenchFleetCommand.self],
         defaultSubcommand: BenchDispatchCommand.self
     )
 }
@@ -31,16 +31,20 @@ struct BenchDispatchCommand: ParsableCommand {
             finished them all. Simulated workers run nothing: they report each run started at once \
             and finished after --run-duration. It prints the dispatch latency (run created to its \
             worker reading it), the end-to-end time, the throughput and, for its own server, the \
-            server's CPU time and peak memory. It stops by itself, after --timeout at the latest.
+            server's CPU time and peak memory. With --idle, the workers first stay connected and \
+            heartbeating that long, and the server's memory is read before the runs come. More than \
+            \(Bench.workersPerProcess) workers are spread over child processes of \
+            \(Bench.workersPerProcess) each. It stops by itself, after --timeout at the latest.
             """
     )
 
-    @Option(help: "Simulated workers, each with its own connection.") var workers = 1
+    @Option(help: "Simulated workers, each with its own connection (up to 20000).") var workers = 1
     @Option(help: "Runs each worker takes at once.") var limit: UInt32 = 4
     @Option(help: "Runs to create.") var runs = 1000
     @Option(help: "Runs created per second (default: as fast as the server answers).") var rate: Double?
     @Option(help: "Seconds each simulated run lasts.") var runDuration: Double = 0
     @Option(help: "Seconds after which the bench gives up.") var timeout: Double = 300
+    @Option(help: "Seconds the workers stay connected and idle before the runs come.") var idle: Double = 0
     @Option(
         help: ArgumentHelp(
             "Bench this server instead of one started for the bench.", valueName: "endpoint"))
@@ -50,9 +54,10 @@ struct BenchDispatchCommand: ParsableCommand {
     @OptionGroup var output: OutputOptions
 
     func validate() throws {
-        guard (1...1000).contains(workers) else {
-            throw ValidationError("--workers must be from 1 to 1000 in one process; got \(workers).")
+        guard (1...20_000).contains(workers) else {
+            throw ValidationError("--workers must be from 1 to 20000; got \(workers).")
         }
+        guard idle >= 0, idle <= 3600 else { throw ValidationError("--idle must be from 0 to 3600 seconds; got \(idle).") }
         guard limit >= 1 else { throw ValidationError("--limit must be at least 1.") }
         guard (1...10_000_000).contains(runs) else { throw ValidationError("--runs must be from 1 to 10000000; got \(runs).") }
         if let rate { guard rate > 0, rate.isFinite else { throw ValidationError("--rate must be above 0; got \(rate).") } }
@@ -68,15 +73,16 @@ struct BenchDispatchCommand: ParsableCommand {
     func run() throws {
         let plan = BenchPlan(
             workers: workers, limit: limit, runs: runs, rate: rate, runDuration: .milliseconds(Int64(runDuration * 1000)),
-            timeout: .milliseconds(Int64(timeout * 1000)))
+            timeout: .milliseconds(Int64(timeout * 1000)), idle: .milliseconds(Int64(idle * 1000)),
+            fleetExecutable: URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath())
         let own = server == nil ? try BenchServer.start(
             ["server", "start", "--control-port", "0", "--dispatch-port", "0", "--limits-port", "0"]
                 + (relaxedDurability ? ["--relaxed-durability"] : [])) : nil
         defer { own?.stop() }
         let endpoint = server ?? own!.endpoint
         let showProgress = !output.json && isatty(STDERR_FILENO) == 1
-        var report = try Bench.run(plan, control: endpoint) { created in
-            if showProgress { Terminal.error("\rcreated \(created)/\(plan.runs) runs", newline: false) }
+        var report = try Bench.run(plan, control: endpoint, serverPID: own?.pid) { progress in
+            if showProgress { Terminal.error("\r" + Self.progressLine(progress, plan), newline: false) }
         }
         if showProgress { Terminal.error("") }
         if let own { report.server = ServerUsage.read(pid: own.pid) }
@@ -91,6 +97,20 @@ struct BenchDispatchCommand: ParsableCommand {
             throw DroverError(
                 .unavailable, "Only \(report.finished) of \(report.runs) runs finished within \(seconds(timeout)) s.")
         }
+    }
+
+    /// One line of progress: workers welcomed, then runs created and finished, with a bar.
+    static func progressLine(_ progress: Bench.Progress, _ plan: BenchPlan) -> String {
+        guard progress.welcomed >= plan.workers else {
+            return "connecting workers: \(progress.welcomed)/\(plan.workers) welcomed".padding(
+                toLength: 70, withPad: " ", startingAt: 0)
+        }
+        let width = 30
+        let done = plan.runs > 0 ? min(width, progress.finished * width / plan.runs) : width
+        let created = plan.runs > 0 ? min(width, progress.created * width / plan.runs) : width
+        let bar = String(repeating: "#", count: done) + String(repeating: "-", count: max(0, created - done))
+            + String(repeating: " ", count: width - max(done, created))
+        return "[\(bar)] created \(progress.created)/\(plan.runs), finished \(progress.finished)"
     }
 
     static func describe(_ report: BenchReport) -> String {
@@ -110,8 +130,14 @@ struct BenchDispatchCommand: ParsableCommand {
             row("dispatch latency", report.dispatchLatency),
             row("created → finished", report.endToEnd),
         ]
-        if let server = report.server {
+        if let idle = report.serverIdle {
             lines.append("")
+            lines.append(String(format: "server after %.0f s idle with %d workers: %.2f s of CPU, peak %.1f MiB resident",
+                                report.idleSeconds, report.workers, idle.cpuSeconds,
+                                Double(idle.peakResidentBytes) / 1_048_576))
+        }
+        if let server = report.server {
+            if report.serverIdle == nil { lines.append("") }
             lines.append(String(format: "server: %.2f s of CPU, peak %.1f MiB resident", server.cpuSeconds,
                                 Double(server.peakResidentBytes) / 1_048_576))
         }
