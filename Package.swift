@@ -71,7 +71,7 @@ let package = Package(
         .target(
             name: "DroverBench",
             dependencies: [
-                "DroverClient", "DroverCore", "DroverProto", "ZeroMQ",
+                "CProcessSpawn", "DroverClient", "DroverCore", "DroverProto", "ZeroMQ",
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ]

@@ -23,11 +23,14 @@ public struct BenchPlan: Sendable {
     /// The `drover` executable, to start fleet processes with when `workers` is more than
     /// `Bench.workersPerProcess`.
     public var fleetExecutable: URL?
+    /// A command (argv) each run starts as a real process; nil runs nothing.
+    public var process: [String]?
 
     public init(
         workers: Int = 1, limit: UInt32 = 4, runs: Int = 1000, rate: Double? = nil, runDuration: Duration = .zero,
-        timeout: Duration = .seconds(300), idle: Duration = .zero, fleetExecutable: URL? = nil
+        timeout: Duration = .seconds(300), idle: Duration = .zero, fleetExecutable: URL? = nil, process: [String]? = nil
     ) {
+        self.process = process
         self.workers = workers
         self.limit = limit
         self.runs = runs
@@ -63,6 +66,11 @@ public struct BenchReport: Sendable, Codable {
     public var idleSeconds: Double = 0
     /// The server's cost at the end of the idle time, before the first run.
     public var serverIdle: ServerUsage?
+    /// The command each run started as a process, if any.
+    public var process: [String]?
+    /// With `process`: how fast this machine starts and reaps that command with no Drover
+    /// in between, at the fleet's concurrency, measured before the runs.
+    public var rawSpawn: SpawnRateReport?
 }
 
 /// CPU time and peak memory of a server process, from /proc.
@@ -119,12 +127,19 @@ public enum Bench {
         _ = try control.call(.createDeployment(.with { $0.name = name; $0.workPoolName = name; $0.command = "true" }))
         defer { cleanUp(name, control: control) }
 
+        // The machine's own rate for the command, before anything else competes for it.
+        let rawSpawn = try plan.process.map { argv in
+            try SpawnRate.measure(
+                argv: argv, concurrency: min(plan.workers * Int(plan.limit), 64), count: min(plan.runs, 5000),
+                timeout: plan.timeout)
+        }
+
         let tally = FleetTally()
         let local = min(plan.workers, workersPerProcess)
         let fleet = SimulatedFleet(
             configuration: .init(
                 dispatchEndpoint: dispatch, pool: name, workers: local, limit: plan.limit,
-                runDuration: plan.runDuration, expectedRuns: plan.runs),
+                runDuration: plan.runDuration, expectedRuns: plan.runs, process: plan.process),
             tally: tally)
         let outcome = FleetOutcome()
         let thread = Thread {
@@ -152,7 +167,7 @@ public enum Bench {
                         "bench", "fleet", "--dispatch", dispatch, "--pool", name, "--workers", "\(count)",
                         "--limit", "\(plan.limit)", "--run-duration", "\(plan.runDuration.inSeconds)",
                         "--first-worker", "\(first + 1)", "--timeout", "\(plan.timeout.inSeconds)",
-                    ],
+                    ] + (plan.process.map { ["--process-argv", String(decoding: try JSONEncoder().encode($0), as: UTF8.self)] } ?? []),
                     tally: tally))
             first += count
         }
@@ -202,7 +217,7 @@ public enum Bench {
             throughput: elapsed > 0 ? Double(measurements.finished) / elapsed : 0, createSeconds: createSeconds,
             dispatchLatency: LatencySummary(microseconds: measurements.dispatch),
             endToEnd: LatencySummary(microseconds: measurements.endToEnd), server: nil,
-            idleSeconds: plan.idle.inSeconds, serverIdle: serverIdle)
+            idleSeconds: plan.idle.inSeconds, serverIdle: serverIdle, process: plan.process, rawSpawn: rawSpawn)
     }
 
     /// Requests kept in flight while creating runs: enough to keep the server's batches
@@ -251,7 +266,18 @@ public enum Bench {
     /// Removes the bench's deployment and pool; what cannot be removed stays.
     private static func cleanUp(_ name: String, control: ControlClient) {
         _ = try? control.call(.deleteDeployment(.with { $0.name = name }))
-        _ = try? control.call(.deleteWorkPool(.with { $0.name = name }))
+        // The workers' last reports travel on their own connections and may reach the
+        // server after this request: a pool with unfinished runs is tried again, for 2 s at most.
+        for _ in 0..<100 {
+            do {
+                _ = try control.call(.deleteWorkPool(.with { $0.name = name }))
+                return
+            } catch where error.code == .failedPrecondition {
+                Thread.sleep(forTimeInterval: 0.02)
+            } catch {
+                return
+            }
+        }
     }
 }
 

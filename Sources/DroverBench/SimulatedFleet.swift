@@ -5,8 +5,9 @@ import SwiftProtobuf
 import Synchronization
 import ZeroMQ
 
-/// Workers that speak the dispatch protocol but run nothing: each takes runs up to its
-/// limit and reports them started and finished, at once or after a fixed duration.
+/// Workers that speak the dispatch protocol and run nothing, or one command: each takes
+/// runs up to its limit and reports them started and finished, at once, after a fixed
+/// duration, or when the process it started for the run exits.
 ///
 /// All of them live on one thread that polls every worker's DEALER socket, so a fleet of
 /// hundreds costs one thread. Each worker has its own connection, routing id, session and
@@ -26,6 +27,8 @@ final class SimulatedFleet: @unchecked Sendable {
         /// The number of the fleet's first worker, so that the workers of several fleets
         /// have distinct names.
         var firstWorker = 1
+        /// A command (argv) each run starts as a process; nil runs nothing.
+        var process: [String]?
     }
 
     /// What the fleet measured; read after `run` returns.
@@ -69,6 +72,12 @@ final class SimulatedFleet: @unchecked Sendable {
         var heartbeatInterval: Duration = .seconds(2)
     }
 
+    /// Runs whose processes are running, by the launcher's tag.
+    private struct Processes {
+        var nextTag = 0
+        var running: [Int: Pending] = [:]
+    }
+
     /// A run to report finished at `due`.
     private struct Pending: Comparable {
         let due: ContinuousClock.Instant
@@ -104,6 +113,10 @@ final class SimulatedFleet: @unchecked Sendable {
         measurements.dispatch.reserveCapacity(configuration.expectedRuns)
         measurements.endToEnd.reserveCapacity(configuration.expectedRuns)
         var pending: [Pending] = []
+        let launcher = try configuration.process.map { _ throws(DroverError) in try ProcessLauncher() }
+        defer { launcher?.shutdown() }
+        let launcherIndex = launcher.map { poller.add(fileDescriptor: $0.fileDescriptor) }
+        var processes = Processes()
         while !stopping.load(ordering: .acquiring), ContinuousClock.now < deadline {
             let nextDue = pending.first?.due
             let wait = nextDue.map { max(.zero, $0 - ContinuousClock.now) } ?? .milliseconds(50)
@@ -116,8 +129,13 @@ final class SimulatedFleet: @unchecked Sendable {
                         let envelope = try? Drover_V1_Envelope(serializedBytes: message.frames[0]),
                         case .coordinatorMessage(let reply)? = envelope.body
                     else { continue }
-                    handle(reply, worker: index, received: received, &workers, &pending, &measurements)
+                    handle(
+                        reply, worker: index, received: received, &workers, &pending, &measurements, launcher,
+                        &processes)
                 }
+            }
+            if let launcher, let launcherIndex, events[launcherIndex].contains(.readable) {
+                reap(launcher.takeExits(), &processes, workers, &measurements)
             }
             finishDue(&workers, &pending, &measurements)
             heartbeat(&workers)
@@ -143,7 +161,8 @@ final class SimulatedFleet: @unchecked Sendable {
 
     private func handle(
         _ message: Drover_V1_CoordinatorMessage, worker index: Int, received: Date, _ workers: inout [Worker],
-        _ pending: inout [Pending], _ measurements: inout Measurements
+        _ pending: inout [Pending], _ measurements: inout Measurements, _ launcher: ProcessLauncher?,
+        _ processes: inout Processes
     ) {
         switch message.kind {
         case .welcome(let welcome):
@@ -157,13 +176,28 @@ final class SimulatedFleet: @unchecked Sendable {
             measurements.firstAssignment = measurements.firstAssignment ?? received
             let socket = workers[index].socket
             let session = workers[index].session
+            var pid: Int32 = 0
+            if let launcher, let argv = configuration.process {
+                let item = Pending(
+                    due: .now, worker: index, runID: assignment.run.id, attempt: assignment.attempt, created: created)
+                do {
+                    pid = try launcher.launch(argv, tag: processes.nextTag)
+                } catch {
+                    finish(item, exitCode: -1, outcome: .runCrashed, workers, &measurements)
+                    tally.add(finished: 1)
+                    return
+                }
+                processes.running[processes.nextTag] = item
+                processes.nextTag += 1
+            }
             send(
                 .runStarted(.with {
                     $0.runID = assignment.run.id
                     $0.attempt = assignment.attempt
-                    $0.pid = 0
+                    $0.pid = UInt32(bitPattern: pid)
                     $0.started = Google_Protobuf_Timestamp(date: received)
                 }), session: session, on: socket)
+            guard launcher == nil else { return }
             let item = Pending(
                 due: .now + configuration.runDuration, worker: index, runID: assignment.run.id,
                 attempt: assignment.attempt, created: created)
@@ -188,22 +222,44 @@ final class SimulatedFleet: @unchecked Sendable {
         for item in pending {
             guard item.due <= now else { break }
             done += 1
-            let finished = Date()
-            let worker = workers[item.worker]
-            send(
-                .runFinished(.with {
-                    $0.runID = item.runID
-                    $0.attempt = item.attempt
-                    $0.outcome = .runCompleted
-                    $0.exitCode = 0
-                    $0.finished = Google_Protobuf_Timestamp(date: finished)
-                }), session: worker.session, on: worker.socket)
-            measurements.endToEnd.append(Self.microseconds(from: item.created, to: finished))
-            measurements.finished += 1
-            measurements.lastFinish = finished
+            finish(item, exitCode: 0, outcome: .runCompleted, workers, &measurements)
         }
         pending.removeFirst(done)
         tally.add(finished: done)
+    }
+
+    /// Reports the runs whose processes exited.
+    private func reap(
+        _ exits: [ProcessLauncher.Exit], _ processes: inout Processes, _ workers: [Worker], _ measurements: inout Measurements
+    ) {
+        var done = 0
+        for exit in exits {
+            guard let item = processes.running.removeValue(forKey: exit.tag) else { continue }
+            let outcome: Drover_V1_RunOutcome = exit.status == 0 ? .runCompleted : exit.status > 128 ? .runCrashed : .runFailed
+            finish(item, exitCode: exit.status, outcome: outcome, workers, &measurements)
+            done += 1
+        }
+        tally.add(finished: done)
+    }
+
+    /// Tells the server the run ended, and measures it.
+    private func finish(
+        _ item: Pending, exitCode: Int32, outcome: Drover_V1_RunOutcome, _ workers: [Worker],
+        _ measurements: inout Measurements
+    ) {
+        let finished = Date()
+        let worker = workers[item.worker]
+        send(
+            .runFinished(.with {
+                $0.runID = item.runID
+                $0.attempt = item.attempt
+                $0.outcome = outcome
+                $0.exitCode = exitCode
+                $0.finished = Google_Protobuf_Timestamp(date: finished)
+            }), session: worker.session, on: worker.socket)
+        measurements.endToEnd.append(Self.microseconds(from: item.created, to: finished))
+        measurements.finished += 1
+        measurements.lastFinish = finished
     }
 
     private func heartbeat(_ workers: inout [Worker]) {

@@ -42,9 +42,21 @@ struct BenchCommandTests {
         #expect(report["serverIdle"] is [String: Any], "the server's usage after the idle time: \(report)")
     }
 
+    @Test func runsStartRealProcessesMeasuredAgainstTheMachinesOwnRate() async throws {
+        let result = try await drover("bench", "--workers", "2", "--limit", "2", "--runs", "20", "--process", "true", "-o", "json")
+        #expect(result.status == 0, "\(result)")
+        let report = try JSON.object(result.stdout)
+        #expect(report["finished"] as? Int == 20, "\(report)")
+        #expect(report["process"] as? [String] == ["true"], "\(report)")
+        let raw = try #require(report["rawSpawn"] as? [String: Any], "\(report)")
+        #expect(raw["count"] as? Int == 20)
+        #expect(raw["failures"] as? Int == 0)
+        #expect(raw["concurrency"] as? Int == 4)
+    }
+
     @Test func badArgumentsAreUsageErrors() async throws {
         for arguments in [
-            ["--workers", "0"], ["--workers", "20001"], ["--idle", "-1"], ["--runs", "0"], ["--rate", "-1"], ["--run-duration", "-2"],
+            ["--workers", "0"], ["--workers", "20001"], ["--process", " "], ["--idle", "-1"], ["--runs", "0"], ["--rate", "-1"], ["--run-duration", "-2"],
             ["--relaxed-durability", "--server", "tcp://127.0.0.1:1"],
         ] {
             let result = try await drover(["bench"] + arguments)

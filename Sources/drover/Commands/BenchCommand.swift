@@ -47,6 +47,11 @@ struct BenchDispatchCommand: ParsableCommand {
     @Option(help: "Seconds the workers stay connected and idle before the runs come.") var idle: Double = 0
     @Option(
         help: ArgumentHelp(
+            "Start each run as a real process of this command, and first measure how fast the machine starts it.",
+            valueName: "command"))
+    var process: String?
+    @Option(
+        help: ArgumentHelp(
             "Bench this server instead of one started for the bench.", valueName: "endpoint"))
     var server: String?
     @Flag(help: "Start the bench's own server with --relaxed-durability (fsync at checkpoints only).")
@@ -65,6 +70,9 @@ struct BenchDispatchCommand: ParsableCommand {
             throw ValidationError("--run-duration must be from 0 to 3600 seconds; got \(runDuration).")
         }
         guard timeout > 0, timeout <= 86_400 else { throw ValidationError("--timeout must be from 0 to 86400 seconds.") }
+        if let process, process.trimmingCharacters(in: .whitespaces).isEmpty {
+            throw ValidationError("--process needs a command, such as --process true.")
+        }
         if relaxedDurability && server != nil {
             throw ValidationError("--relaxed-durability applies to the bench's own server; start yours with it instead.")
         }
@@ -74,7 +82,8 @@ struct BenchDispatchCommand: ParsableCommand {
         let plan = BenchPlan(
             workers: workers, limit: limit, runs: runs, rate: rate, runDuration: .milliseconds(Int64(runDuration * 1000)),
             timeout: .milliseconds(Int64(timeout * 1000)), idle: .milliseconds(Int64(idle * 1000)),
-            fleetExecutable: URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath())
+            fleetExecutable: URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath(),
+            process: process.map(Self.arguments(of:)))
         let own = server == nil ? try BenchServer.start(
             ["server", "start", "--control-port", "0", "--dispatch-port", "0", "--limits-port", "0"]
                 + (relaxedDurability ? ["--relaxed-durability"] : [])) : nil
@@ -99,6 +108,17 @@ struct BenchDispatchCommand: ParsableCommand {
         }
     }
 
+    /// How `--process` runs a command: split on spaces and started directly when it has no
+    /// shell syntax, otherwise through `/bin/sh -c`.
+    static func arguments(of command: String) -> [String] {
+        let shellSyntax = CharacterSet(charactersIn: "|&;<>()$`\\\"'*?[]#~=%{}!\n")
+        let words = command.split(whereSeparator: { $0 == " " || $0 == "\t" }).map(String.init)
+        if command.unicodeScalars.contains(where: shellSyntax.contains) || words.isEmpty {
+            return ["/bin/sh", "-c", command]
+        }
+        return words
+    }
+
     /// One line of progress: workers welcomed, then runs created and finished, with a bar.
     static func progressLine(_ progress: Bench.Progress, _ plan: BenchPlan) -> String {
         guard progress.welcomed >= plan.workers else {
@@ -121,7 +141,8 @@ struct BenchDispatchCommand: ParsableCommand {
         }
         var lines = [
             "\(report.finished) of \(report.runs) runs finished by \(report.workers) simulated worker\(report.workers == 1 ? "" : "s") "
-                + "(limit \(report.limit) each, runs of \(seconds(report.runDurationSeconds)) s)",
+                + "(limit \(report.limit) each, "
+                + (report.process == nil ? "runs of \(seconds(report.runDurationSeconds)) s)" : "each run a process)"),
             String(format: "throughput: %.0f runs/s over %.2f s (creating them took %.2f s)",
                    report.throughput, report.elapsedSeconds, report.createSeconds),
             "",
@@ -130,6 +151,13 @@ struct BenchDispatchCommand: ParsableCommand {
             row("dispatch latency", report.dispatchLatency),
             row("created → finished", report.endToEnd),
         ]
+        if let process = report.process, let raw = report.rawSpawn {
+            lines.insert(contentsOf: [
+                String(format: "runs started `%@` as processes: %.0f runs/s against the machine's %.0f processes/s "
+                    + "(%.0f %%) at %d at once", process.joined(separator: " "), report.throughput, raw.perSecond,
+                    raw.perSecond > 0 ? 100 * report.throughput / raw.perSecond : 0, raw.concurrency),
+            ], at: 2)
+        }
         if let idle = report.serverIdle {
             lines.append("")
             lines.append(String(format: "server after %.0f s idle with %d workers: %.2f s of CPU, peak %.1f MiB resident",

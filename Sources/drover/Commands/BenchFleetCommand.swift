@@ -18,6 +18,8 @@ struct BenchFleetCommand: ParsableCommand {
     @Option var runDuration: Double = 0
     @Option var firstWorker = 1
     @Option var timeout: Double = 300
+    /// The command each run starts, as a JSON array of arguments.
+    @Option var processArgv: String?
 
     func validate() throws {
         guard (1...Bench.workersPerProcess).contains(workers) else {
@@ -29,6 +31,7 @@ struct BenchFleetCommand: ParsableCommand {
         try FleetChildProcess.serve(
             dispatch: dispatch, pool: pool, workers: workers, limit: limit,
             runDuration: .milliseconds(Int64(runDuration * 1000)), firstWorker: firstWorker,
-            timeout: .milliseconds(Int64(timeout * 1000)))
+            timeout: .milliseconds(Int64(timeout * 1000)),
+            process: try processArgv.map { try JSONDecoder().decode([String].self, from: Data($0.utf8)) })
     }
 }
