@@ -16,6 +16,17 @@ import Testing
         return dispatcher
     }
 
+    @Test func aWorkerThatSaidHelloBeforeItsPoolWasKnownGetsItsRuns() {
+        var dispatcher = Dispatcher(workerTimeout: 6)
+        _ = dispatcher.workerConnected("w1", pool: pool.id, queues: nil, limit: 1, reportedRuns: [], now: TestDates.at(0))
+        _ = dispatcher.setPool(pool)
+        #expect(dispatcher.connectedWorkers(inPool: pool.id) == 1)
+        let run = UUID()
+        #expect(
+            dispatcher.addRun(run, pool: pool.id, queue: queue, expectedStart: TestDates.at(0), now: TestDates.at(0))
+                == [.dispatch(run: run, worker: "w1")])
+    }
+
     // MARK: Silence
 
     @Test func aSilentWorkerIsLostAtLastSeenPlusTheTimeoutWithItsRuns() {

@@ -65,6 +65,8 @@ extension Coordinator {
             .run(
                 .with {
                     $0.run = wire(run)
+                    // A worker needs the run, not how it got here: the history stays home.
+                    $0.run.stateHistory = []
                     $0.attempt = run.attempt
                     $0.jobConfiguration = configuration
                 }), to: worker)

@@ -140,7 +140,12 @@ public struct Dispatcher: Sendable {
 
     /// Sets or replaces a pool's rules; runs already waiting keep their places.
     public mutating func setPool(_ rules: PoolRules) -> [DispatchAction] {
+        let isNew = pools[rules.id] == nil
         var state = pools[rules.id] ?? PoolState(id: rules.id, isPaused: rules.isPaused, limit: rules.limit, queues: [])
+        if isNew {
+            // Workers that said Hello before their pool was known belong to it now.
+            state.workers = Set(workers.indices.filter { workers[$0]?.poolID == rules.id })
+        }
         state.isPaused = rules.isPaused
         state.limit = rules.limit
         let old = Dictionary(uniqueKeysWithValues: state.queues.map { ($0.rules.id, $0) })
@@ -150,6 +155,9 @@ public struct Dispatcher: Sendable {
             return existing
         }
         pools[rules.id] = state
+        if isNew {
+            for slot in state.workers { offer(slot) }
+        }
         return dispatch(pool: rules.id)
     }
 
