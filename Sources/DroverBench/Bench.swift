@@ -60,6 +60,8 @@ public struct BenchReport: Sendable, Codable {
     public var dispatchLatency: LatencySummary
     /// Run created → its worker reported it finished.
     public var endToEnd: LatencySummary
+    /// Run created → started: its process spawned (`--process`), or its assignment read.
+    public var start: LatencySummary
     /// The server's own cost, when the bench started it.
     public var server: ServerUsage?
     /// Seconds the workers were connected and idle before the runs came.
@@ -216,7 +218,8 @@ public enum Bench {
             runDurationSeconds: plan.runDuration.inSeconds, elapsedSeconds: elapsed,
             throughput: elapsed > 0 ? Double(measurements.finished) / elapsed : 0, createSeconds: createSeconds,
             dispatchLatency: LatencySummary(microseconds: measurements.dispatch),
-            endToEnd: LatencySummary(microseconds: measurements.endToEnd), server: nil,
+            endToEnd: LatencySummary(microseconds: measurements.endToEnd),
+            start: LatencySummary(microseconds: measurements.start), server: nil,
             idleSeconds: plan.idle.inSeconds, serverIdle: serverIdle, process: plan.process, rawSpawn: rawSpawn)
     }
 

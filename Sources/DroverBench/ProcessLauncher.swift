@@ -170,16 +170,6 @@ public final class ProcessLauncher: Sendable {
         _ = drover_reap(pid, &signaled, &value)
     }
 
-    /// Milliseconds until `deadline` for `poll(2)`, rounded up; -1 (wait for an event)
-    /// without one.
-    static func milliseconds(until deadline: ContinuousClock.Instant?) -> Int32 {
-        guard let deadline else { return -1 }
-        let remaining = ContinuousClock.now.duration(to: deadline)
-        guard remaining > .zero else { return 0 }
-        let (seconds, attoseconds) = remaining.components
-        let milliseconds = seconds * 1000 + (attoseconds + 999_999_999_999_999) / 1_000_000_000_000_000
-        return Int32(clamping: milliseconds)
-    }
 }
 
 // MARK: - Reaper
@@ -276,7 +266,7 @@ extension ProcessLauncher {
                 }
 
                 // On EINTR nothing is marked ready and the loop polls again.
-                _ = poll(&pollFDs, nfds_t(pollFDs.count), ProcessLauncher.milliseconds(until: giveUpAt))
+                _ = poll(&pollFDs, nfds_t(pollFDs.count), PollTimeout.milliseconds(until: giveUpAt))
                 if pollFDs[0].revents != 0 { changed.drain() }
                 let now = ContinuousClock.now
                 var reaped: [Exit] = []

@@ -37,6 +37,9 @@ final class SimulatedFleet: @unchecked Sendable {
         var dispatch: [UInt64] = []
         /// Microseconds from creation to the moment the worker reported it finished.
         var endToEnd: [UInt64] = []
+        /// Microseconds from creation to the run started: its process spawned, or (running
+        /// nothing) its assignment read.
+        var start: [UInt64] = []
         var finished = 0
         var firstAssignment: Date?
         var lastFinish: Date?
@@ -45,6 +48,7 @@ final class SimulatedFleet: @unchecked Sendable {
         mutating func merge(_ other: Measurements) {
             dispatch += other.dispatch
             endToEnd += other.endToEnd
+            start += other.start
             finished += other.finished
             firstAssignment = [firstAssignment, other.firstAssignment].compactMap { $0 }.min()
             lastFinish = [lastFinish, other.lastFinish].compactMap { $0 }.max()
@@ -112,6 +116,7 @@ final class SimulatedFleet: @unchecked Sendable {
         var measurements = Measurements()
         measurements.dispatch.reserveCapacity(configuration.expectedRuns)
         measurements.endToEnd.reserveCapacity(configuration.expectedRuns)
+        measurements.start.reserveCapacity(configuration.expectedRuns)
         var pending: [Pending] = []
         let launcher = try configuration.process.map { _ throws(DroverError) in try ProcessLauncher() }
         defer { launcher?.shutdown() }
@@ -190,12 +195,14 @@ final class SimulatedFleet: @unchecked Sendable {
                 processes.running[processes.nextTag] = item
                 processes.nextTag += 1
             }
+            let started = launcher == nil ? received : Date()
+            measurements.start.append(Self.microseconds(from: created, to: started))
             send(
                 .runStarted(.with {
                     $0.runID = assignment.run.id
                     $0.attempt = assignment.attempt
                     $0.pid = UInt32(bitPattern: pid)
-                    $0.started = Google_Protobuf_Timestamp(date: received)
+                    $0.started = Google_Protobuf_Timestamp(date: started)
                 }), session: session, on: socket)
             guard launcher == nil else { return }
             let item = Pending(

@@ -53,7 +53,7 @@ public enum SpawnRate {
                     "Only \(exited) of \(count) processes of '\(argv.joined(separator: " "))' exited within \(timeout).")
             }
             // EINTR: nothing is ready; the loop looks again.
-            _ = poll(&exitsWaiting, 1, ProcessLauncher.milliseconds(until: deadline))
+            _ = poll(&exitsWaiting, 1, PollTimeout.milliseconds(until: deadline))
             for exit in launcher.takeExits() {
                 exited += 1
                 if exit.status != 0 { failures += 1 }

@@ -162,7 +162,7 @@ struct ProcessSupervisor {
             if let drainDeadline { deadlines.append(drainDeadline) }
 
             // On EINTR (or ENOMEM) nothing is marked ready and the checks below run as usual.
-            _ = poll(&pollFDs, nfds_t(pollFDs.count), Self.pollTimeout(until: deadlines.min()))
+            _ = poll(&pollFDs, nfds_t(pollFDs.count), PollTimeout.milliseconds(until: deadlines.min()))
 
             for (slot, entry) in zip(slots, pollFDs) where entry.revents != 0 {
                 switch slot {
@@ -217,15 +217,6 @@ struct ProcessSupervisor {
         pipe.isOpen = false
     }
 
-    /// Milliseconds until `deadline` for `poll`, rounded up; -1 (wait for an event) without one.
-    static func pollTimeout(until deadline: ContinuousClock.Instant?) -> Int32 {
-        guard let deadline else { return -1 }
-        let remaining = ContinuousClock.now.duration(to: deadline)
-        guard remaining > .zero else { return 0 }
-        let (seconds, attoseconds) = remaining.components
-        let milliseconds = seconds * 1000 + (attoseconds + 999_999_999_999_999) / 1_000_000_000_000_000
-        return Int32(clamping: milliseconds)
-    }
 }
 
 /// Calls `body` with a NULL-terminated array of C strings copied from `strings`, or with

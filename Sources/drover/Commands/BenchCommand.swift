@@ -149,6 +149,7 @@ struct BenchDispatchCommand: ParsableCommand {
             "".padding(toLength: 22, withPad: " ", startingAt: 0)
                 + ["p50", "p90", "p99", "p99.9", "max"].map { $0.padding(toLength: 11, withPad: " ", startingAt: 0) }.joined(),
             row("dispatch latency", report.dispatchLatency),
+            row("created → started", report.start),
             row("created → finished", report.endToEnd),
         ]
         if let process = report.process, let raw = report.rawSpawn {

@@ -68,17 +68,11 @@ struct LeasedCommand {
                 continue
             }
             var item = pollfd(fd: signals, events: Int16(POLLIN), revents: 0)
-            let wait = nextRenewal.map { max(0, milliseconds(until: $0, now: clock.now)) } ?? -1
-            _ = poll(&item, 1, Int32(clamping: wait))
+            _ = poll(&item, 1, PollTimeout.milliseconds(until: nextRenewal))
         }
         release()
         let signal = status & 0x7f
         return signal == 0 ? (status >> 8) & 0xff : 128 + signal
-    }
-
-    private func milliseconds(until instant: ContinuousClock.Instant, now: ContinuousClock.Instant) -> Int64 {
-        let (seconds, attoseconds) = (instant - now).components
-        return seconds * 1000 + (attoseconds + 999_999_999_999_999) / 1_000_000_000_000_000
     }
 
     private func release() {
