@@ -70,6 +70,8 @@ public struct BenchReport: Sendable, Codable {
     public var serverIdle: ServerUsage?
     /// The command each run started as a process, if any.
     public var process: [String]?
+    /// Runs created per second, when paced.
+    public var rate: Double?
     /// With `process`: how fast this machine starts and reaps that command with no Drover
     /// in between, at the fleet's concurrency, measured before the runs.
     public var rawSpawn: SpawnRateReport?
@@ -220,7 +222,7 @@ public enum Bench {
             dispatchLatency: LatencySummary(microseconds: measurements.dispatch),
             endToEnd: LatencySummary(microseconds: measurements.endToEnd),
             start: LatencySummary(microseconds: measurements.start), server: nil,
-            idleSeconds: plan.idle.inSeconds, serverIdle: serverIdle, process: plan.process, rawSpawn: rawSpawn)
+            idleSeconds: plan.idle.inSeconds, serverIdle: serverIdle, process: plan.process, rate: plan.rate, rawSpawn: rawSpawn)
     }
 
     /// Requests kept in flight while creating runs: enough to keep the server's batches

@@ -152,7 +152,11 @@ struct BenchDispatchCommand: ParsableCommand {
             row("created → started", report.start),
             row("created → finished", report.endToEnd),
         ]
-        if let process = report.process, let raw = report.rawSpawn {
+        if let process = report.process, let raw = report.rawSpawn, report.rate != nil {
+            lines.insert(
+                String(format: "runs started `%@` as processes, paced; the machine starts %.0f processes/s at %d at once",
+                       process.joined(separator: " "), raw.perSecond, raw.concurrency), at: 2)
+        } else if let process = report.process, let raw = report.rawSpawn {
             lines.insert(contentsOf: [
                 String(format: "runs started `%@` as processes: %.0f runs/s against the machine's %.0f processes/s "
                     + "(%.0f %%) at %d at once", process.joined(separator: " "), report.throughput, raw.perSecond,
