@@ -31,7 +31,8 @@ struct DispatchOrderTests {
         var pendingAt: [String: Date] = [:]
         for id in low + high {
             let run = try await server.awaitFlowRun(id, toBe: "COMPLETED")
-            pendingAt[id] = try #require(run.firstTime(in: "PENDING"), "\(run)")
+            let pending: Date = try #require(run.firstTime(in: "PENDING"), "\(run)")
+            pendingAt[id] = pending
         }
         let order = (low + high).sorted { pendingAt[$0]! < pendingAt[$1]! }
         #expect(Set(order.prefix(3)) == Set(high), "high runs \(high) should go before low runs \(low); went out as \(order)")

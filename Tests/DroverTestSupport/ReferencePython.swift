@@ -19,9 +19,9 @@ public enum ReferencePython {
     }
 
     /// Runs `script` with `input` on its stdin and returns its stdout; throws with its
-    /// stderr when it fails, or when the environment is missing (run `bash deploy/test.sh`
-    /// once to create it).
-    public static func run(_ script: String, input: Data = Data()) throws -> Data {
+    /// stderr when it fails, when it runs longer than `timeout` seconds (it is killed), or
+    /// when the environment is missing (run `bash deploy/test.sh` once to create it).
+    public static func run(_ script: String, input: Data = Data(), timeout: Double = 120) throws -> Data {
         let python = executable
         guard FileManager.default.isExecutableFile(atPath: python.path) else {
             throw Failure(
@@ -34,6 +34,8 @@ public enum ReferencePython {
         let stdin = Pipe()
         let stdout = Pipe()
         let stderr = Pipe()
+        let exited = DispatchSemaphore(value: 0)
+        process.terminationHandler = { _ in exited.signal() }
         process.standardInput = stdin
         process.standardOutput = stdout
         process.standardError = stderr
@@ -51,13 +53,32 @@ public enum ReferencePython {
             errorsRead.signal()
         }
         errorReader.start()
-        let output = stdout.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
+        let output = OutputText()
+        let outputRead = DispatchSemaphore(value: 0)
+        let outputReader = Thread {
+            output.set(stdout.fileHandleForReading.readDataToEndOfFile())
+            outputRead.signal()
+        }
+        outputReader.start()
+        if exited.wait(timeout: .now() + timeout) == .timedOut {
+            process.terminate()
+            kill(process.processIdentifier, SIGKILL)
+            exited.wait()
+            throw Failure(description: "The reference script ran longer than \(Int(timeout)) s and was killed.")
+        }
+        outputRead.wait()
         errorsRead.wait()
         guard process.terminationStatus == 0 else {
             throw Failure(description: "The reference script failed (\(process.terminationStatus)):\n\(errors.text)")
         }
-        return output
+        return output.data
+    }
+
+    private final class OutputText: @unchecked Sendable {
+        private let lock = NSLock()
+        private var value = Data()
+        func set(_ data: Data) { lock.withLock { value = data } }
+        var data: Data { lock.withLock { value } }
     }
 
     private final class ErrorText: @unchecked Sendable {
