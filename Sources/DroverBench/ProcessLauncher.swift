@@ -148,7 +148,7 @@ public final class ProcessLauncher: Sendable {
         posix_spawnattr_setflags(&attributes, Int16(flags))
 
         var pid: pid_t = 0
-        let result = withCStringArray(argv) { cArgv -> Int32 in
+        let result = CStringArray.with(argv) { cArgv -> Int32 in
             guard let cArgv, let file = cArgv[0] else { return ENOMEM }
             return posix_spawnp(&pid, file, &actions, &attributes, cArgv, environ)
         }
@@ -312,15 +312,4 @@ extension ProcessLauncher {
 /// "No such file or directory (errno 2)".
 private func errnoText(_ code: Int32) -> String {
     "\(String(cString: strerror(code))) (errno \(code))"
-}
-
-/// Calls `body` with a NULL-terminated array of C strings copied from `strings`, or with
-/// `nil` if memory ran out. The copies are freed when `body` returns.
-private func withCStringArray<R>(
-    _ strings: [String], _ body: (UnsafePointer<UnsafeMutablePointer<CChar>?>?) -> R
-) -> R {
-    let copies: [UnsafeMutablePointer<CChar>?] = strings.map { strdup($0) } + [nil]
-    defer { copies.forEach { free($0) } }
-    guard copies.dropLast().allSatisfy({ $0 != nil }) else { return body(nil) }
-    return copies.withUnsafeBufferPointer { body($0.baseAddress) }
 }

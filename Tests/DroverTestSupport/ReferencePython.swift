@@ -46,14 +46,14 @@ public enum ReferencePython {
             try? stdin.fileHandleForWriting.close()
         }
         writer.start()
-        let errors = ErrorText()
+        let errors = LockedData()
         let errorsRead = DispatchSemaphore(value: 0)
         let errorReader = Thread {
             errors.set(stderr.fileHandleForReading.readDataToEndOfFile())
             errorsRead.signal()
         }
         errorReader.start()
-        let output = OutputText()
+        let output = LockedData()
         let outputRead = DispatchSemaphore(value: 0)
         let outputReader = Thread {
             output.set(stdout.fileHandleForReading.readDataToEndOfFile())
@@ -69,22 +69,16 @@ public enum ReferencePython {
         outputRead.wait()
         errorsRead.wait()
         guard process.terminationStatus == 0 else {
-            throw Failure(description: "The reference script failed (\(process.terminationStatus)):\n\(errors.text)")
+            throw Failure(description: "The reference script failed (\(process.terminationStatus)):\n\(String(decoding: errors.data, as: UTF8.self))")
         }
         return output.data
     }
 
-    private final class OutputText: @unchecked Sendable {
+    /// Bytes one thread reads and another takes.
+    private final class LockedData: @unchecked Sendable {
         private let lock = NSLock()
         private var value = Data()
         func set(_ data: Data) { lock.withLock { value = data } }
         var data: Data { lock.withLock { value } }
-    }
-
-    private final class ErrorText: @unchecked Sendable {
-        private let lock = NSLock()
-        private var data = Data()
-        func set(_ value: Data) { lock.withLock { data = value } }
-        var text: String { lock.withLock { String(decoding: data, as: UTF8.self) } }
     }
 }

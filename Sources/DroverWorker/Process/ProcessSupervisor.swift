@@ -63,8 +63,8 @@ struct ProcessSupervisor {
         var pid: pid_t = 0
         var childErrno: Int32 = 0
         var step: Int32 = 0
-        let result = withCStringArray(arguments) { argv in
-            withCStringArray(environment) { envp -> Int32 in
+        let result = CStringArray.with(arguments) { argv in
+            CStringArray.with(environment) { envp -> Int32 in
                 guard let argv, let envp else {
                     childErrno = ENOMEM
                     step = Int32(DROVER_SPAWN_STEP_REPORT_PIPE)
@@ -217,15 +217,4 @@ struct ProcessSupervisor {
         pipe.isOpen = false
     }
 
-}
-
-/// Calls `body` with a NULL-terminated array of C strings copied from `strings`, or with
-/// `nil` if memory ran out. The copies are freed when `body` returns.
-private func withCStringArray<R>(
-    _ strings: [String], _ body: (UnsafePointer<UnsafeMutablePointer<CChar>?>?) -> R
-) -> R {
-    let copies: [UnsafeMutablePointer<CChar>?] = strings.map { strdup($0) } + [nil]
-    defer { copies.forEach { free($0) } }
-    guard copies.dropLast().allSatisfy({ $0 != nil }) else { return body(nil) }
-    return copies.withUnsafeBufferPointer { body($0.baseAddress) }
 }
