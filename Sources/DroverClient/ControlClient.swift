@@ -24,11 +24,7 @@ public final class ControlClient {
         self.endpoint = endpoint
         self.timeout = timeout
         do throws(ZeroMQError) {
-            let shared: Context
-            if let context { shared = context } else { shared = try Context(ioThreads: 1) }
-            socket = try Socket(context: shared, type: .dealer)
-            try socket.set(.maxMessageSize, droverMaxFrameBytes)
-            try socket.connect(endpoint)
+            socket = try DealerSocket.connect(to: endpoint, context: context)
         } catch {
             throw .invalidArgument(
                 "Invalid server address '\(endpoint)' (\(error.code)). "

@@ -40,11 +40,7 @@ public final class LimitClient {
         self.timeout = timeout
         self.resendInterval = resendInterval
         do throws(ZeroMQError) {
-            let shared: Context
-            if let context { shared = context } else { shared = try Context(ioThreads: 1) }
-            socket = try Socket(context: shared, type: .dealer)
-            try socket.set(.maxMessageSize, droverMaxFrameBytes)
-            try socket.connect(endpoint)
+            socket = try DealerSocket.connect(to: endpoint, context: context)
         } catch {
             throw .invalidArgument(
                 "Invalid limit service address '\(endpoint)' (\(error.code)). "
