@@ -98,7 +98,10 @@ let package = Package(
         .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ"]),
         .testTarget(name: "DroverProtoTests", dependencies: ["DroverProto"]),
         .testTarget(name: "DroverCoreTests", dependencies: ["DroverCore", "DroverTestSupport"]),
-        .testTarget(name: "DroverStoreTests", dependencies: ["DroverStore", "DroverTestSupport"]),
+        .testTarget(
+            name: "DroverStoreTests",
+            dependencies: ["DroverStore", "DroverTestSupport", .product(name: "GRDB", package: "GRDB.swift")]
+        ),
         .testTarget(
             name: "DroverCoordinatorTests",
             dependencies: ["DroverCoordinator", "DroverClient", "DroverLimits", "DroverTestSupport"]

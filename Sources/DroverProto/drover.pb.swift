@@ -191,6 +191,103 @@ public nonisolated enum Drover_V1_WorkerStatus: SwiftProtobuf.Enum, Swift.CaseIt
 
 }
 
+/// What becomes of scheduled runs missed while the server was down or the pool (or queue)
+/// was paused: runs Late when the server starts or the pool resumes.
+public nonisolated enum Drover_V1_CatchUp: SwiftProtobuf.Enum, Swift.CaseIterable {
+  public typealias RawValue = Int
+
+  /// requests: keep (update) or ALL (create)
+  case unspecified // = 0
+
+  /// run them all
+  case all // = 1
+
+  /// run the newest; cancel the rest
+  case latest // = 2
+
+  /// cancel them all
+  case none // = 3
+  case UNRECOGNIZED(Int)
+
+  public init() {
+    self = .unspecified
+  }
+
+  public init?(rawValue: Int) {
+    switch rawValue {
+    case 0: self = .unspecified
+    case 1: self = .all
+    case 2: self = .latest
+    case 3: self = .none
+    default: self = .UNRECOGNIZED(rawValue)
+    }
+  }
+
+  public var rawValue: Int {
+    switch self {
+    case .unspecified: return 0
+    case .all: return 1
+    case .latest: return 2
+    case .none: return 3
+    case .UNRECOGNIZED(let i): return i
+    }
+  }
+
+  // The compiler won't synthesize support with the UNRECOGNIZED case.
+  public static let allCases: [Drover_V1_CatchUp] = [
+    .unspecified,
+    .all,
+    .latest,
+    .none,
+  ]
+
+}
+
+/// What a run of a deployment at its concurrency limit does when it is due.
+public nonisolated enum Drover_V1_CollisionStrategy: SwiftProtobuf.Enum, Swift.CaseIterable {
+  public typealias RawValue = Int
+
+  /// requests: keep (update) or ENQUEUE (create)
+  case unspecified // = 0
+
+  /// wait; start the moment a run of the deployment ends
+  case enqueue // = 1
+
+  /// cancel the new run
+  case cancelNew // = 2
+  case UNRECOGNIZED(Int)
+
+  public init() {
+    self = .unspecified
+  }
+
+  public init?(rawValue: Int) {
+    switch rawValue {
+    case 0: self = .unspecified
+    case 1: self = .enqueue
+    case 2: self = .cancelNew
+    default: self = .UNRECOGNIZED(rawValue)
+    }
+  }
+
+  public var rawValue: Int {
+    switch self {
+    case .unspecified: return 0
+    case .enqueue: return 1
+    case .cancelNew: return 2
+    case .UNRECOGNIZED(let i): return i
+    }
+  }
+
+  // The compiler won't synthesize support with the UNRECOGNIZED case.
+  public static let allCases: [Drover_V1_CollisionStrategy] = [
+    .unspecified,
+    .enqueue,
+    .cancelNew,
+  ]
+
+}
+
 public nonisolated enum Drover_V1_StateType: SwiftProtobuf.Enum, Swift.CaseIterable {
   public typealias RawValue = Int
   case unspecified // = 0
@@ -596,6 +693,38 @@ public nonisolated struct Drover_V1_ControlRequest: Sendable {
     set {operation = .runDeployment(newValue)}
   }
 
+  public var createDeploymentSchedule: Drover_V1_CreateDeploymentSchedule {
+    get {
+      if case .createDeploymentSchedule(let v)? = operation {return v}
+      return Drover_V1_CreateDeploymentSchedule()
+    }
+    set {operation = .createDeploymentSchedule(newValue)}
+  }
+
+  public var listDeploymentSchedules: Drover_V1_ListDeploymentSchedules {
+    get {
+      if case .listDeploymentSchedules(let v)? = operation {return v}
+      return Drover_V1_ListDeploymentSchedules()
+    }
+    set {operation = .listDeploymentSchedules(newValue)}
+  }
+
+  public var updateDeploymentSchedule: Drover_V1_UpdateDeploymentSchedule {
+    get {
+      if case .updateDeploymentSchedule(let v)? = operation {return v}
+      return Drover_V1_UpdateDeploymentSchedule()
+    }
+    set {operation = .updateDeploymentSchedule(newValue)}
+  }
+
+  public var deleteDeploymentSchedule: Drover_V1_DeleteDeploymentSchedule {
+    get {
+      if case .deleteDeploymentSchedule(let v)? = operation {return v}
+      return Drover_V1_DeleteDeploymentSchedule()
+    }
+    set {operation = .deleteDeploymentSchedule(newValue)}
+  }
+
   public var listFlowRuns: Drover_V1_ListFlowRuns {
     get {
       if case .listFlowRuns(let v)? = operation {return v}
@@ -658,6 +787,10 @@ public nonisolated struct Drover_V1_ControlRequest: Sendable {
     case updateDeployment(Drover_V1_UpdateDeployment)
     case deleteDeployment(Drover_V1_DeleteDeployment)
     case runDeployment(Drover_V1_RunDeployment)
+    case createDeploymentSchedule(Drover_V1_CreateDeploymentSchedule)
+    case listDeploymentSchedules(Drover_V1_ListDeploymentSchedules)
+    case updateDeploymentSchedule(Drover_V1_UpdateDeploymentSchedule)
+    case deleteDeploymentSchedule(Drover_V1_DeleteDeploymentSchedule)
     case listFlowRuns(Drover_V1_ListFlowRuns)
     case getFlowRun(Drover_V1_GetFlowRun)
     case cancelFlowRun(Drover_V1_CancelFlowRun)
@@ -758,6 +891,22 @@ public nonisolated struct Drover_V1_ControlReply: Sendable {
     set {result = .deployments(newValue)}
   }
 
+  public var deploymentSchedule: Drover_V1_DeploymentSchedule {
+    get {
+      if case .deploymentSchedule(let v)? = result {return v}
+      return Drover_V1_DeploymentSchedule()
+    }
+    set {result = .deploymentSchedule(newValue)}
+  }
+
+  public var deploymentSchedules: Drover_V1_DeploymentScheduleList {
+    get {
+      if case .deploymentSchedules(let v)? = result {return v}
+      return Drover_V1_DeploymentScheduleList()
+    }
+    set {result = .deploymentSchedules(newValue)}
+  }
+
   public var flowRun: Drover_V1_FlowRun {
     get {
       if case .flowRun(let v)? = result {return v}
@@ -795,6 +944,8 @@ public nonisolated struct Drover_V1_ControlReply: Sendable {
     case workers(Drover_V1_WorkerList)
     case deployment(Drover_V1_Deployment)
     case deployments(Drover_V1_DeploymentList)
+    case deploymentSchedule(Drover_V1_DeploymentSchedule)
+    case deploymentSchedules(Drover_V1_DeploymentScheduleList)
     case flowRun(Drover_V1_FlowRun)
     case flowRuns(Drover_V1_FlowRunList)
     case logs(Drover_V1_LogList)
@@ -1459,20 +1610,226 @@ public nonisolated struct Drover_V1_PreviewWorkPool: Sendable {
   public init() {}
 }
 
-public nonisolated struct Drover_V1_Deployment: Sendable {
+public nonisolated struct Drover_V1_Deployment: @unchecked Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var id: String {
+    get {_storage._id}
+    set {_uniqueStorage()._id = newValue}
+  }
+
+  public var name: String {
+    get {_storage._name}
+    set {_uniqueStorage()._name = newValue}
+  }
+
+  public var workPoolName: String {
+    get {_storage._workPoolName}
+    set {_uniqueStorage()._workPoolName = newValue}
+  }
+
+  public var workQueueName: String {
+    get {_storage._workQueueName}
+    set {_uniqueStorage()._workQueueName = newValue}
+  }
+
+  public var command: String {
+    get {_storage._command}
+    set {_uniqueStorage()._command = newValue}
+  }
+
+  public var parameters: SwiftProtobuf.Google_Protobuf_Struct {
+    get {_storage._parameters ?? SwiftProtobuf.Google_Protobuf_Struct()}
+    set {_uniqueStorage()._parameters = newValue}
+  }
+  /// Returns true if `parameters` has been explicitly set.
+  public var hasParameters: Bool {_storage._parameters != nil}
+  /// Clears the value of `parameters`. Subsequent reads from it will return its default value.
+  public mutating func clearParameters() {_uniqueStorage()._parameters = nil}
+
+  public var jobVariables: SwiftProtobuf.Google_Protobuf_Struct {
+    get {_storage._jobVariables ?? SwiftProtobuf.Google_Protobuf_Struct()}
+    set {_uniqueStorage()._jobVariables = newValue}
+  }
+  /// Returns true if `jobVariables` has been explicitly set.
+  public var hasJobVariables: Bool {_storage._jobVariables != nil}
+  /// Clears the value of `jobVariables`. Subsequent reads from it will return its default value.
+  public mutating func clearJobVariables() {_uniqueStorage()._jobVariables = nil}
+
+  public var tags: [String] {
+    get {_storage._tags}
+    set {_uniqueStorage()._tags = newValue}
+  }
+
+  public var retries: UInt32 {
+    get {_storage._retries}
+    set {_uniqueStorage()._retries = newValue}
+  }
+
+  public var retryDelaySeconds: UInt32 {
+    get {_storage._retryDelaySeconds}
+    set {_uniqueStorage()._retryDelaySeconds = newValue}
+  }
+
+  public var description_p: String {
+    get {_storage._description_p}
+    set {_uniqueStorage()._description_p = newValue}
+  }
+
+  public var created: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_storage._created ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_uniqueStorage()._created = newValue}
+  }
+  /// Returns true if `created` has been explicitly set.
+  public var hasCreated: Bool {_storage._created != nil}
+  /// Clears the value of `created`. Subsequent reads from it will return its default value.
+  public mutating func clearCreated() {_uniqueStorage()._created = nil}
+
+  public var updated: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_storage._updated ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_uniqueStorage()._updated = newValue}
+  }
+  /// Returns true if `updated` has been explicitly set.
+  public var hasUpdated: Bool {_storage._updated != nil}
+  /// Clears the value of `updated`. Subsequent reads from it will return its default value.
+  public mutating func clearUpdated() {_uniqueStorage()._updated = nil}
+
+  public var schedules: [Drover_V1_DeploymentSchedule] {
+    get {_storage._schedules}
+    set {_uniqueStorage()._schedules = newValue}
+  }
+
+  /// every schedule is paused
+  public var paused: Bool {
+    get {_storage._paused}
+    set {_uniqueStorage()._paused = newValue}
+  }
+
+  public var catchUp: Drover_V1_CatchUp {
+    get {_storage._catchUp}
+    set {_uniqueStorage()._catchUp = newValue}
+  }
+
+  /// absent: unlimited
+  public var concurrencyLimit: UInt32 {
+    get {_storage._concurrencyLimit ?? 0}
+    set {_uniqueStorage()._concurrencyLimit = newValue}
+  }
+  /// Returns true if `concurrencyLimit` has been explicitly set.
+  public var hasConcurrencyLimit: Bool {_storage._concurrencyLimit != nil}
+  /// Clears the value of `concurrencyLimit`. Subsequent reads from it will return its default value.
+  public mutating func clearConcurrencyLimit() {_uniqueStorage()._concurrencyLimit = nil}
+
+  public var collisionStrategy: Drover_V1_CollisionStrategy {
+    get {_storage._collisionStrategy}
+    set {_uniqueStorage()._collisionStrategy = newValue}
+  }
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _storage = _StorageClass.defaultInstance
+}
+
+/// Every `seconds` from `anchor_date`; whole days keep the wall-clock time in `timezone`.
+public nonisolated struct Drover_V1_IntervalSchedule: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var seconds: UInt32 = 0
+
+  /// absent in requests: now
+  public var anchorDate: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_anchorDate ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_anchorDate = newValue}
+  }
+  /// Returns true if `anchorDate` has been explicitly set.
+  public var hasAnchorDate: Bool {self._anchorDate != nil}
+  /// Clears the value of `anchorDate`. Subsequent reads from it will return its default value.
+  public mutating func clearAnchorDate() {self._anchorDate = nil}
+
+  /// IANA name; empty: UTC
+  public var timezone: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _anchorDate: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+}
+
+public nonisolated struct Drover_V1_CronSchedule: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// five fields, or a macro such as @daily
+  public var cron: String = String()
+
+  /// IANA name; empty: UTC
+  public var timezone: String = String()
+
+  /// Prefect's day_or: a day matches when day of month OR day of week does (false: both
+  /// must). Absent in requests: true.
+  public var dayOr: Bool {
+    get {_dayOr ?? false}
+    set {_dayOr = newValue}
+  }
+  /// Returns true if `dayOr` has been explicitly set.
+  public var hasDayOr: Bool {self._dayOr != nil}
+  /// Clears the value of `dayOr`. Subsequent reads from it will return its default value.
+  public mutating func clearDayOr() {self._dayOr = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _dayOr: Bool? = nil
+}
+
+public nonisolated struct Drover_V1_RRuleSchedule: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// RFC 5545, with an optional DTSTART line
+  public var rrule: String = String()
+
+  /// IANA name; empty: DTSTART's TZID or UTC
+  public var timezone: String = String()
+
+  /// Where the rule starts when it has no DTSTART: the time the schedule was created.
+  public var defaultStart: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_defaultStart ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_defaultStart = newValue}
+  }
+  /// Returns true if `defaultStart` has been explicitly set.
+  public var hasDefaultStart: Bool {self._defaultStart != nil}
+  /// Clears the value of `defaultStart`. Subsequent reads from it will return its default value.
+  public mutating func clearDefaultStart() {self._defaultStart = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _defaultStart: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+}
+
+public nonisolated struct Drover_V1_DeploymentSchedule: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
   public var id: String = String()
 
-  public var name: String = String()
+  /// unique within the deployment; never changes
+  public var slug: String = String()
 
-  public var workPoolName: String = String()
-
-  public var workQueueName: String = String()
-
-  public var command: String = String()
+  public var active: Bool = false
 
   public var parameters: SwiftProtobuf.Google_Protobuf_Struct {
     get {_parameters ?? SwiftProtobuf.Google_Protobuf_Struct()}
@@ -1483,49 +1840,186 @@ public nonisolated struct Drover_V1_Deployment: Sendable {
   /// Clears the value of `parameters`. Subsequent reads from it will return its default value.
   public mutating func clearParameters() {self._parameters = nil}
 
-  public var jobVariables: SwiftProtobuf.Google_Protobuf_Struct {
-    get {_jobVariables ?? SwiftProtobuf.Google_Protobuf_Struct()}
-    set {_jobVariables = newValue}
+  public var kind: Drover_V1_DeploymentSchedule.OneOf_Kind? = nil
+
+  public var interval: Drover_V1_IntervalSchedule {
+    get {
+      if case .interval(let v)? = kind {return v}
+      return Drover_V1_IntervalSchedule()
+    }
+    set {kind = .interval(newValue)}
   }
-  /// Returns true if `jobVariables` has been explicitly set.
-  public var hasJobVariables: Bool {self._jobVariables != nil}
-  /// Clears the value of `jobVariables`. Subsequent reads from it will return its default value.
-  public mutating func clearJobVariables() {self._jobVariables = nil}
 
-  public var tags: [String] = []
-
-  public var retries: UInt32 = 0
-
-  public var retryDelaySeconds: UInt32 = 0
-
-  public var description_p: String = String()
-
-  public var created: SwiftProtobuf.Google_Protobuf_Timestamp {
-    get {_created ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
-    set {_created = newValue}
+  public var cron: Drover_V1_CronSchedule {
+    get {
+      if case .cron(let v)? = kind {return v}
+      return Drover_V1_CronSchedule()
+    }
+    set {kind = .cron(newValue)}
   }
-  /// Returns true if `created` has been explicitly set.
-  public var hasCreated: Bool {self._created != nil}
-  /// Clears the value of `created`. Subsequent reads from it will return its default value.
-  public mutating func clearCreated() {self._created = nil}
 
-  public var updated: SwiftProtobuf.Google_Protobuf_Timestamp {
-    get {_updated ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
-    set {_updated = newValue}
+  public var rrule: Drover_V1_RRuleSchedule {
+    get {
+      if case .rrule(let v)? = kind {return v}
+      return Drover_V1_RRuleSchedule()
+    }
+    set {kind = .rrule(newValue)}
   }
-  /// Returns true if `updated` has been explicitly set.
-  public var hasUpdated: Bool {self._updated != nil}
-  /// Clears the value of `updated`. Subsequent reads from it will return its default value.
-  public mutating func clearUpdated() {self._updated = nil}
+
+  /// The next times it will run, at most five (replies only).
+  public var nextRuns: [SwiftProtobuf.Google_Protobuf_Timestamp] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public nonisolated enum OneOf_Kind: Equatable, Sendable {
+    case interval(Drover_V1_IntervalSchedule)
+    case cron(Drover_V1_CronSchedule)
+    case rrule(Drover_V1_RRuleSchedule)
+
+  }
+
+  public init() {}
+
+  fileprivate var _parameters: SwiftProtobuf.Google_Protobuf_Struct? = nil
+}
+
+/// A schedule as a request gives it.
+public nonisolated struct Drover_V1_ScheduleSpec: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// empty: made from the kind ("interval-3600", "cron-1", …)
+  public var slug: String = String()
+
+  public var paused: Bool = false
+
+  /// a JSON object over the deployment's; empty: {}
+  public var parametersJson: String = String()
+
+  public var kind: Drover_V1_ScheduleSpec.OneOf_Kind? = nil
+
+  public var interval: Drover_V1_IntervalSchedule {
+    get {
+      if case .interval(let v)? = kind {return v}
+      return Drover_V1_IntervalSchedule()
+    }
+    set {kind = .interval(newValue)}
+  }
+
+  public var cron: Drover_V1_CronSchedule {
+    get {
+      if case .cron(let v)? = kind {return v}
+      return Drover_V1_CronSchedule()
+    }
+    set {kind = .cron(newValue)}
+  }
+
+  public var rrule: Drover_V1_RRuleSchedule {
+    get {
+      if case .rrule(let v)? = kind {return v}
+      return Drover_V1_RRuleSchedule()
+    }
+    set {kind = .rrule(newValue)}
+  }
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public nonisolated enum OneOf_Kind: Equatable, Sendable {
+    case interval(Drover_V1_IntervalSchedule)
+    case cron(Drover_V1_CronSchedule)
+    case rrule(Drover_V1_RRuleSchedule)
+
+  }
+
+  public init() {}
+}
+
+public nonisolated struct Drover_V1_DeploymentScheduleList: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var schedules: [Drover_V1_DeploymentSchedule] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Drover_V1_CreateDeploymentSchedule: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var deploymentName: String = String()
+
+  public var schedule: Drover_V1_ScheduleSpec {
+    get {_schedule ?? Drover_V1_ScheduleSpec()}
+    set {_schedule = newValue}
+  }
+  /// Returns true if `schedule` has been explicitly set.
+  public var hasSchedule: Bool {self._schedule != nil}
+  /// Clears the value of `schedule`. Subsequent reads from it will return its default value.
+  public mutating func clearSchedule() {self._schedule = nil}
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
 
-  fileprivate var _parameters: SwiftProtobuf.Google_Protobuf_Struct? = nil
-  fileprivate var _jobVariables: SwiftProtobuf.Google_Protobuf_Struct? = nil
-  fileprivate var _created: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
-  fileprivate var _updated: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+  fileprivate var _schedule: Drover_V1_ScheduleSpec? = nil
+}
+
+public nonisolated struct Drover_V1_ListDeploymentSchedules: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var deploymentName: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// Pauses or resumes one schedule (by slug or id).
+public nonisolated struct Drover_V1_UpdateDeploymentSchedule: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var deploymentName: String = String()
+
+  public var schedule: String = String()
+
+  public var active: Bool {
+    get {_active ?? false}
+    set {_active = newValue}
+  }
+  /// Returns true if `active` has been explicitly set.
+  public var hasActive: Bool {self._active != nil}
+  /// Clears the value of `active`. Subsequent reads from it will return its default value.
+  public mutating func clearActive() {self._active = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _active: Bool? = nil
+}
+
+public nonisolated struct Drover_V1_DeleteDeploymentSchedule: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var deploymentName: String = String()
+
+  public var schedule: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
 }
 
 public nonisolated struct Drover_V1_DeploymentList: Sendable {
@@ -1568,9 +2062,28 @@ public nonisolated struct Drover_V1_CreateDeployment: Sendable {
 
   public var description_p: String = String()
 
+  public var schedules: [Drover_V1_ScheduleSpec] = []
+
+  public var paused: Bool = false
+
+  public var catchUp: Drover_V1_CatchUp = .unspecified
+
+  public var concurrencyLimit: UInt32 {
+    get {_concurrencyLimit ?? 0}
+    set {_concurrencyLimit = newValue}
+  }
+  /// Returns true if `concurrencyLimit` has been explicitly set.
+  public var hasConcurrencyLimit: Bool {self._concurrencyLimit != nil}
+  /// Clears the value of `concurrencyLimit`. Subsequent reads from it will return its default value.
+  public mutating func clearConcurrencyLimit() {self._concurrencyLimit = nil}
+
+  public var collisionStrategy: Drover_V1_CollisionStrategy = .unspecified
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
+
+  fileprivate var _concurrencyLimit: UInt32? = nil
 }
 
 public nonisolated struct Drover_V1_GetDeployment: Sendable {
@@ -1673,6 +2186,34 @@ public nonisolated struct Drover_V1_UpdateDeployment: Sendable {
   /// Clears the value of `workQueueName`. Subsequent reads from it will return its default value.
   public mutating func clearWorkQueueName() {self._workQueueName = nil}
 
+  /// pauses or resumes every schedule
+  public var paused: Bool {
+    get {_paused ?? false}
+    set {_paused = newValue}
+  }
+  /// Returns true if `paused` has been explicitly set.
+  public var hasPaused: Bool {self._paused != nil}
+  /// Clears the value of `paused`. Subsequent reads from it will return its default value.
+  public mutating func clearPaused() {self._paused = nil}
+
+  /// UNSPECIFIED: unchanged
+  public var catchUp: Drover_V1_CatchUp = .unspecified
+
+  public var concurrencyLimit: UInt32 {
+    get {_concurrencyLimit ?? 0}
+    set {_concurrencyLimit = newValue}
+  }
+  /// Returns true if `concurrencyLimit` has been explicitly set.
+  public var hasConcurrencyLimit: Bool {self._concurrencyLimit != nil}
+  /// Clears the value of `concurrencyLimit`. Subsequent reads from it will return its default value.
+  public mutating func clearConcurrencyLimit() {self._concurrencyLimit = nil}
+
+  /// back to unlimited
+  public var removeConcurrencyLimit: Bool = false
+
+  /// UNSPECIFIED: unchanged
+  public var collisionStrategy: Drover_V1_CollisionStrategy = .unspecified
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -1684,6 +2225,8 @@ public nonisolated struct Drover_V1_UpdateDeployment: Sendable {
   fileprivate var _retryDelaySeconds: UInt32? = nil
   fileprivate var _description_p: String? = nil
   fileprivate var _workQueueName: String? = nil
+  fileprivate var _paused: Bool? = nil
+  fileprivate var _concurrencyLimit: UInt32? = nil
 }
 
 public nonisolated struct Drover_V1_DeleteDeployment: Sendable {
@@ -1897,6 +2440,22 @@ public nonisolated struct Drover_V1_FlowRun: @unchecked Sendable {
     get {_storage._command}
     set {_uniqueStorage()._command = newValue}
   }
+
+  /// Runs a schedule made: its slug, and the time it was made for (expected_start_time
+  /// moves for a retry; this does not). Empty for runs made by hand.
+  public var scheduleSlug: String {
+    get {_storage._scheduleSlug}
+    set {_uniqueStorage()._scheduleSlug = newValue}
+  }
+
+  public var scheduledTime: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_storage._scheduledTime ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_uniqueStorage()._scheduledTime = newValue}
+  }
+  /// Returns true if `scheduledTime` has been explicitly set.
+  public var hasScheduledTime: Bool {_storage._scheduledTime != nil}
+  /// Clears the value of `scheduledTime`. Subsequent reads from it will return its default value.
+  public mutating func clearScheduledTime() {_uniqueStorage()._scheduledTime = nil}
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -3201,6 +3760,14 @@ nonisolated extension Drover_V1_WorkerStatus: SwiftProtobuf._ProtoNameProviding 
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0WORKER_STATUS_UNSPECIFIED\0\u{1}ONLINE\0\u{1}OFFLINE\0")
 }
 
+nonisolated extension Drover_V1_CatchUp: SwiftProtobuf._ProtoNameProviding {
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0CATCH_UP_UNSPECIFIED\0\u{1}CATCH_UP_ALL\0\u{1}CATCH_UP_LATEST\0\u{1}CATCH_UP_NONE\0")
+}
+
+nonisolated extension Drover_V1_CollisionStrategy: SwiftProtobuf._ProtoNameProviding {
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0COLLISION_STRATEGY_UNSPECIFIED\0\u{1}ENQUEUE\0\u{1}CANCEL_NEW\0")
+}
+
 nonisolated extension Drover_V1_StateType: SwiftProtobuf._ProtoNameProviding {
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0STATE_TYPE_UNSPECIFIED\0\u{1}SCHEDULED\0\u{1}PENDING\0\u{1}RUNNING\0\u{1}COMPLETED\0\u{1}FAILED\0\u{1}CRASHED\0\u{1}CANCELLING\0\u{1}CANCELLED\0")
 }
@@ -3393,7 +3960,7 @@ nonisolated extension Drover_V1_Envelope: SwiftProtobuf.Message, SwiftProtobuf._
 
 nonisolated extension Drover_V1_ControlRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".ControlRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}request_id\0\u{4}\u{9}get_server_info\0\u{4}\u{a}create_work_pool\0\u{3}get_work_pool\0\u{3}list_work_pools\0\u{3}update_work_pool\0\u{3}delete_work_pool\0\u{3}preview_work_pool\0\u{3}list_workers\0\u{4}\u{4}create_work_queue\0\u{3}get_work_queue\0\u{3}list_work_queues\0\u{3}update_work_queue\0\u{3}delete_work_queue\0\u{4}\u{6}create_deployment\0\u{3}get_deployment\0\u{3}list_deployments\0\u{3}update_deployment\0\u{3}delete_deployment\0\u{3}run_deployment\0\u{4}\u{5}list_flow_runs\0\u{3}get_flow_run\0\u{3}cancel_flow_run\0\u{3}delete_flow_run\0\u{3}read_flow_run_logs\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}request_id\0\u{4}\u{9}get_server_info\0\u{4}\u{a}create_work_pool\0\u{3}get_work_pool\0\u{3}list_work_pools\0\u{3}update_work_pool\0\u{3}delete_work_pool\0\u{3}preview_work_pool\0\u{3}list_workers\0\u{4}\u{4}create_work_queue\0\u{3}get_work_queue\0\u{3}list_work_queues\0\u{3}update_work_queue\0\u{3}delete_work_queue\0\u{4}\u{6}create_deployment\0\u{3}get_deployment\0\u{3}list_deployments\0\u{3}update_deployment\0\u{3}delete_deployment\0\u{3}run_deployment\0\u{3}create_deployment_schedule\0\u{3}list_deployment_schedules\0\u{3}update_deployment_schedule\0\u{3}delete_deployment_schedule\0\u{3}list_flow_runs\0\u{3}get_flow_run\0\u{3}cancel_flow_run\0\u{3}delete_flow_run\0\u{3}read_flow_run_logs\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -3649,6 +4216,58 @@ nonisolated extension Drover_V1_ControlRequest: SwiftProtobuf.Message, SwiftProt
           self.operation = .runDeployment(v)
         }
       }()
+      case 46: try {
+        var v: Drover_V1_CreateDeploymentSchedule?
+        var hadOneofValue = false
+        if let current = self.operation {
+          hadOneofValue = true
+          if case .createDeploymentSchedule(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.operation = .createDeploymentSchedule(v)
+        }
+      }()
+      case 47: try {
+        var v: Drover_V1_ListDeploymentSchedules?
+        var hadOneofValue = false
+        if let current = self.operation {
+          hadOneofValue = true
+          if case .listDeploymentSchedules(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.operation = .listDeploymentSchedules(v)
+        }
+      }()
+      case 48: try {
+        var v: Drover_V1_UpdateDeploymentSchedule?
+        var hadOneofValue = false
+        if let current = self.operation {
+          hadOneofValue = true
+          if case .updateDeploymentSchedule(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.operation = .updateDeploymentSchedule(v)
+        }
+      }()
+      case 49: try {
+        var v: Drover_V1_DeleteDeploymentSchedule?
+        var hadOneofValue = false
+        if let current = self.operation {
+          hadOneofValue = true
+          if case .deleteDeploymentSchedule(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.operation = .deleteDeploymentSchedule(v)
+        }
+      }()
       case 50: try {
         var v: Drover_V1_ListFlowRuns?
         var hadOneofValue = false
@@ -3804,6 +4423,22 @@ nonisolated extension Drover_V1_ControlRequest: SwiftProtobuf.Message, SwiftProt
       guard case .runDeployment(let v)? = self.operation else { preconditionFailure() }
       try visitor.visitSingularMessageField(value: v, fieldNumber: 45)
     }()
+    case .createDeploymentSchedule?: try {
+      guard case .createDeploymentSchedule(let v)? = self.operation else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 46)
+    }()
+    case .listDeploymentSchedules?: try {
+      guard case .listDeploymentSchedules(let v)? = self.operation else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 47)
+    }()
+    case .updateDeploymentSchedule?: try {
+      guard case .updateDeploymentSchedule(let v)? = self.operation else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 48)
+    }()
+    case .deleteDeploymentSchedule?: try {
+      guard case .deleteDeploymentSchedule(let v)? = self.operation else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 49)
+    }()
     case .listFlowRuns?: try {
       guard case .listFlowRuns(let v)? = self.operation else { preconditionFailure() }
       try visitor.visitSingularMessageField(value: v, fieldNumber: 50)
@@ -3839,7 +4474,7 @@ nonisolated extension Drover_V1_ControlRequest: SwiftProtobuf.Message, SwiftProt
 
 nonisolated extension Drover_V1_ControlReply: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".ControlReply"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}request_id\0\u{1}error\0\u{4}\u{8}server_info\0\u{4}\u{a}work_pool\0\u{3}work_pools\0\u{4}\u{9}work_queue\0\u{3}work_queues\0\u{2}\u{9}deleted\0\u{1}workers\0\u{2}\u{9}deployment\0\u{1}deployments\0\u{4}\u{9}flow_run\0\u{3}flow_runs\0\u{1}logs\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}request_id\0\u{1}error\0\u{4}\u{8}server_info\0\u{4}\u{a}work_pool\0\u{3}work_pools\0\u{4}\u{9}work_queue\0\u{3}work_queues\0\u{2}\u{9}deleted\0\u{1}workers\0\u{2}\u{9}deployment\0\u{1}deployments\0\u{3}deployment_schedule\0\u{3}deployment_schedules\0\u{4}\u{7}flow_run\0\u{3}flow_runs\0\u{1}logs\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -3978,6 +4613,32 @@ nonisolated extension Drover_V1_ControlReply: SwiftProtobuf.Message, SwiftProtob
           self.result = .deployments(v)
         }
       }()
+      case 52: try {
+        var v: Drover_V1_DeploymentSchedule?
+        var hadOneofValue = false
+        if let current = self.result {
+          hadOneofValue = true
+          if case .deploymentSchedule(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.result = .deploymentSchedule(v)
+        }
+      }()
+      case 53: try {
+        var v: Drover_V1_DeploymentScheduleList?
+        var hadOneofValue = false
+        if let current = self.result {
+          hadOneofValue = true
+          if case .deploymentSchedules(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.result = .deploymentSchedules(v)
+        }
+      }()
       case 60: try {
         var v: Drover_V1_FlowRun?
         var hadOneofValue = false
@@ -4070,6 +4731,14 @@ nonisolated extension Drover_V1_ControlReply: SwiftProtobuf.Message, SwiftProtob
     case .deployments?: try {
       guard case .deployments(let v)? = self.result else { preconditionFailure() }
       try visitor.visitSingularMessageField(value: v, fieldNumber: 51)
+    }()
+    case .deploymentSchedule?: try {
+      guard case .deploymentSchedule(let v)? = self.result else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 52)
+    }()
+    case .deploymentSchedules?: try {
+      guard case .deploymentSchedules(let v)? = self.result else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 53)
     }()
     case .flowRun?: try {
       guard case .flowRun(let v)? = self.result else { preconditionFailure() }
@@ -5082,7 +5751,328 @@ nonisolated extension Drover_V1_PreviewWorkPool: SwiftProtobuf.Message, SwiftPro
 
 nonisolated extension Drover_V1_Deployment: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Deployment"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}name\0\u{3}work_pool_name\0\u{3}work_queue_name\0\u{1}command\0\u{1}parameters\0\u{3}job_variables\0\u{1}tags\0\u{1}retries\0\u{3}retry_delay_seconds\0\u{1}description\0\u{1}created\0\u{1}updated\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}name\0\u{3}work_pool_name\0\u{3}work_queue_name\0\u{1}command\0\u{1}parameters\0\u{3}job_variables\0\u{1}tags\0\u{1}retries\0\u{3}retry_delay_seconds\0\u{1}description\0\u{1}created\0\u{1}updated\0\u{1}schedules\0\u{1}paused\0\u{3}catch_up\0\u{3}concurrency_limit\0\u{3}collision_strategy\0")
+
+  fileprivate class _StorageClass {
+    var _id: String = String()
+    var _name: String = String()
+    var _workPoolName: String = String()
+    var _workQueueName: String = String()
+    var _command: String = String()
+    var _parameters: SwiftProtobuf.Google_Protobuf_Struct? = nil
+    var _jobVariables: SwiftProtobuf.Google_Protobuf_Struct? = nil
+    var _tags: [String] = []
+    var _retries: UInt32 = 0
+    var _retryDelaySeconds: UInt32 = 0
+    var _description_p: String = String()
+    var _created: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+    var _updated: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+    var _schedules: [Drover_V1_DeploymentSchedule] = []
+    var _paused: Bool = false
+    var _catchUp: Drover_V1_CatchUp = .unspecified
+    var _concurrencyLimit: UInt32? = nil
+    var _collisionStrategy: Drover_V1_CollisionStrategy = .unspecified
+
+      // This property is used as the initial default value for new instances of the type.
+      // The type itself is protecting the reference to its storage via CoW semantics.
+      // This will force a copy to be made of this reference when the first mutation occurs;
+      // hence, it is safe to mark this as `nonisolated(unsafe)`.
+      static nonisolated(unsafe) let defaultInstance = _StorageClass()
+
+    private init() {}
+
+    init(copying source: _StorageClass) {
+      _id = source._id
+      _name = source._name
+      _workPoolName = source._workPoolName
+      _workQueueName = source._workQueueName
+      _command = source._command
+      _parameters = source._parameters
+      _jobVariables = source._jobVariables
+      _tags = source._tags
+      _retries = source._retries
+      _retryDelaySeconds = source._retryDelaySeconds
+      _description_p = source._description_p
+      _created = source._created
+      _updated = source._updated
+      _schedules = source._schedules
+      _paused = source._paused
+      _catchUp = source._catchUp
+      _concurrencyLimit = source._concurrencyLimit
+      _collisionStrategy = source._collisionStrategy
+    }
+  }
+
+  fileprivate mutating func _uniqueStorage() -> _StorageClass {
+    if !isKnownUniquelyReferenced(&_storage) {
+      _storage = _StorageClass(copying: _storage)
+    }
+    return _storage
+  }
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    _ = _uniqueStorage()
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      while let fieldNumber = try decoder.nextFieldNumber() {
+        // The use of inline closures is to circumvent an issue where the compiler
+        // allocates stack space for every case branch when no optimizations are
+        // enabled. https://github.com/apple/swift-protobuf/issues/1034
+        switch fieldNumber {
+        case 1: try { try decoder.decodeSingularStringField(value: &_storage._id) }()
+        case 2: try { try decoder.decodeSingularStringField(value: &_storage._name) }()
+        case 3: try { try decoder.decodeSingularStringField(value: &_storage._workPoolName) }()
+        case 4: try { try decoder.decodeSingularStringField(value: &_storage._workQueueName) }()
+        case 5: try { try decoder.decodeSingularStringField(value: &_storage._command) }()
+        case 6: try { try decoder.decodeSingularMessageField(value: &_storage._parameters) }()
+        case 7: try { try decoder.decodeSingularMessageField(value: &_storage._jobVariables) }()
+        case 8: try { try decoder.decodeRepeatedStringField(value: &_storage._tags) }()
+        case 9: try { try decoder.decodeSingularUInt32Field(value: &_storage._retries) }()
+        case 10: try { try decoder.decodeSingularUInt32Field(value: &_storage._retryDelaySeconds) }()
+        case 11: try { try decoder.decodeSingularStringField(value: &_storage._description_p) }()
+        case 12: try { try decoder.decodeSingularMessageField(value: &_storage._created) }()
+        case 13: try { try decoder.decodeSingularMessageField(value: &_storage._updated) }()
+        case 14: try { try decoder.decodeRepeatedMessageField(value: &_storage._schedules) }()
+        case 15: try { try decoder.decodeSingularBoolField(value: &_storage._paused) }()
+        case 16: try { try decoder.decodeSingularEnumField(value: &_storage._catchUp) }()
+        case 17: try { try decoder.decodeSingularUInt32Field(value: &_storage._concurrencyLimit) }()
+        case 18: try { try decoder.decodeSingularEnumField(value: &_storage._collisionStrategy) }()
+        default: break
+        }
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every if/case branch local when no optimizations
+      // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+      // https://github.com/apple/swift-protobuf/issues/1182
+      if !_storage._id.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._id, fieldNumber: 1)
+      }
+      if !_storage._name.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._name, fieldNumber: 2)
+      }
+      if !_storage._workPoolName.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._workPoolName, fieldNumber: 3)
+      }
+      if !_storage._workQueueName.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._workQueueName, fieldNumber: 4)
+      }
+      if !_storage._command.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._command, fieldNumber: 5)
+      }
+      try { if let v = _storage._parameters {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 6)
+      } }()
+      try { if let v = _storage._jobVariables {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 7)
+      } }()
+      if !_storage._tags.isEmpty {
+        try visitor.visitRepeatedStringField(value: _storage._tags, fieldNumber: 8)
+      }
+      if _storage._retries != 0 {
+        try visitor.visitSingularUInt32Field(value: _storage._retries, fieldNumber: 9)
+      }
+      if _storage._retryDelaySeconds != 0 {
+        try visitor.visitSingularUInt32Field(value: _storage._retryDelaySeconds, fieldNumber: 10)
+      }
+      if !_storage._description_p.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._description_p, fieldNumber: 11)
+      }
+      try { if let v = _storage._created {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 12)
+      } }()
+      try { if let v = _storage._updated {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 13)
+      } }()
+      if !_storage._schedules.isEmpty {
+        try visitor.visitRepeatedMessageField(value: _storage._schedules, fieldNumber: 14)
+      }
+      if _storage._paused != false {
+        try visitor.visitSingularBoolField(value: _storage._paused, fieldNumber: 15)
+      }
+      if _storage._catchUp != .unspecified {
+        try visitor.visitSingularEnumField(value: _storage._catchUp, fieldNumber: 16)
+      }
+      try { if let v = _storage._concurrencyLimit {
+        try visitor.visitSingularUInt32Field(value: v, fieldNumber: 17)
+      } }()
+      if _storage._collisionStrategy != .unspecified {
+        try visitor.visitSingularEnumField(value: _storage._collisionStrategy, fieldNumber: 18)
+      }
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Drover_V1_Deployment, rhs: Drover_V1_Deployment) -> Bool {
+    if lhs._storage !== rhs._storage {
+      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
+        let _storage = _args.0
+        let rhs_storage = _args.1
+        if _storage._id != rhs_storage._id {return false}
+        if _storage._name != rhs_storage._name {return false}
+        if _storage._workPoolName != rhs_storage._workPoolName {return false}
+        if _storage._workQueueName != rhs_storage._workQueueName {return false}
+        if _storage._command != rhs_storage._command {return false}
+        if _storage._parameters != rhs_storage._parameters {return false}
+        if _storage._jobVariables != rhs_storage._jobVariables {return false}
+        if _storage._tags != rhs_storage._tags {return false}
+        if _storage._retries != rhs_storage._retries {return false}
+        if _storage._retryDelaySeconds != rhs_storage._retryDelaySeconds {return false}
+        if _storage._description_p != rhs_storage._description_p {return false}
+        if _storage._created != rhs_storage._created {return false}
+        if _storage._updated != rhs_storage._updated {return false}
+        if _storage._schedules != rhs_storage._schedules {return false}
+        if _storage._paused != rhs_storage._paused {return false}
+        if _storage._catchUp != rhs_storage._catchUp {return false}
+        if _storage._concurrencyLimit != rhs_storage._concurrencyLimit {return false}
+        if _storage._collisionStrategy != rhs_storage._collisionStrategy {return false}
+        return true
+      }
+      if !storagesAreEqual {return false}
+    }
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Drover_V1_IntervalSchedule: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".IntervalSchedule"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}seconds\0\u{3}anchor_date\0\u{1}timezone\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularUInt32Field(value: &self.seconds) }()
+      case 2: try { try decoder.decodeSingularMessageField(value: &self._anchorDate) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.timezone) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if self.seconds != 0 {
+      try visitor.visitSingularUInt32Field(value: self.seconds, fieldNumber: 1)
+    }
+    try { if let v = self._anchorDate {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+    } }()
+    if !self.timezone.isEmpty {
+      try visitor.visitSingularStringField(value: self.timezone, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Drover_V1_IntervalSchedule, rhs: Drover_V1_IntervalSchedule) -> Bool {
+    if lhs.seconds != rhs.seconds {return false}
+    if lhs._anchorDate != rhs._anchorDate {return false}
+    if lhs.timezone != rhs.timezone {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Drover_V1_CronSchedule: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".CronSchedule"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}cron\0\u{1}timezone\0\u{3}day_or\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.cron) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.timezone) }()
+      case 3: try { try decoder.decodeSingularBoolField(value: &self._dayOr) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.cron.isEmpty {
+      try visitor.visitSingularStringField(value: self.cron, fieldNumber: 1)
+    }
+    if !self.timezone.isEmpty {
+      try visitor.visitSingularStringField(value: self.timezone, fieldNumber: 2)
+    }
+    try { if let v = self._dayOr {
+      try visitor.visitSingularBoolField(value: v, fieldNumber: 3)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Drover_V1_CronSchedule, rhs: Drover_V1_CronSchedule) -> Bool {
+    if lhs.cron != rhs.cron {return false}
+    if lhs.timezone != rhs.timezone {return false}
+    if lhs._dayOr != rhs._dayOr {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Drover_V1_RRuleSchedule: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".RRuleSchedule"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}rrule\0\u{1}timezone\0\u{3}default_start\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.rrule) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.timezone) }()
+      case 3: try { try decoder.decodeSingularMessageField(value: &self._defaultStart) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.rrule.isEmpty {
+      try visitor.visitSingularStringField(value: self.rrule, fieldNumber: 1)
+    }
+    if !self.timezone.isEmpty {
+      try visitor.visitSingularStringField(value: self.timezone, fieldNumber: 2)
+    }
+    try { if let v = self._defaultStart {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Drover_V1_RRuleSchedule, rhs: Drover_V1_RRuleSchedule) -> Bool {
+    if lhs.rrule != rhs.rrule {return false}
+    if lhs.timezone != rhs.timezone {return false}
+    if lhs._defaultStart != rhs._defaultStart {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Drover_V1_DeploymentSchedule: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".DeploymentSchedule"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}slug\0\u{1}active\0\u{1}parameters\0\u{2}\u{6}interval\0\u{1}cron\0\u{1}rrule\0\u{4}\u{8}next_runs\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -5091,18 +6081,49 @@ nonisolated extension Drover_V1_Deployment: SwiftProtobuf.Message, SwiftProtobuf
       // enabled. https://github.com/apple/swift-protobuf/issues/1034
       switch fieldNumber {
       case 1: try { try decoder.decodeSingularStringField(value: &self.id) }()
-      case 2: try { try decoder.decodeSingularStringField(value: &self.name) }()
-      case 3: try { try decoder.decodeSingularStringField(value: &self.workPoolName) }()
-      case 4: try { try decoder.decodeSingularStringField(value: &self.workQueueName) }()
-      case 5: try { try decoder.decodeSingularStringField(value: &self.command) }()
-      case 6: try { try decoder.decodeSingularMessageField(value: &self._parameters) }()
-      case 7: try { try decoder.decodeSingularMessageField(value: &self._jobVariables) }()
-      case 8: try { try decoder.decodeRepeatedStringField(value: &self.tags) }()
-      case 9: try { try decoder.decodeSingularUInt32Field(value: &self.retries) }()
-      case 10: try { try decoder.decodeSingularUInt32Field(value: &self.retryDelaySeconds) }()
-      case 11: try { try decoder.decodeSingularStringField(value: &self.description_p) }()
-      case 12: try { try decoder.decodeSingularMessageField(value: &self._created) }()
-      case 13: try { try decoder.decodeSingularMessageField(value: &self._updated) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.slug) }()
+      case 3: try { try decoder.decodeSingularBoolField(value: &self.active) }()
+      case 4: try { try decoder.decodeSingularMessageField(value: &self._parameters) }()
+      case 10: try {
+        var v: Drover_V1_IntervalSchedule?
+        var hadOneofValue = false
+        if let current = self.kind {
+          hadOneofValue = true
+          if case .interval(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.kind = .interval(v)
+        }
+      }()
+      case 11: try {
+        var v: Drover_V1_CronSchedule?
+        var hadOneofValue = false
+        if let current = self.kind {
+          hadOneofValue = true
+          if case .cron(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.kind = .cron(v)
+        }
+      }()
+      case 12: try {
+        var v: Drover_V1_RRuleSchedule?
+        var hadOneofValue = false
+        if let current = self.kind {
+          hadOneofValue = true
+          if case .rrule(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.kind = .rrule(v)
+        }
+      }()
+      case 20: try { try decoder.decodeRepeatedMessageField(value: &self.nextRuns) }()
       default: break
       }
     }
@@ -5116,59 +6137,320 @@ nonisolated extension Drover_V1_Deployment: SwiftProtobuf.Message, SwiftProtobuf
     if !self.id.isEmpty {
       try visitor.visitSingularStringField(value: self.id, fieldNumber: 1)
     }
-    if !self.name.isEmpty {
-      try visitor.visitSingularStringField(value: self.name, fieldNumber: 2)
+    if !self.slug.isEmpty {
+      try visitor.visitSingularStringField(value: self.slug, fieldNumber: 2)
     }
-    if !self.workPoolName.isEmpty {
-      try visitor.visitSingularStringField(value: self.workPoolName, fieldNumber: 3)
-    }
-    if !self.workQueueName.isEmpty {
-      try visitor.visitSingularStringField(value: self.workQueueName, fieldNumber: 4)
-    }
-    if !self.command.isEmpty {
-      try visitor.visitSingularStringField(value: self.command, fieldNumber: 5)
+    if self.active != false {
+      try visitor.visitSingularBoolField(value: self.active, fieldNumber: 3)
     }
     try { if let v = self._parameters {
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 6)
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 4)
     } }()
-    try { if let v = self._jobVariables {
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 7)
-    } }()
-    if !self.tags.isEmpty {
-      try visitor.visitRepeatedStringField(value: self.tags, fieldNumber: 8)
-    }
-    if self.retries != 0 {
-      try visitor.visitSingularUInt32Field(value: self.retries, fieldNumber: 9)
-    }
-    if self.retryDelaySeconds != 0 {
-      try visitor.visitSingularUInt32Field(value: self.retryDelaySeconds, fieldNumber: 10)
-    }
-    if !self.description_p.isEmpty {
-      try visitor.visitSingularStringField(value: self.description_p, fieldNumber: 11)
-    }
-    try { if let v = self._created {
+    switch self.kind {
+    case .interval?: try {
+      guard case .interval(let v)? = self.kind else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 10)
+    }()
+    case .cron?: try {
+      guard case .cron(let v)? = self.kind else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 11)
+    }()
+    case .rrule?: try {
+      guard case .rrule(let v)? = self.kind else { preconditionFailure() }
       try visitor.visitSingularMessageField(value: v, fieldNumber: 12)
-    } }()
-    try { if let v = self._updated {
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 13)
+    }()
+    case nil: break
+    }
+    if !self.nextRuns.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.nextRuns, fieldNumber: 20)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Drover_V1_DeploymentSchedule, rhs: Drover_V1_DeploymentSchedule) -> Bool {
+    if lhs.id != rhs.id {return false}
+    if lhs.slug != rhs.slug {return false}
+    if lhs.active != rhs.active {return false}
+    if lhs._parameters != rhs._parameters {return false}
+    if lhs.kind != rhs.kind {return false}
+    if lhs.nextRuns != rhs.nextRuns {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Drover_V1_ScheduleSpec: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ScheduleSpec"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}slug\0\u{1}paused\0\u{3}parameters_json\0\u{2}\u{7}interval\0\u{1}cron\0\u{1}rrule\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.slug) }()
+      case 2: try { try decoder.decodeSingularBoolField(value: &self.paused) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.parametersJson) }()
+      case 10: try {
+        var v: Drover_V1_IntervalSchedule?
+        var hadOneofValue = false
+        if let current = self.kind {
+          hadOneofValue = true
+          if case .interval(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.kind = .interval(v)
+        }
+      }()
+      case 11: try {
+        var v: Drover_V1_CronSchedule?
+        var hadOneofValue = false
+        if let current = self.kind {
+          hadOneofValue = true
+          if case .cron(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.kind = .cron(v)
+        }
+      }()
+      case 12: try {
+        var v: Drover_V1_RRuleSchedule?
+        var hadOneofValue = false
+        if let current = self.kind {
+          hadOneofValue = true
+          if case .rrule(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.kind = .rrule(v)
+        }
+      }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.slug.isEmpty {
+      try visitor.visitSingularStringField(value: self.slug, fieldNumber: 1)
+    }
+    if self.paused != false {
+      try visitor.visitSingularBoolField(value: self.paused, fieldNumber: 2)
+    }
+    if !self.parametersJson.isEmpty {
+      try visitor.visitSingularStringField(value: self.parametersJson, fieldNumber: 3)
+    }
+    switch self.kind {
+    case .interval?: try {
+      guard case .interval(let v)? = self.kind else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 10)
+    }()
+    case .cron?: try {
+      guard case .cron(let v)? = self.kind else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 11)
+    }()
+    case .rrule?: try {
+      guard case .rrule(let v)? = self.kind else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 12)
+    }()
+    case nil: break
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Drover_V1_ScheduleSpec, rhs: Drover_V1_ScheduleSpec) -> Bool {
+    if lhs.slug != rhs.slug {return false}
+    if lhs.paused != rhs.paused {return false}
+    if lhs.parametersJson != rhs.parametersJson {return false}
+    if lhs.kind != rhs.kind {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Drover_V1_DeploymentScheduleList: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".DeploymentScheduleList"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}schedules\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.schedules) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.schedules.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.schedules, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Drover_V1_DeploymentScheduleList, rhs: Drover_V1_DeploymentScheduleList) -> Bool {
+    if lhs.schedules != rhs.schedules {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Drover_V1_CreateDeploymentSchedule: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".CreateDeploymentSchedule"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}deployment_name\0\u{1}schedule\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.deploymentName) }()
+      case 2: try { try decoder.decodeSingularMessageField(value: &self._schedule) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.deploymentName.isEmpty {
+      try visitor.visitSingularStringField(value: self.deploymentName, fieldNumber: 1)
+    }
+    try { if let v = self._schedule {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
     } }()
     try unknownFields.traverse(visitor: &visitor)
   }
 
-  public static func ==(lhs: Drover_V1_Deployment, rhs: Drover_V1_Deployment) -> Bool {
-    if lhs.id != rhs.id {return false}
-    if lhs.name != rhs.name {return false}
-    if lhs.workPoolName != rhs.workPoolName {return false}
-    if lhs.workQueueName != rhs.workQueueName {return false}
-    if lhs.command != rhs.command {return false}
-    if lhs._parameters != rhs._parameters {return false}
-    if lhs._jobVariables != rhs._jobVariables {return false}
-    if lhs.tags != rhs.tags {return false}
-    if lhs.retries != rhs.retries {return false}
-    if lhs.retryDelaySeconds != rhs.retryDelaySeconds {return false}
-    if lhs.description_p != rhs.description_p {return false}
-    if lhs._created != rhs._created {return false}
-    if lhs._updated != rhs._updated {return false}
+  public static func ==(lhs: Drover_V1_CreateDeploymentSchedule, rhs: Drover_V1_CreateDeploymentSchedule) -> Bool {
+    if lhs.deploymentName != rhs.deploymentName {return false}
+    if lhs._schedule != rhs._schedule {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Drover_V1_ListDeploymentSchedules: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ListDeploymentSchedules"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}deployment_name\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.deploymentName) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.deploymentName.isEmpty {
+      try visitor.visitSingularStringField(value: self.deploymentName, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Drover_V1_ListDeploymentSchedules, rhs: Drover_V1_ListDeploymentSchedules) -> Bool {
+    if lhs.deploymentName != rhs.deploymentName {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Drover_V1_UpdateDeploymentSchedule: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".UpdateDeploymentSchedule"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}deployment_name\0\u{1}schedule\0\u{1}active\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.deploymentName) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.schedule) }()
+      case 3: try { try decoder.decodeSingularBoolField(value: &self._active) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.deploymentName.isEmpty {
+      try visitor.visitSingularStringField(value: self.deploymentName, fieldNumber: 1)
+    }
+    if !self.schedule.isEmpty {
+      try visitor.visitSingularStringField(value: self.schedule, fieldNumber: 2)
+    }
+    try { if let v = self._active {
+      try visitor.visitSingularBoolField(value: v, fieldNumber: 3)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Drover_V1_UpdateDeploymentSchedule, rhs: Drover_V1_UpdateDeploymentSchedule) -> Bool {
+    if lhs.deploymentName != rhs.deploymentName {return false}
+    if lhs.schedule != rhs.schedule {return false}
+    if lhs._active != rhs._active {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Drover_V1_DeleteDeploymentSchedule: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".DeleteDeploymentSchedule"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}deployment_name\0\u{1}schedule\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.deploymentName) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.schedule) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.deploymentName.isEmpty {
+      try visitor.visitSingularStringField(value: self.deploymentName, fieldNumber: 1)
+    }
+    if !self.schedule.isEmpty {
+      try visitor.visitSingularStringField(value: self.schedule, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Drover_V1_DeleteDeploymentSchedule, rhs: Drover_V1_DeleteDeploymentSchedule) -> Bool {
+    if lhs.deploymentName != rhs.deploymentName {return false}
+    if lhs.schedule != rhs.schedule {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -5206,7 +6488,7 @@ nonisolated extension Drover_V1_DeploymentList: SwiftProtobuf.Message, SwiftProt
 
 nonisolated extension Drover_V1_CreateDeployment: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".CreateDeployment"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{3}work_pool_name\0\u{3}work_queue_name\0\u{1}command\0\u{3}parameters_json\0\u{3}job_variables_json\0\u{1}tags\0\u{1}retries\0\u{3}retry_delay_seconds\0\u{1}description\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{3}work_pool_name\0\u{3}work_queue_name\0\u{1}command\0\u{3}parameters_json\0\u{3}job_variables_json\0\u{1}tags\0\u{1}retries\0\u{3}retry_delay_seconds\0\u{1}description\0\u{1}schedules\0\u{1}paused\0\u{3}catch_up\0\u{3}concurrency_limit\0\u{3}collision_strategy\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -5224,12 +6506,21 @@ nonisolated extension Drover_V1_CreateDeployment: SwiftProtobuf.Message, SwiftPr
       case 8: try { try decoder.decodeSingularUInt32Field(value: &self.retries) }()
       case 9: try { try decoder.decodeSingularUInt32Field(value: &self.retryDelaySeconds) }()
       case 10: try { try decoder.decodeSingularStringField(value: &self.description_p) }()
+      case 11: try { try decoder.decodeRepeatedMessageField(value: &self.schedules) }()
+      case 12: try { try decoder.decodeSingularBoolField(value: &self.paused) }()
+      case 13: try { try decoder.decodeSingularEnumField(value: &self.catchUp) }()
+      case 14: try { try decoder.decodeSingularUInt32Field(value: &self._concurrencyLimit) }()
+      case 15: try { try decoder.decodeSingularEnumField(value: &self.collisionStrategy) }()
       default: break
       }
     }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
     if !self.name.isEmpty {
       try visitor.visitSingularStringField(value: self.name, fieldNumber: 1)
     }
@@ -5260,6 +6551,21 @@ nonisolated extension Drover_V1_CreateDeployment: SwiftProtobuf.Message, SwiftPr
     if !self.description_p.isEmpty {
       try visitor.visitSingularStringField(value: self.description_p, fieldNumber: 10)
     }
+    if !self.schedules.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.schedules, fieldNumber: 11)
+    }
+    if self.paused != false {
+      try visitor.visitSingularBoolField(value: self.paused, fieldNumber: 12)
+    }
+    if self.catchUp != .unspecified {
+      try visitor.visitSingularEnumField(value: self.catchUp, fieldNumber: 13)
+    }
+    try { if let v = self._concurrencyLimit {
+      try visitor.visitSingularUInt32Field(value: v, fieldNumber: 14)
+    } }()
+    if self.collisionStrategy != .unspecified {
+      try visitor.visitSingularEnumField(value: self.collisionStrategy, fieldNumber: 15)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -5274,6 +6580,11 @@ nonisolated extension Drover_V1_CreateDeployment: SwiftProtobuf.Message, SwiftPr
     if lhs.retries != rhs.retries {return false}
     if lhs.retryDelaySeconds != rhs.retryDelaySeconds {return false}
     if lhs.description_p != rhs.description_p {return false}
+    if lhs.schedules != rhs.schedules {return false}
+    if lhs.paused != rhs.paused {return false}
+    if lhs.catchUp != rhs.catchUp {return false}
+    if lhs._concurrencyLimit != rhs._concurrencyLimit {return false}
+    if lhs.collisionStrategy != rhs.collisionStrategy {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -5341,7 +6652,7 @@ nonisolated extension Drover_V1_ListDeployments: SwiftProtobuf.Message, SwiftPro
 
 nonisolated extension Drover_V1_UpdateDeployment: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".UpdateDeployment"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}command\0\u{3}parameters_json\0\u{3}job_variables_json\0\u{3}replace_tags\0\u{1}tags\0\u{1}retries\0\u{3}retry_delay_seconds\0\u{1}description\0\u{3}work_queue_name\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}command\0\u{3}parameters_json\0\u{3}job_variables_json\0\u{3}replace_tags\0\u{1}tags\0\u{1}retries\0\u{3}retry_delay_seconds\0\u{1}description\0\u{3}work_queue_name\0\u{1}paused\0\u{3}catch_up\0\u{3}concurrency_limit\0\u{3}remove_concurrency_limit\0\u{3}collision_strategy\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -5359,6 +6670,11 @@ nonisolated extension Drover_V1_UpdateDeployment: SwiftProtobuf.Message, SwiftPr
       case 8: try { try decoder.decodeSingularUInt32Field(value: &self._retryDelaySeconds) }()
       case 9: try { try decoder.decodeSingularStringField(value: &self._description_p) }()
       case 10: try { try decoder.decodeSingularStringField(value: &self._workQueueName) }()
+      case 11: try { try decoder.decodeSingularBoolField(value: &self._paused) }()
+      case 12: try { try decoder.decodeSingularEnumField(value: &self.catchUp) }()
+      case 13: try { try decoder.decodeSingularUInt32Field(value: &self._concurrencyLimit) }()
+      case 14: try { try decoder.decodeSingularBoolField(value: &self.removeConcurrencyLimit) }()
+      case 15: try { try decoder.decodeSingularEnumField(value: &self.collisionStrategy) }()
       default: break
       }
     }
@@ -5399,6 +6715,21 @@ nonisolated extension Drover_V1_UpdateDeployment: SwiftProtobuf.Message, SwiftPr
     try { if let v = self._workQueueName {
       try visitor.visitSingularStringField(value: v, fieldNumber: 10)
     } }()
+    try { if let v = self._paused {
+      try visitor.visitSingularBoolField(value: v, fieldNumber: 11)
+    } }()
+    if self.catchUp != .unspecified {
+      try visitor.visitSingularEnumField(value: self.catchUp, fieldNumber: 12)
+    }
+    try { if let v = self._concurrencyLimit {
+      try visitor.visitSingularUInt32Field(value: v, fieldNumber: 13)
+    } }()
+    if self.removeConcurrencyLimit != false {
+      try visitor.visitSingularBoolField(value: self.removeConcurrencyLimit, fieldNumber: 14)
+    }
+    if self.collisionStrategy != .unspecified {
+      try visitor.visitSingularEnumField(value: self.collisionStrategy, fieldNumber: 15)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -5413,6 +6744,11 @@ nonisolated extension Drover_V1_UpdateDeployment: SwiftProtobuf.Message, SwiftPr
     if lhs._retryDelaySeconds != rhs._retryDelaySeconds {return false}
     if lhs._description_p != rhs._description_p {return false}
     if lhs._workQueueName != rhs._workQueueName {return false}
+    if lhs._paused != rhs._paused {return false}
+    if lhs.catchUp != rhs.catchUp {return false}
+    if lhs._concurrencyLimit != rhs._concurrencyLimit {return false}
+    if lhs.removeConcurrencyLimit != rhs.removeConcurrencyLimit {return false}
+    if lhs.collisionStrategy != rhs.collisionStrategy {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -5553,7 +6889,7 @@ nonisolated extension Drover_V1_FlowRunState: SwiftProtobuf.Message, SwiftProtob
 
 nonisolated extension Drover_V1_FlowRun: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".FlowRun"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}name\0\u{3}deployment_id\0\u{3}deployment_name\0\u{3}work_pool_name\0\u{3}work_queue_name\0\u{1}tags\0\u{1}parameters\0\u{3}job_variables\0\u{3}expected_start_time\0\u{3}state_type\0\u{3}state_name\0\u{3}start_time\0\u{3}end_time\0\u{3}worker_name\0\u{3}exit_code\0\u{1}attempt\0\u{1}retries\0\u{3}state_history\0\u{1}created\0\u{1}command\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}name\0\u{3}deployment_id\0\u{3}deployment_name\0\u{3}work_pool_name\0\u{3}work_queue_name\0\u{1}tags\0\u{1}parameters\0\u{3}job_variables\0\u{3}expected_start_time\0\u{3}state_type\0\u{3}state_name\0\u{3}start_time\0\u{3}end_time\0\u{3}worker_name\0\u{3}exit_code\0\u{1}attempt\0\u{1}retries\0\u{3}state_history\0\u{1}created\0\u{1}command\0\u{3}schedule_slug\0\u{3}scheduled_time\0")
 
   fileprivate class _StorageClass {
     var _id: String = String()
@@ -5577,6 +6913,8 @@ nonisolated extension Drover_V1_FlowRun: SwiftProtobuf.Message, SwiftProtobuf._M
     var _stateHistory: [Drover_V1_FlowRunState] = []
     var _created: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
     var _command: String = String()
+    var _scheduleSlug: String = String()
+    var _scheduledTime: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -5608,6 +6946,8 @@ nonisolated extension Drover_V1_FlowRun: SwiftProtobuf.Message, SwiftProtobuf._M
       _stateHistory = source._stateHistory
       _created = source._created
       _command = source._command
+      _scheduleSlug = source._scheduleSlug
+      _scheduledTime = source._scheduledTime
     }
   }
 
@@ -5647,6 +6987,8 @@ nonisolated extension Drover_V1_FlowRun: SwiftProtobuf.Message, SwiftProtobuf._M
         case 19: try { try decoder.decodeRepeatedMessageField(value: &_storage._stateHistory) }()
         case 20: try { try decoder.decodeSingularMessageField(value: &_storage._created) }()
         case 21: try { try decoder.decodeSingularStringField(value: &_storage._command) }()
+        case 22: try { try decoder.decodeSingularStringField(value: &_storage._scheduleSlug) }()
+        case 23: try { try decoder.decodeSingularMessageField(value: &_storage._scheduledTime) }()
         default: break
         }
       }
@@ -5722,6 +7064,12 @@ nonisolated extension Drover_V1_FlowRun: SwiftProtobuf.Message, SwiftProtobuf._M
       if !_storage._command.isEmpty {
         try visitor.visitSingularStringField(value: _storage._command, fieldNumber: 21)
       }
+      if !_storage._scheduleSlug.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._scheduleSlug, fieldNumber: 22)
+      }
+      try { if let v = _storage._scheduledTime {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 23)
+      } }()
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -5752,6 +7100,8 @@ nonisolated extension Drover_V1_FlowRun: SwiftProtobuf.Message, SwiftProtobuf._M
         if _storage._stateHistory != rhs_storage._stateHistory {return false}
         if _storage._created != rhs_storage._created {return false}
         if _storage._command != rhs_storage._command {return false}
+        if _storage._scheduleSlug != rhs_storage._scheduleSlug {return false}
+        if _storage._scheduledTime != rhs_storage._scheduledTime {return false}
         return true
       }
       if !storagesAreEqual {return false}

@@ -66,6 +66,11 @@ public final class GroupCommitStore: Store {
         try sync()
         return try base.logs(of: run, after: sequence, limit: limit)
     }
+
+    public func scheduledTimes(ofDeployment deployment: UUID, slug: String, after date: Date) throws(DroverError) -> [Date] {
+        try sync()
+        return try base.scheduledTimes(ofDeployment: deployment, slug: slug, after: date)
+    }
 }
 
 /// The limit service's store with group commit, as `GroupCommitStore` is the server's:

@@ -102,6 +102,23 @@ enum Migrations {
                     CREATE UNIQUE INDEX flow_run_logs_by_line ON flow_run_logs(run_id, attempt, line) WHERE line IS NOT NULL;
                     """)
         }
+        migrator.registerMigration("v4-schedules") { db in
+            // A deployment's schedules are a JSON array; a run a schedule made names the schedule's
+            // slug and the time it was made for, and one run exists per (deployment, slug, time).
+            try db.execute(
+                sql: """
+                    ALTER TABLE deployments ADD COLUMN schedules TEXT NOT NULL DEFAULT '[]';
+                    ALTER TABLE deployments ADD COLUMN paused INTEGER NOT NULL DEFAULT 0;
+                    ALTER TABLE deployments ADD COLUMN catch_up TEXT NOT NULL DEFAULT 'all';
+                    ALTER TABLE deployments ADD COLUMN concurrency_limit INTEGER
+                      CHECK (concurrency_limit IS NULL OR concurrency_limit >= 0);
+                    ALTER TABLE deployments ADD COLUMN collision_strategy TEXT NOT NULL DEFAULT 'ENQUEUE';
+                    ALTER TABLE flow_runs ADD COLUMN schedule_slug TEXT;
+                    ALTER TABLE flow_runs ADD COLUMN scheduled_time INTEGER;
+                    CREATE UNIQUE INDEX flow_runs_by_schedule ON flow_runs(deployment_id, schedule_slug, scheduled_time)
+                      WHERE schedule_slug IS NOT NULL;
+                    """)
+        }
         return migrator
     }()
 }

@@ -187,6 +187,21 @@ public final class SQLiteStore: Store {
         }
     }
 
+    public func scheduledTimes(ofDeployment deployment: UUID, slug: String, after date: Date) throws(DroverError) -> [Date] {
+        // Answered from the index flow_runs_by_schedule alone.
+        let times = try run { db in
+            try Int64.fetchAll(
+                db,
+                sql: """
+                    SELECT scheduled_time FROM flow_runs
+                    WHERE deployment_id = ? AND schedule_slug = ? AND scheduled_time > ?
+                    ORDER BY scheduled_time
+                    """,
+                arguments: [deployment.uuidString, slug, Self.microseconds(date)])
+        }
+        return times.map(Self.date)
+    }
+
     private func runs(sql: String, _ arguments: [any DatabaseValueConvertible]) throws(DroverError) -> [FlowRun] {
         let rows = try run { db in try Row.fetchAll(db, sql: sql, arguments: StatementArguments(arguments)) }
         var result: [FlowRun] = []
@@ -233,24 +248,54 @@ public final class SQLiteStore: Store {
         try db.cachedStatement(sql: """
                 INSERT OR REPLACE INTO deployments
                   (id, name, pool_id, queue_id, command, parameters, job_variables, tags, retries,
-                   retry_delay_seconds, description, created, updated)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                   retry_delay_seconds, description, created, updated, schedules, paused, catch_up,
+                   concurrency_limit, collision_strategy)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """).execute(arguments: [
                 deployment.id.uuidString, deployment.name, deployment.poolID.uuidString, deployment.queueID.uuidString,
                 deployment.command, JSONValue.object(deployment.parameters).render(),
                 JSONValue.object(deployment.jobVariables).render(), JSONValue.array(deployment.tags.map(JSONValue.string)).render(),
                 Int64(deployment.retries), Int64(deployment.retryDelaySeconds), deployment.description,
                 microseconds(deployment.created), microseconds(deployment.updated),
+                schedulesJSON(deployment.schedules).render(), deployment.paused, deployment.catchUp.rawValue,
+                deployment.concurrencyLimit.map { Int64($0) }, deployment.collisionStrategy.rawValue,
             ])
     }
 
+    /// A deployment's schedules as the JSON array `schedules(from:of:)` reads back: each
+    /// schedule's id, slug, active flag, parameters, kind (`ScheduleKind.json`) and
+    /// `scheduled_through` (seconds since 1970, or null).
+    private static func schedulesJSON(_ schedules: [DeploymentSchedule]) -> JSONValue {
+        .array(
+            schedules.map { schedule in
+                [
+                    "id": .string(schedule.id.uuidString), "slug": .string(schedule.slug),
+                    "active": .bool(schedule.active), "parameters": .object(schedule.parameters),
+                    "kind": schedule.kind.json,
+                    "scheduled_through": schedule.scheduledThrough.map { .number($0.timeIntervalSince1970) } ?? .null,
+                ]
+            })
+    }
+
     private static func save(_ run: FlowRun, in db: Database) throws {
+        // An upsert on the id, not INSERT OR REPLACE: a second run for a schedule's time must
+        // fail on flow_runs_by_schedule, not replace the first.
         try db.cachedStatement(sql: """
-                INSERT OR REPLACE INTO flow_runs
+                INSERT INTO flow_runs
                   (id, name, deployment_id, pool_id, queue_id, tags, parameters, job_variables, command,
                    expected_start, state_type, state_name, history, attempt, retries, retry_delay_seconds,
-                   worker_id, worker_name, exit_code, start_time, end_time, created)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                   worker_id, worker_name, exit_code, start_time, end_time, created, schedule_slug, scheduled_time)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT(id) DO UPDATE SET
+                  name = excluded.name, deployment_id = excluded.deployment_id, pool_id = excluded.pool_id,
+                  queue_id = excluded.queue_id, tags = excluded.tags, parameters = excluded.parameters,
+                  job_variables = excluded.job_variables, command = excluded.command,
+                  expected_start = excluded.expected_start, state_type = excluded.state_type,
+                  state_name = excluded.state_name, history = excluded.history, attempt = excluded.attempt,
+                  retries = excluded.retries, retry_delay_seconds = excluded.retry_delay_seconds,
+                  worker_id = excluded.worker_id, worker_name = excluded.worker_name, exit_code = excluded.exit_code,
+                  start_time = excluded.start_time, end_time = excluded.end_time, created = excluded.created,
+                  schedule_slug = excluded.schedule_slug, scheduled_time = excluded.scheduled_time
                 """).execute(arguments: [
                 run.id.uuidString, run.name, run.deploymentID.uuidString, run.poolID.uuidString, run.queueID.uuidString,
                 JSONValue.array(run.tags.map(JSONValue.string)).render(), JSONValue.object(run.parameters).render(),
@@ -258,9 +303,12 @@ public final class SQLiteStore: Store {
                 run.state.type.rawValue, run.state.name, history(of: run), Int64(run.attempt), Int64(run.retries),
                 Int64(run.retryDelaySeconds), run.workerID, run.workerName, run.exitCode.map { Int64($0) },
                 run.startTime.map(microseconds), run.endTime.map(microseconds), microseconds(run.created),
+                run.scheduleSlug, run.scheduledTime.map(microseconds),
             ])
     }
 
+    /// Writes the columns that change over a run's life; the schedule slug and scheduled
+    /// time never change, so only `save` writes them.
     private static func update(_ run: FlowRun, in db: Database) throws {
         try db.cachedStatement(sql: """
                 UPDATE flow_runs SET
@@ -298,6 +346,15 @@ public final class SQLiteStore: Store {
 
     private static func deployment(from row: Row) throws(DroverError) -> Deployment {
         let name: String = row["name"]
+        let catchUpName: String = row["catch_up"]
+        guard let catchUp = CatchUpPolicy(rawValue: catchUpName) else {
+            throw DroverError(.internal, "Stored deployment '\(name)' has an unknown catch-up policy '\(catchUpName)'.")
+        }
+        let strategyName: String = row["collision_strategy"]
+        guard let strategy = CollisionStrategy(rawValue: strategyName) else {
+            throw DroverError(
+                .internal, "Stored deployment '\(name)' has an unknown collision strategy '\(strategyName)'.")
+        }
         return Deployment(
             id: try uuid(row["id"], what: "deployment id"), name: name,
             poolID: try uuid(row["pool_id"], what: "pool id"), queueID: try uuid(row["queue_id"], what: "queue id"),
@@ -306,7 +363,35 @@ public final class SQLiteStore: Store {
             tags: try strings(row["tags"], what: "tags of deployment '\(name)'"),
             retries: UInt32(clamping: row["retries"] as Int64),
             retryDelaySeconds: UInt32(clamping: row["retry_delay_seconds"] as Int64), description: row["description"],
-            created: date(row["created"]), updated: date(row["updated"]))
+            created: date(row["created"]), updated: date(row["updated"]),
+            schedules: try schedules(from: row["schedules"], of: name), paused: row["paused"], catchUp: catchUp,
+            concurrencyLimit: (row["concurrency_limit"] as Int64?).map { UInt32(clamping: $0) },
+            collisionStrategy: strategy)
+    }
+
+    private static func schedules(from text: String, of deployment: String) throws(DroverError) -> [DeploymentSchedule] {
+        do throws(DroverError) {
+            guard case .array(let items) = try JSONValue.parse(text, what: "schedules") else {
+                throw DroverError(.internal, "not an array")
+            }
+            return try items.map { item throws(DroverError) in
+                guard let idText = item["id"]?.stringValue, let id = UUID(uuidString: idText),
+                    let slug = item["slug"]?.stringValue, case .bool(let active)? = item["active"],
+                    let parameters = item["parameters"]?.objectValue, let kind = item["kind"]
+                else { throw DroverError(.internal, "a schedule lacks its id, slug, active flag, parameters or kind") }
+                let scheduledThrough: Date?
+                switch item["scheduled_through"] {
+                case .number(let seconds)?: scheduledThrough = Date(timeIntervalSince1970: seconds)
+                case .null?, nil: scheduledThrough = nil
+                default: throw DroverError(.internal, "schedule '\(slug)' has a scheduled_through that is not a number")
+                }
+                return DeploymentSchedule(
+                    id: id, slug: slug, kind: try ScheduleKind(json: kind), active: active, parameters: parameters,
+                    scheduledThrough: scheduledThrough)
+            }
+        } catch {
+            throw DroverError(.internal, "Stored deployment '\(deployment)' has damaged schedules: \(error.message)")
+        }
     }
 
     private static func flowRun(from row: Row) throws(DroverError) -> FlowRun {
@@ -343,7 +428,8 @@ public final class SQLiteStore: Store {
             retryDelaySeconds: UInt32(clamping: row["retry_delay_seconds"] as Int64), created: date(row["created"]),
             history: history, attempt: UInt32(clamping: row["attempt"] as Int64), workerID: row["worker_id"],
             workerName: row["worker_name"], exitCode: (row["exit_code"] as Int64?).map { Int32(clamping: $0) },
-            startTime: (row["start_time"] as Int64?).map(date), endTime: (row["end_time"] as Int64?).map(date))
+            startTime: (row["start_time"] as Int64?).map(date), endTime: (row["end_time"] as Int64?).map(date),
+            scheduleSlug: row["schedule_slug"], scheduledTime: (row["scheduled_time"] as Int64?).map(date))
     }
 
     private static func object(_ text: String, what: String) throws(DroverError) -> [String: JSONValue] {

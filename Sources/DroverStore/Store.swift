@@ -20,6 +20,10 @@ public protocol Store: Sendable {
     func flowRuns(matching filter: FlowRunFilter) throws(DroverError) -> [FlowRun]
     /// A run's log lines after `sequence`, oldest first, at most `limit`.
     func logs(of run: UUID, after sequence: UInt64, limit: Int) throws(DroverError) -> [FlowRunLog]
+    /// The scheduled time of every run, in any state (finished ones too), that schedule `slug`
+    /// of `deployment` made for a time strictly after `date`, earliest first: the times a
+    /// replaced schedule must not make a run for again.
+    func scheduledTimes(ofDeployment deployment: UUID, slug: String, after date: Date) throws(DroverError) -> [Date]
     /// Persists `changes` in one transaction, or records them for the next `sync`.
     func commit(_ changes: [StoreChange]) throws(DroverError)
     /// Returns once every change committed so far is durable.

@@ -124,6 +124,7 @@ private final class FailingStore: Store, @unchecked Sendable {
     func flowRun(id: UUID) throws(DroverError) -> FlowRun? { nil }
     func flowRuns(matching filter: FlowRunFilter) throws(DroverError) -> [FlowRun] { [] }
     func logs(of run: UUID, after sequence: UInt64, limit: Int) throws(DroverError) -> [FlowRunLog] { [] }
+    func scheduledTimes(ofDeployment deployment: UUID, slug: String, after date: Date) throws(DroverError) -> [Date] { [] }
     func commit(_ changes: [StoreChange]) throws(DroverError) {
         throw DroverError(.internal, "Store write failed: disk full")
     }

@@ -51,13 +51,20 @@ struct CoordinatorHarness {
     /// The session each fake worker got in its last Welcome.
     var sessions: [String: UInt64] = [:]
 
-    init(store: SQLiteStore? = nil, clock: TestClock = TestClock(), limits: LimitDesk? = nil) throws {
+    /// The tunables this harness's coordinator runs with.
+    let settings: Coordinator.Settings
+
+    init(
+        store: SQLiteStore? = nil, clock: TestClock = TestClock(), limits: LimitDesk? = nil,
+        settings: Coordinator.Settings = Self.settings
+    ) throws {
         let store = try store ?? SQLiteStore()
         self.store = store
         self.clock = clock
+        self.settings = settings
         self.limits = try limits ?? LimitDesk(clock: clock)
         coordinator = try Coordinator(
-            store: store, serverInfo: .with { $0.version = "test" }, logger: quietLogger, settings: Self.settings,
+            store: store, serverInfo: .with { $0.version = "test" }, logger: quietLogger, settings: settings,
             now: { clock.now })
         pending = try exchangeLimits()
     }
@@ -65,7 +72,7 @@ struct CoordinatorHarness {
     /// A second coordinator over the same store, clock and limit service, as after a
     /// restart; workers must say Hello again.
     func restarted() throws -> CoordinatorHarness {
-        try CoordinatorHarness(store: store, clock: clock, limits: limits)
+        try CoordinatorHarness(store: store, clock: clock, limits: limits, settings: settings)
     }
 
     // MARK: Limits

@@ -115,7 +115,9 @@ struct ConfigCommandTests {
 
         let known = "Known settings: DROVER_SERVER, DROVER_LIMITS, DROVER_CLIENT_TIMEOUT, DROVER_SERVER_HOST, "
             + "DROVER_SERVER_CONTROL_PORT, DROVER_SERVER_DISPATCH_PORT, DROVER_SERVER_LIMITS_PORT, "
-            + "DROVER_SERVER_RUN_LEASE_TTL, DROVER_HEARTBEAT_INTERVAL, DROVER_LOGGING_LEVEL."
+            + "DROVER_SERVER_RUN_LEASE_TTL, DROVER_SERVER_LATE_AFTER, DROVER_SCHEDULER_MAX_RUNS, DROVER_SCHEDULER_MIN_RUNS, "
+            + "DROVER_SCHEDULER_MAX_SCHEDULED_TIME, DROVER_SCHEDULER_MIN_SCHEDULED_TIME, DROVER_SCHEDULER_LOOP_SECONDS, "
+            + "DROVER_HEARTBEAT_INTERVAL, DROVER_LOGGING_LEVEL."
         let cases: [(arguments: [String], status: Int32, message: String)] = [
             (["config", "set", "FOO=bar"], 1, "Unknown setting name 'FOO'. \(known)"),
             // One bad pair spoils the whole command: the good one is not written either.

@@ -47,6 +47,9 @@ import Testing
         func logs(of run: UUID, after sequence: UInt64, limit: Int) throws(DroverError) -> [FlowRunLog] {
             try base.logs(of: run, after: sequence, limit: limit)
         }
+        func scheduledTimes(ofDeployment deployment: UUID, slug: String, after date: Date) throws(DroverError) -> [Date] {
+            try base.scheduledTimes(ofDeployment: deployment, slug: slug, after: date)
+        }
         func commit(_ changes: [StoreChange]) throws(DroverError) {
             if failing { throw DroverError(.internal, "Store write failed: disk full") }
             transactions.append(changes)
@@ -78,6 +81,17 @@ import Testing
         try store.commit(setting.changes + [.saveRun(setting.run(1))])
         #expect(try store.flowRun(id: setting.run(1).id)?.name == "run-1")
         #expect(try store.loadCatalog().pools.map(\.name) == ["demo"])
+        #expect(!store.hasUnsyncedChanges)
+    }
+
+    @Test func scheduledTimesSeeRunsRecordedBeforeThem() throws {
+        let base = try CountingStore()
+        let store = GroupCommitStore(base)
+        let setting = Setting()
+        let run = StoreFixtures.run(of: setting.deployment, scheduleSlug: "hourly", scheduledTime: TestDates.at(3600))
+        try store.commit(setting.changes + [.saveRun(run)])
+        #expect(try store.scheduledTimes(ofDeployment: setting.deployment.id, slug: "hourly", after: TestDates.epoch)
+            == [TestDates.at(3600)])
         #expect(!store.hasUnsyncedChanges)
     }
 

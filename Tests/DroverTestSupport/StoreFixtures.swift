@@ -27,6 +27,33 @@ public enum StoreFixtures {
             concurrencyLimit: concurrencyLimit, isPaused: isPaused, created: created, updated: updated ?? created)
     }
 
+    /// A deployment running `true` in `pool`'s default queue; every field can be overridden.
+    public static func deployment(
+        _ name: String = "deployment", in pool: WorkPool, id: UUID = UUID(), schedules: [DeploymentSchedule] = [],
+        paused: Bool = false, catchUp: CatchUpPolicy = .all, concurrencyLimit: UInt32? = nil,
+        collisionStrategy: CollisionStrategy = .enqueue, created: Date = TestDates.epoch
+    ) -> Deployment {
+        Deployment(
+            id: id, name: name, poolID: pool.id, queueID: pool.defaultQueueID, command: "true", parameters: [:],
+            jobVariables: [:], tags: [], retries: 0, retryDelaySeconds: 0, description: "", created: created,
+            updated: created, schedules: schedules, paused: paused, catchUp: catchUp,
+            concurrencyLimit: concurrencyLimit, collisionStrategy: collisionStrategy)
+    }
+
+    /// A SCHEDULED run of `deployment`, made by hand unless `scheduleSlug` and `scheduledTime`
+    /// say which schedule made it for when; due at `scheduledTime` or `created`.
+    public static func run(
+        of deployment: Deployment, id: UUID = UUID(), name: String = "run", scheduleSlug: String? = nil,
+        scheduledTime: Date? = nil, created: Date = TestDates.epoch
+    ) -> FlowRun {
+        FlowRun(
+            id: id, name: name, deploymentID: deployment.id, poolID: deployment.poolID, queueID: deployment.queueID,
+            tags: deployment.tags, parameters: deployment.parameters, jobVariables: deployment.jobVariables,
+            command: deployment.command, expectedStart: scheduledTime ?? created, retries: deployment.retries,
+            retryDelaySeconds: deployment.retryDelaySeconds, created: created, scheduleSlug: scheduleSlug,
+            scheduledTime: scheduledTime)
+    }
+
     /// `pool`'s `default` queue (priority 1), with the id the pool names.
     public static func defaultQueue(of pool: WorkPool) -> WorkQueue {
         queue(

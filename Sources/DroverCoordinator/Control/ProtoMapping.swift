@@ -82,6 +82,8 @@ extension Drover_V1_FlowRun {
         }
         created = Google_Protobuf_Timestamp(microsecondsOf: run.created)
         command = run.command
+        scheduleSlug = run.scheduleSlug ?? ""
+        if let time = run.scheduledTime { scheduledTime = Google_Protobuf_Timestamp(microsecondsOf: time) }
     }
 }
 
@@ -101,5 +103,79 @@ extension Drover_V1_Deployment {
         description_p = deployment.description
         created = Google_Protobuf_Timestamp(microsecondsOf: deployment.created)
         updated = Google_Protobuf_Timestamp(microsecondsOf: deployment.updated)
+        schedules = deployment.schedules.map { Drover_V1_DeploymentSchedule($0, nextRuns: []) }
+        paused = deployment.paused
+        catchUp = Drover_V1_CatchUp(deployment.catchUp)
+        if let limit = deployment.concurrencyLimit { concurrencyLimit = limit }
+        collisionStrategy = Drover_V1_CollisionStrategy(deployment.collisionStrategy)
+    }
+}
+
+extension Drover_V1_DeploymentSchedule {
+    init(_ schedule: DeploymentSchedule, nextRuns: [Date]) {
+        self.init()
+        id = schedule.id.uuidString.lowercased()
+        slug = schedule.slug
+        active = schedule.active
+        parameters = Google_Protobuf_Struct(.object(schedule.parameters))
+        switch schedule.kind {
+        case .interval(let interval):
+            self.interval = .with {
+                $0.seconds = UInt32(interval.seconds)
+                $0.anchorDate = Google_Protobuf_Timestamp(microsecondsOf: interval.anchor)
+                $0.timezone = ScheduleKind.name(of: interval.timeZone)
+            }
+        case .cron(let expression, let zone):
+            cron = .with {
+                $0.cron = expression.text
+                $0.timezone = ScheduleKind.name(of: zone)
+                $0.dayOr = expression.dayOr
+            }
+        case .rrule(let rule):
+            rrule = .with {
+                $0.rrule = rule.text
+                $0.timezone = ScheduleKind.name(of: rule.timeZone)
+                $0.defaultStart = Google_Protobuf_Timestamp(microsecondsOf: rule.start)
+            }
+        }
+        self.nextRuns = nextRuns.map { Google_Protobuf_Timestamp(microsecondsOf: $0) }
+    }
+}
+
+extension Drover_V1_CatchUp {
+    init(_ policy: CatchUpPolicy) {
+        switch policy {
+        case .all: self = .all
+        case .latest: self = .latest
+        case .none: self = .none
+        }
+    }
+
+    /// The policy asked for; nil when unspecified.
+    var policy: CatchUpPolicy? {
+        switch self {
+        case .all: .all
+        case .latest: .latest
+        case .none: CatchUpPolicy.none
+        case .unspecified, .UNRECOGNIZED: nil
+        }
+    }
+}
+
+extension Drover_V1_CollisionStrategy {
+    init(_ strategy: CollisionStrategy) {
+        switch strategy {
+        case .enqueue: self = .enqueue
+        case .cancelNew: self = .cancelNew
+        }
+    }
+
+    /// The strategy asked for; nil when unspecified.
+    var strategy: CollisionStrategy? {
+        switch self {
+        case .enqueue: .enqueue
+        case .cancelNew: .cancelNew
+        case .unspecified, .UNRECOGNIZED: nil
+        }
     }
 }

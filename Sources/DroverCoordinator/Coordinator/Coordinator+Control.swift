@@ -74,6 +74,18 @@ extension Coordinator {
         case .runDeployment(let run):
             let value = try runDeployment(run)
             return .with { $0.flowRun = value }
+        case .createDeploymentSchedule(let create):
+            let value = try createSchedule(create)
+            return .with { $0.deploymentSchedule = value }
+        case .listDeploymentSchedules(let list):
+            let value = try listSchedules(list)
+            return .with { $0.deploymentSchedules.schedules = value }
+        case .updateDeploymentSchedule(let update):
+            let value = try updateSchedule(update)
+            return .with { $0.deploymentSchedule = value }
+        case .deleteDeploymentSchedule(let delete):
+            let value = try deleteSchedule(delete)
+            return .with { $0.deleted = value }
         case .listFlowRuns(let list):
             let value = try listFlowRuns(list)
             return .with { $0.flowRuns.flowRuns = value }

@@ -13,7 +13,7 @@ extension Coordinator {
 
     /// The deployment with `id`, if it still exists (runs outlive deleted deployments).
     func deployment(id: UUID) -> Deployment? {
-        deployments.values.first { $0.id == id }
+        deploymentNames[id].flatMap { deployments[$0] }
     }
 
     mutating func createDeployment(_ create: Drover_V1_CreateDeployment) throws(DroverError) -> Drover_V1_Deployment {
@@ -32,14 +32,23 @@ extension Coordinator {
             retryDelaySeconds: create.retryDelaySeconds)
         _ = try JobConfiguration.render(template: pool.baseJobTemplate, deploymentVariables: jobVariables, runVariables: [:])
         let now = clock()
+        guard create.schedules.count <= Deployment.maximumSchedules else {
+            throw .invalidArgument("A deployment may have at most \(Deployment.maximumSchedules) schedules; got \(create.schedules.count).")
+        }
+        var schedules: [DeploymentSchedule] = []
+        for spec in create.schedules {
+            schedules.append(try Self.schedule(from: spec, taken: Set(schedules.map(\.slug)), now: now))
+        }
         let deployment = Deployment(
             id: UUID(), name: create.name, poolID: pool.id, queueID: queue.id, command: create.command,
             parameters: parameters, jobVariables: jobVariables, tags: Self.unique(create.tags), retries: create.retries,
-            retryDelaySeconds: create.retryDelaySeconds, description: create.description_p, created: now, updated: now)
-        try store.commit([.saveDeployment(deployment)])
-        deployments[deployment.name] = deployment
+            retryDelaySeconds: create.retryDelaySeconds, description: create.description_p, created: now, updated: now,
+            schedules: schedules, paused: create.paused, catchUp: create.catchUp.policy ?? .all,
+            concurrencyLimit: create.hasConcurrencyLimit ? create.concurrencyLimit : nil,
+            collisionStrategy: create.collisionStrategy.strategy ?? .enqueue)
+        try commitScheduled(deployment, now: now)
         logger.info("created deployment", metadata: ["deployment.name": "\(deployment.name)", "pool.name": "\(pool.name)"])
-        return wire(deployment)
+        return wire(deployments[deployment.name] ?? deployment)
     }
 
     func listDeployments(_ list: Drover_V1_ListDeployments) throws(DroverError) -> [Drover_V1_Deployment] {
@@ -69,23 +78,51 @@ extension Coordinator {
         let pool = try catalog.pool(named: poolName)
         _ = try JobConfiguration.render(
             template: pool.baseJobTemplate, deploymentVariables: deployment.jobVariables, runVariables: [:])
-        deployment.updated = clock()
-        try store.commit([.saveDeployment(deployment)])
-        deployments[deployment.name] = deployment
-        renderedConfigurations[deployment.id] = nil
+        // What its runs carry changed: the runs its schedules made ahead are made again.
+        let runsChange = deployment != (try self.deployment(named: update.name))
+        let now = clock()
+        if update.hasPaused && update.paused != deployment.paused {
+            deployment.paused = update.paused
+            // Resumed, its schedules start from now: the paused time is skipped, not caught up.
+            if !update.paused {
+                for index in deployment.schedules.indices { deployment.schedules[index].scheduledThrough = now }
+            }
+        }
+        if let policy = update.catchUp.policy { deployment.catchUp = policy }
+        if let strategy = update.collisionStrategy.strategy { deployment.collisionStrategy = strategy }
+        switch try Self.limitChange(
+            set: update.hasConcurrencyLimit ? update.concurrencyLimit : nil, remove: update.removeConcurrencyLimit)
+        {
+        case .keep: break
+        case .set(let limit): deployment.concurrencyLimit = limit
+        case .clear: deployment.concurrencyLimit = nil
+        }
+        deployment.updated = now
+        try commitScheduled(deployment, now: now, replacingAll: runsChange)
+        for runID in concurrency.release(deployment.id, limit: deployment.concurrencyLimit) {
+            try perform(requeue(runID))
+        }
         logger.info("updated deployment", metadata: ["deployment.name": "\(deployment.name)"])
-        return wire(deployment)
+        return wire(deployments[deployment.name] ?? deployment)
     }
 
     mutating func deleteDeployment(_ delete: Drover_V1_DeleteDeployment) throws(DroverError) -> Drover_V1_Deleted {
         let deployment = try deployment(named: delete.name)
-        let unfinished = activeRuns.values.filter { $0.deploymentID == deployment.id }.count
+        // Runs its schedules made that nobody tried go with it; others must end first.
+        let ownRuns = activeRuns.values.filter { $0.deploymentID == deployment.id }
+        let scheduled = ownRuns.filter(\.isUntriedScheduled)
+        let unfinished = ownRuns.count - scheduled.count
         guard unfinished == 0 else {
             throw .failedPrecondition(
                 "Deployment '\(deployment.name)' has \(unfinished) unfinished flow run\(unfinished == 1 ? "" : "s"); cancel or wait for them first.")
         }
-        try store.commit([.deleteDeployment(id: deployment.id)])
+        try store.commit(scheduled.map { .deleteRun(id: $0.id) } + [.deleteDeployment(id: deployment.id)])
+        for run in scheduled {
+            activeRuns[run.id] = nil
+            try perform(removeFromDispatch(run.id))
+        }
         deployments[deployment.name] = nil
+        deploymentNames[deployment.id] = nil
         renderedConfigurations[deployment.id] = nil
         logger.info("deleted deployment", metadata: ["deployment.name": "\(deployment.name)"])
         return .with { $0.id = deployment.id.uuidString.lowercased(); $0.name = deployment.name }

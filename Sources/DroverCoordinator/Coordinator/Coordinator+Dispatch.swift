@@ -33,11 +33,42 @@ extension Coordinator {
     /// its limits, keeping the worker's credit for it until they are granted.
     private mutating func dispatch(_ runID: UUID, to worker: String) throws(DroverError) -> [DispatchAction] {
         guard let run = activeRuns[runID], sessions[worker] != nil else { return removeFromDispatch(runID) }
+        if let deployment = deployment(id: run.deploymentID) {
+            switch concurrency.admit(
+                runID, of: deployment.id, due: run.expectedStart, limit: deployment.concurrencyLimit,
+                strategy: deployment.collisionStrategy)
+            {
+            case .admit: break
+            case .wait: return try waitForDeploymentSlot(run, of: deployment)
+            case .cancel(let inFlight):
+                var cancelled = run
+                try cancelled.transition(
+                    to: .cancelled, at: clock(),
+                    message: "Cancelled: deployment '\(deployment.name)' already has \(inFlight) run\(inFlight == 1 ? "" : "s") "
+                        + "in flight, its concurrency limit, and its collision strategy is CANCEL_NEW.")
+                return try finishReturningActions(cancelled)
+            }
+        }
         if !slots.holding.contains(runID) && slots.needsSlots(tags: run.tags) {
             slots.request(runID, tags: run.tags, worker: worker, leaseTTL: settings.runLeaseTTL)
             return []
         }
         return try send(runID, to: worker)
+    }
+
+    /// Takes a run out of dispatch, giving its worker's credit back, until a run of its
+    /// deployment ends; it shows as AwaitingConcurrencySlot meanwhile.
+    private mutating func waitForDeploymentSlot(_ run: FlowRun, of deployment: Deployment) throws(DroverError) -> [DispatchAction] {
+        if run.state.name != Self.awaitingSlotName {
+            var waiting = run
+            try waiting.transition(
+                to: .scheduled, name: Self.awaitingSlotName, at: clock(),
+                message: "Waiting for one of the \(deployment.concurrencyLimit ?? 0) slots of deployment '\(deployment.name)'.")
+            try store.commit([.updateRun(waiting)])
+            activeRuns[run.id] = waiting
+        }
+        slots.release(run.id)
+        return dispatcher.removeRun(run.id)
     }
 
     /// Sends a run: PENDING with the next attempt, persisted, then pushed.

@@ -123,6 +123,8 @@ extension Coordinator {
     func wire(_ deployment: Deployment) -> Drover_V1_Deployment {
         let poolName = catalog.poolName(id: deployment.poolID) ?? ""
         let queueName = self.queueName(id: deployment.queueID, inPool: poolName)
-        return Drover_V1_Deployment(deployment, poolName: poolName, queueName: queueName)
+        var wired = Drover_V1_Deployment(deployment, poolName: poolName, queueName: queueName)
+        wired.schedules = deployment.schedules.map { wire($0, of: deployment) }
+        return wired
     }
 }

@@ -53,8 +53,21 @@ extension Coordinator {
     }
 
     /// Takes `runID` out of the dispatcher, giving back any slots it holds or waits for.
+    /// A run of its deployment waiting for the slot this run held goes back to dispatch.
     mutating func removeFromDispatch(_ runID: UUID) -> [DispatchAction] {
         slots.release(runID)
-        return dispatcher.removeRun(runID)
+        var actions = dispatcher.removeRun(runID)
+        let (names, deployments) = (deploymentNames, self.deployments)
+        let limit = { (id: UUID) in names[id].flatMap { deployments[$0] }?.concurrencyLimit }
+        for next in concurrency.leave(runID, limit: limit) {
+            actions += requeue(next)
+        }
+        return actions
+    }
+
+    /// Puts a run let go by its deployment's limit back in dispatch.
+    mutating func requeue(_ runID: UUID) -> [DispatchAction] {
+        guard let run = activeRuns[runID], run.state.type == .scheduled else { return removeFromDispatch(runID) }
+        return dispatcher.addRun(run.id, pool: run.poolID, queue: run.queueID, expectedStart: run.expectedStart, now: clock())
     }
 }

@@ -32,8 +32,12 @@ extension Coordinator {
                 set: update.hasConcurrencyLimit ? update.concurrencyLimit : nil, remove: update.removeConcurrencyLimit),
             isPaused: update.hasPaused ? update.paused : nil)
         let now = clock()
+        let wasPaused = try catalog.pool(named: update.name).isPaused
         let pool = try mutateCatalog { catalog throws(DroverError) in
             try catalog.updatePool(named: update.name, change, now: now)
+        }
+        if wasPaused && !pool.isPaused {
+            try catchUp(now: now, reason: "missed while the work pool was paused") { $0.poolID == pool.id }
         }
         try refreshDispatchRules(poolNamed: pool.name)
         logger.info("updated work pool", metadata: ["pool.name": "\(pool.name)"])
@@ -99,8 +103,12 @@ extension Coordinator {
                 set: update.hasConcurrencyLimit ? update.concurrencyLimit : nil, remove: update.removeConcurrencyLimit),
             isPaused: update.hasPaused ? update.paused : nil)
         let now = clock()
+        let wasPaused = try catalog.queue(named: update.name, inPool: update.workPoolName).isPaused
         let queue = try mutateCatalog { catalog throws(DroverError) in
             try catalog.updateQueue(named: update.name, inPool: update.workPoolName, change, now: now)
+        }
+        if wasPaused && !queue.isPaused {
+            try catchUp(now: now, reason: "missed while the work queue was paused") { $0.queueID == queue.id }
         }
         try refreshDispatchRules(poolNamed: update.workPoolName)
         logger.info("updated work queue", metadata: ["pool.name": "\(update.workPoolName)", "queue.name": "\(queue.name)"])

@@ -26,6 +26,10 @@ public struct Coordinator {
         /// How long the lease of a run's concurrency slots lasts unless renewed (renewed every
         /// third of it): how long a dead server's slots stay taken on a shared limit service.
         public var runLeaseTTL: TimeInterval = 30
+        /// How far ahead schedules make their runs.
+        public var horizon = ScheduleHorizon()
+        /// How often the scheduler tops up every schedule's runs (it also does at every change).
+        public var schedulingInterval: TimeInterval = 60
 
         public init() {}
 
@@ -41,6 +45,8 @@ public struct Coordinator {
 
     var catalog: WorkPoolCatalog
     var deployments: [String: Deployment] = [:]
+    /// Deployment names by id, to find a run's deployment at once.
+    var deploymentNames: [UUID: String] = [:]
     /// Runs not yet in a terminal state.
     var activeRuns: [UUID: FlowRun] = [:]
     var dispatcher: Dispatcher
@@ -50,6 +56,12 @@ public struct Coordinator {
     /// Job configurations by deployment id, rendered for runs without job variables of their
     /// own; emptied by any change to the catalog or to a deployment.
     var renderedConfigurations: [UUID: Google_Protobuf_Struct] = [:]
+    /// Which runs hold, or wait for, a slot of their deployment's concurrency limit.
+    var concurrency = DeploymentConcurrency()
+    /// When the scheduler next tops up every schedule's runs.
+    var nextScheduling = Date.distantPast
+    /// Whether the scheduler ran since the server started (the first run catches up).
+    var startedScheduling = false
     /// Workers that left, by pool and name, for `worker ls`.
     var departed: [String: WorkerSession] = [:]
     /// Messages for workers, by routing id, in order; the loop sends and empties it.
@@ -75,7 +87,10 @@ public struct Coordinator {
         self.dispatcher = Dispatcher(workerTimeout: settings.workerTimeout)
         self.slots = RunSlots(now: now())
         slots.watch()
-        for deployment in try store.loadDeployments() { deployments[deployment.name] = deployment }
+        for deployment in try store.loadDeployments() {
+            deployments[deployment.name] = deployment
+            deploymentNames[deployment.id] = deployment.name
+        }
         for pool in catalog.pools {
             _ = dispatcher.setPool(PoolRules(pool, queues: (try? catalog.queues(inPool: pool.name)) ?? []))
         }
@@ -89,6 +104,7 @@ public struct Coordinator {
                 // Its worker gets `restartGrace` to reconnect and claim it; it keeps its slots.
                 dispatcher.restoreInFlightRun(
                     run.id, pool: run.poolID, queue: run.queueID, now: start, grace: settings.restartGrace)
+                concurrency.restore(run.id, of: run.deploymentID)
                 inFlight.append(run.id)
             }
         }
@@ -96,18 +112,21 @@ public struct Coordinator {
         if !activeRuns.isEmpty {
             logger.info("restored unfinished flow runs", metadata: ["runs": "\(activeRuns.count)"])
         }
+        // Before any worker can take a run missed while the server was down.
+        try scheduleIfDue(now: start)
     }
 
-    /// When `tick` next has work: a run falls due, a worker may have gone silent, or
-    /// leases need renewing.
+    /// When `tick` next has work: a run falls due, a worker may have gone silent, leases
+    /// need renewing, or schedules need more runs.
     public func nextDeadline() -> Date? {
-        min(dispatcher.nextDeadline() ?? .distantFuture, nextLimitRefresh)
+        min(dispatcher.nextDeadline() ?? .distantFuture, nextLimitRefresh, nextScheduling)
     }
 
-    /// Moves due runs to workers, deals with silent workers, and renews leases.
+    /// Makes scheduled runs, moves due runs to workers, deals with silent workers, and renews leases.
     public mutating func tick() throws(DroverError) {
         let now = clock()
         refreshLimitsIfDue(now: now)
+        try scheduleIfDue(now: now)
         try perform(dispatcher.tick(now: now))
     }
 

@@ -21,11 +21,22 @@ public struct Deployment: Sendable, Hashable, Identifiable {
     public var description: String
     public let created: Date
     public var updated: Date
+    /// When it runs on its own, in the order they were added.
+    public var schedules: [DeploymentSchedule]
+    /// A paused deployment's schedules make no runs; runs made by hand still go.
+    public var paused: Bool
+    /// What becomes of runs missed while the server was down or the pool was paused.
+    public var catchUp: CatchUpPolicy
+    /// The most runs of this deployment that may be in flight at once; nil: unlimited.
+    public var concurrencyLimit: UInt32?
+    /// What a due run does while the deployment is at its concurrency limit.
+    public var collisionStrategy: CollisionStrategy
 
     public init(
         id: UUID, name: String, poolID: UUID, queueID: UUID, command: String, parameters: [String: JSONValue],
         jobVariables: [String: JSONValue], tags: [String], retries: UInt32, retryDelaySeconds: UInt32,
-        description: String, created: Date, updated: Date
+        description: String, created: Date, updated: Date, schedules: [DeploymentSchedule] = [], paused: Bool = false,
+        catchUp: CatchUpPolicy = .all, concurrencyLimit: UInt32? = nil, collisionStrategy: CollisionStrategy = .enqueue
     ) {
         self.id = id
         self.name = name
@@ -40,6 +51,27 @@ public struct Deployment: Sendable, Hashable, Identifiable {
         self.description = description
         self.created = created
         self.updated = updated
+        self.schedules = schedules
+        self.paused = paused
+        self.catchUp = catchUp
+        self.concurrencyLimit = concurrencyLimit
+        self.collisionStrategy = collisionStrategy
+    }
+
+    /// The most schedules one deployment may have.
+    public static let maximumSchedules = 50
+
+    /// The index of the schedule with slug or id `key`, or throws saying how to find one.
+    public func scheduleIndex(_ key: String) throws(DroverError) -> Int {
+        let id = UUID(uuidString: key)
+        guard let index = schedules.firstIndex(where: { $0.slug == key || $0.id == id }) else {
+            let known = schedules.map(\.slug)
+            throw .notFound(
+                "Deployment '\(name)' has no schedule '\(ResourceName.printable(key))'"
+                    + (known.isEmpty ? "." : "; its schedules are \(known.joined(separator: ", ")).")
+                    + " List them with `drover deployment schedule ls \(name)`.")
+        }
+        return index
     }
 
     /// The most retries a deployment may ask for.
@@ -69,5 +101,39 @@ public struct Deployment: Sendable, Hashable, Identifiable {
         guard retryDelaySeconds <= maximumRetryDelaySeconds else {
             throw .invalidArgument("The retry delay must be at most \(maximumRetryDelaySeconds) seconds; got \(retryDelaySeconds).")
         }
+    }
+}
+
+/// What becomes of scheduled runs missed while the server was down or the pool was paused.
+public enum CatchUpPolicy: String, Sendable, Hashable, CaseIterable {
+    /// Run them all, oldest first.
+    case all
+    /// Run only the newest of each schedule; cancel the rest, saying why.
+    case latest
+    /// Cancel them all, saying why.
+    case none
+
+    public static func parse(_ text: String) throws(DroverError) -> CatchUpPolicy {
+        guard let policy = CatchUpPolicy(rawValue: text.lowercased()) else {
+            throw .invalidArgument("Unknown catch-up policy '\(ResourceName.printable(text))'; use all, latest or none.")
+        }
+        return policy
+    }
+}
+
+/// What a due run does while its deployment is at its concurrency limit.
+public enum CollisionStrategy: String, Sendable, Hashable, CaseIterable {
+    /// Wait in line, and start the moment a run of the deployment ends.
+    case enqueue = "ENQUEUE"
+    /// Be cancelled, saying why.
+    case cancelNew = "CANCEL_NEW"
+
+    public static func parse(_ text: String) throws(DroverError) -> CollisionStrategy {
+        let normalized = text.uppercased().replacingOccurrences(of: "-", with: "_")
+        guard let strategy = CollisionStrategy(rawValue: normalized) else {
+            throw .invalidArgument(
+                "Unknown collision strategy '\(ResourceName.printable(text))'; use ENQUEUE or CANCEL_NEW.")
+        }
+        return strategy
     }
 }

@@ -42,13 +42,18 @@ public struct FlowRun: Sendable, Hashable, Identifiable {
     public var startTime: Date?
     public var endTime: Date?
     public let created: Date
+    /// The slug of the schedule that made the run, and the time it made it for; nil for a
+    /// run made by hand. One run exists per (deployment, slug, time).
+    public let scheduleSlug: String?
+    public let scheduledTime: Date?
 
     public init(
         id: UUID, name: String, deploymentID: UUID, poolID: UUID, queueID: UUID, tags: [String],
         parameters: [String: JSONValue], jobVariables: [String: JSONValue], command: String, expectedStart: Date,
         retries: UInt32, retryDelaySeconds: UInt32, created: Date,
         history: [FlowRunStateRecord]? = nil, attempt: UInt32 = 0, workerID: String? = nil,
-        workerName: String? = nil, exitCode: Int32? = nil, startTime: Date? = nil, endTime: Date? = nil
+        workerName: String? = nil, exitCode: Int32? = nil, startTime: Date? = nil, endTime: Date? = nil,
+        scheduleSlug: String? = nil, scheduledTime: Date? = nil
     ) {
         self.id = id
         self.name = name
@@ -70,6 +75,8 @@ public struct FlowRun: Sendable, Hashable, Identifiable {
         self.exitCode = exitCode
         self.startTime = startTime
         self.endTime = endTime
+        self.scheduleSlug = scheduleSlug
+        self.scheduledTime = scheduledTime
     }
 
     /// The current state.
@@ -93,6 +100,12 @@ public struct FlowRun: Sendable, Hashable, Identifiable {
             workerName = nil
         case .pending, .cancelling: break
         }
+    }
+
+    /// Whether a schedule made the run and it has never been tried: the runs a schedule
+    /// change may replace and a catch-up policy may cancel.
+    public var isUntriedScheduled: Bool {
+        scheduleSlug != nil && state.type == .scheduled && state.name == "Scheduled" && attempt == 0
     }
 
     /// How many attempts ended FAILED. Attempts lost with a worker do not count.

@@ -17,6 +17,7 @@ public struct Setting: Sendable, Hashable {
         case host
         case port
         case positiveSeconds
+        case positiveCount
         case logLevel
         case text
     }
@@ -45,6 +46,10 @@ public struct Setting: Sendable, Hashable {
         case .positiveSeconds:
             guard let seconds = Double(value), seconds > 0, seconds.isFinite else {
                 throw bad("expected a number of seconds above 0")
+            }
+        case .positiveCount:
+            guard let count = Int(value), count > 0 else {
+                throw bad("expected a whole number above 0")
             }
         case .logLevel:
             guard Setting.logLevels.contains(value.lowercased()) else {
@@ -98,6 +103,28 @@ extension Setting {
     public static let heartbeatInterval = Setting(
         name: "DROVER_HEARTBEAT_INTERVAL", defaultValue: "2",
         summary: "Seconds between worker heartbeats; a worker silent for 3 intervals is lost.", kind: .positiveSeconds)
+    /// How late a SCHEDULED run is before it shows as Late.
+    public static let serverLateAfter = Setting(
+        name: "DROVER_SERVER_LATE_AFTER", defaultValue: "15",
+        summary: "Seconds a scheduled run may be past due before it shows as Late (and catch-up counts it missed).",
+        kind: .positiveSeconds)
+    /// The scheduler's horizon and loop, with Prefect's defaults.
+    public static let schedulerMaxRuns = Setting(
+        name: "DROVER_SCHEDULER_MAX_RUNS", defaultValue: "100",
+        summary: "The most runs a schedule makes ahead (unless fewer than the minimum time or runs).", kind: .positiveCount)
+    public static let schedulerMinRuns = Setting(
+        name: "DROVER_SCHEDULER_MIN_RUNS", defaultValue: "3",
+        summary: "The fewest runs a schedule keeps ahead.", kind: .positiveCount)
+    public static let schedulerMaxScheduledTime = Setting(
+        name: "DROVER_SCHEDULER_MAX_SCHEDULED_TIME", defaultValue: "8640000",
+        summary: "Seconds ahead a schedule makes runs at most (100 days).", kind: .positiveSeconds)
+    public static let schedulerMinScheduledTime = Setting(
+        name: "DROVER_SCHEDULER_MIN_SCHEDULED_TIME", defaultValue: "3600",
+        summary: "Seconds ahead a schedule always covers with runs (1 hour).", kind: .positiveSeconds)
+    public static let schedulerLoopSeconds = Setting(
+        name: "DROVER_SCHEDULER_LOOP_SECONDS", defaultValue: "60",
+        summary: "Seconds between the scheduler's top-ups of every schedule (it also acts on every change at once).",
+        kind: .positiveSeconds)
     /// Log verbosity of the server and workers.
     public static let loggingLevel = Setting(
         name: "DROVER_LOGGING_LEVEL", defaultValue: "info",
@@ -106,7 +133,8 @@ extension Setting {
     /// Every setting, in the order `config view` shows them.
     public static let all: [Setting] = [
         server, limits, clientTimeout, serverHost, serverControlPort, serverDispatchPort, serverLimitsPort,
-        serverRunLeaseTTL, heartbeatInterval, loggingLevel,
+        serverRunLeaseTTL, serverLateAfter, schedulerMaxRuns, schedulerMinRuns, schedulerMaxScheduledTime,
+        schedulerMinScheduledTime, schedulerLoopSeconds, heartbeatInterval, loggingLevel,
     ]
 
     /// The setting named `name`, or throws with the list of known names.

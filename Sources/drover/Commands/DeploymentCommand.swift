@@ -10,12 +10,15 @@ struct DeploymentCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "deployment",
         abstract: "Manage deployments and create flow runs of them.",
-        subcommands: [Create.self, List.self, Inspect.self, Update.self, Delete.self, Run.self]
+        subcommands: [
+            Create.self, List.self, Inspect.self, Update.self, Pause.self, Resume.self, Delete.self, Run.self,
+            Schedule.self,
+        ]
     )
 }
 
 /// Parses `k=v` arguments, values as JSON when they are JSON, into a JSON object's text.
-private func keyValues(_ items: [String], what: String) throws -> String {
+func keyValues(_ items: [String], what: String) throws -> String {
     do {
         return JSONValue.object(try KeyValueArgument.parse(items, what: what)).render()
     } catch {
@@ -40,11 +43,30 @@ extension DeploymentCommand {
         @Option(help: "How many times a failed run is tried again (default 0).") var retries: UInt32 = 0
         @Option(help: "Seconds between a failure and the next attempt (default 0).") var retryDelay: UInt32 = 0
         @Option(help: "What the deployment does.") var description: String?
+        @OptionGroup(title: "Schedule") var schedule: ScheduleOptions
+        @Option(
+            help: ArgumentHelp(
+                "Which runs its schedules missed while the server was down or the pool paused still go (default: all).",
+                valueName: "policy"))
+        var catchUp: CatchUpArgument?
+        @Option(
+            help: ArgumentHelp(
+                "Most runs of the deployment in PENDING or RUNNING at once (default: unlimited).", valueName: "limit"))
+        var concurrencyLimit: String?
+        @Option(
+            help: ArgumentHelp(
+                "What a due run does while the deployment is at its concurrency limit: wait (ENQUEUE, the default) "
+                    + "or be cancelled (CANCEL_NEW).",
+                valueName: "strategy"))
+        var collisionStrategy: CollisionStrategyArgument?
+        @Flag(help: "Create the deployment paused: its schedules make no runs until `drover deployment resume`.")
+        var paused = false
         @OptionGroup var client: ClientOptions
 
         func validate() throws {
             _ = try keyValues(parameters, what: "--param")
             _ = try keyValues(jobVariables, what: "--job-variable")
+            if let concurrencyLimit { _ = try parseLimit(concurrencyLimit, of: "deployment '\(name)'") }
         }
 
         func run() throws {
@@ -59,13 +81,22 @@ extension DeploymentCommand {
                 $0.retries = retries
                 $0.retryDelaySeconds = retryDelay
                 $0.description_p = description ?? ""
+                if let spec = try schedule.spec() { $0.schedules = [spec] }
+                $0.paused = paused
+                if let catchUp { $0.catchUp = catchUp.wire }
+                if let concurrencyLimit { $0.concurrencyLimit = try parseLimit(concurrencyLimit, of: "deployment '\(name)'") }
+                if let collisionStrategy { $0.collisionStrategy = collisionStrategy.wire }
             }
             guard case .deployment(let deployment) = try client.connect().call(.createDeployment(request)) else {
                 throw unexpectedReply
             }
+            var scheduleLines = deployment.schedules.map { "Schedule: \(ScheduleText.summary($0))\n" }.joined()
+            if deployment.paused {
+                scheduleLines += "The deployment is paused: resume it with `drover deployment resume '\(deployment.name)'`.\n"
+            }
             Terminal.print("""
                 Deployment '\(deployment.name)' successfully created with id '\(deployment.id)'.
-
+                \(scheduleLines.isEmpty ? "" : scheduleLines)
                 To execute flow runs from this deployment, start a worker that pulls work from the '\(deployment.workPoolName)' work pool:
 
                         $ drover worker start --pool '\(deployment.workPoolName)'
@@ -135,18 +166,42 @@ extension DeploymentCommand {
         @Option(help: "A new retry delay in seconds.") var retryDelay: UInt32?
         @Option(help: "A new description.") var description: String?
         @Option(name: [.short, .long], help: "Move it to another queue of its pool.") var queue: String?
+        @Option(
+            help: ArgumentHelp(
+                "Which runs its schedules missed while the server was down or the pool paused still go.",
+                valueName: "policy"))
+        var catchUp: CatchUpArgument?
+        @Option(
+            help: ArgumentHelp(
+                "A new concurrency limit: most runs of the deployment in PENDING or RUNNING at once.", valueName: "limit"))
+        var concurrencyLimit: String?
+        @Flag(help: "Remove the concurrency limit: as many runs at once as the pool and queue allow.")
+        var noConcurrencyLimit = false
+        @Option(
+            help: ArgumentHelp(
+                "What a due run does while the deployment is at its concurrency limit: wait (ENQUEUE) or be cancelled "
+                    + "(CANCEL_NEW).",
+                valueName: "strategy"))
+        var collisionStrategy: CollisionStrategyArgument?
         @OptionGroup var client: ClientOptions
 
         func validate() throws {
             if command == nil && parameters.isEmpty && jobVariables.isEmpty && tags.isEmpty && retries == nil
-                && retryDelay == nil && description == nil && queue == nil
+                && retryDelay == nil && description == nil && queue == nil && catchUp == nil && concurrencyLimit == nil
+                && !noConcurrencyLimit && collisionStrategy == nil
             {
                 throw ValidationError(
                     "Nothing to update: give --command, --param, --job-variable, --tag, --retries, --retry-delay, "
-                        + "--description or --queue.")
+                        + "--description, --queue, --catch-up, --concurrency-limit, --no-concurrency-limit or "
+                        + "--collision-strategy. To pause or resume its schedules, use `drover deployment pause` "
+                        + "or `drover deployment resume`.")
+            }
+            if concurrencyLimit != nil && noConcurrencyLimit {
+                throw ValidationError("Give --concurrency-limit or --no-concurrency-limit, not both.")
             }
             _ = try keyValues(parameters, what: "--param")
             _ = try keyValues(jobVariables, what: "--job-variable")
+            if let concurrencyLimit { _ = try parseLimit(concurrencyLimit, of: "deployment '\(name)'") }
         }
 
         func run() throws {
@@ -160,9 +215,40 @@ extension DeploymentCommand {
                 if let retryDelay { $0.retryDelaySeconds = retryDelay }
                 if let description { $0.description_p = description }
                 if let queue { $0.workQueueName = queue }
+                if let catchUp { $0.catchUp = catchUp.wire }
+                if let concurrencyLimit { $0.concurrencyLimit = try parseLimit(concurrencyLimit, of: "deployment '\(name)'") }
+                $0.removeConcurrencyLimit = noConcurrencyLimit
+                if let collisionStrategy { $0.collisionStrategy = collisionStrategy.wire }
             }
             guard case .deployment = try client.connect().call(.updateDeployment(request)) else { throw unexpectedReply }
             Terminal.print("Updated deployment '\(name)'.")
+        }
+    }
+
+    struct Pause: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Pause a deployment: its schedules make no runs until it is resumed.",
+            discussion: "Runs its schedules made that have not started are removed; runs made by hand still go.")
+
+        @Argument(help: "The deployment's name.") var name: String
+        @OptionGroup var client: ClientOptions
+
+        func run() throws {
+            try setPaused(true, name: name, client: client)
+            Terminal.print("Paused deployment '\(name)': its schedules make no runs until you resume it.")
+        }
+    }
+
+    struct Resume: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Resume a paused deployment: its active schedules make runs again.")
+
+        @Argument(help: "The deployment's name.") var name: String
+        @OptionGroup var client: ClientOptions
+
+        func run() throws {
+            try setPaused(false, name: name, client: client)
+            Terminal.print("Resumed deployment '\(name)'.")
         }
     }
 
@@ -239,4 +325,13 @@ extension DeploymentCommand {
             guard outcome == .completed else { throw ExitCode(1) }
         }
     }
+}
+
+/// Pauses or resumes every schedule of deployment `name`.
+private func setPaused(_ paused: Bool, name: String, client: ClientOptions) throws {
+    let request = Drover_V1_UpdateDeployment.with {
+        $0.name = name
+        $0.paused = paused
+    }
+    guard case .deployment = try client.connect().call(.updateDeployment(request)) else { throw unexpectedReply }
 }

@@ -55,6 +55,9 @@ extension ServerCommand {
         @Option(help: "Seconds between worker heartbeats; a worker silent for 3 is lost (DROVER_HEARTBEAT_INTERVAL; default 2).")
         var heartbeatInterval: String?
 
+        @Option(help: "Seconds a scheduled run may be past due before it shows as Late (DROVER_SERVER_LATE_AFTER; default 15).")
+        var lateAfter: String?
+
         @Option(help: "Directory for the store and the server lock (DROVER_HOME; default ~/.drover).")
         var home: String?
 
@@ -74,6 +77,7 @@ extension ServerCommand {
             if let limitsPort { flags[Setting.serverLimitsPort.name] = limitsPort }
             if let runLeaseTTL { flags[Setting.serverRunLeaseTTL.name] = runLeaseTTL }
             if let heartbeatInterval { flags[Setting.heartbeatInterval.name] = heartbeatInterval }
+            if let lateAfter { flags[Setting.serverLateAfter.name] = lateAfter }
             if let logLevel { flags[Setting.loggingLevel.name] = logLevel.lowercased() }
             let settings = try environment.settings(flags: flags)
             var coordinatorSettings = Coordinator.Settings()
@@ -83,6 +87,13 @@ extension ServerCommand {
                 throw ValidationError("A run's lease TTL must be from 3 to 86400 seconds; got \(runLeaseTTL) (DROVER_SERVER_RUN_LEASE_TTL or --run-lease-ttl).")
             }
             coordinatorSettings.runLeaseTTL = runLeaseTTL
+            coordinatorSettings.lateAfter = Double(try settings.value(.serverLateAfter))!
+            coordinatorSettings.horizon = ScheduleHorizon(
+                maxRuns: Int(try settings.value(.schedulerMaxRuns))!,
+                maxTime: Double(try settings.value(.schedulerMaxScheduledTime))!,
+                minRuns: Int(try settings.value(.schedulerMinRuns))!,
+                minTime: Double(try settings.value(.schedulerMinScheduledTime))!)
+            coordinatorSettings.schedulingInterval = Double(try settings.value(.schedulerLoopSeconds))!
             let limits: LimitServicePlacement
             if let limitService {
                 try Setting.limits.validate(limitService)
