@@ -283,8 +283,12 @@ import Testing
         let sent = assignments(try h.hello("w1", limit: 2))
         #expect(sent.map(\.run) == [first.id])
         #expect(h.flowRun(second.id).stateName == "AwaitingConcurrencySlot")
-        // Another worker with credit does not take it either.
+        // Another worker with credit does not take it either, and runs of other deployments
+        // are not held up behind it.
         #expect(assignments(try h.hello("w2")).isEmpty)
+        h.createDeployment("other")
+        let other = h.runDeployment("other")
+        #expect(assignments(try h.takeOutbox()).map(\.run) == [other.id])
 
         try h.started("w1", first.id, attempt: 1)
         let next = assignments(try h.finished("w1", first.id, attempt: 1, .runCompleted, exitCode: 0))
@@ -306,6 +310,37 @@ import Testing
         h.createDeployment("other")
         let other = h.runDeployment("other")
         #expect(assignments(try h.takeOutbox()).map(\.run) == [other.id])
+    }
+
+    @Test func aRetryWaitsForItsSlotRatherThanBeCancelled() throws {
+        var h = try CoordinatorHarness()
+        h.createPool()
+        h.ok(
+            .createDeployment(
+                .with {
+                    $0.name = "deploy"
+                    $0.workPoolName = "pool"
+                    $0.command = "true"
+                    $0.retries = 1
+                    $0.retryDelaySeconds = 5
+                    $0.concurrencyLimit = 1
+                    $0.collisionStrategy = .cancelNew
+                }))
+        let first = h.runDeployment()
+        try h.hello("w1", limit: 2)
+        try h.started("w1", first.id, attempt: 1)
+        try h.finished("w1", first.id, attempt: 1, .runFailed, exitCode: 1)
+        #expect(h.flowRun(first.id).stateName == "AwaitingRetry")
+
+        // A new run takes the freed slot; when the retry falls due, it waits for it.
+        let second = h.runDeployment()
+        #expect(h.flowRun(second.id).stateType == .pending)
+        try h.started("w1", second.id, attempt: 1)
+        try h.advance(by: 5)
+        #expect(h.flowRun(first.id).stateName == "AwaitingConcurrencySlot")
+        let next = assignments(try h.finished("w1", second.id, attempt: 1, .runCompleted, exitCode: 0))
+        #expect(next.map(\.run) == [first.id])
+        #expect(next.first?.attempt == 2)
     }
 
     @Test func raisingTheLimitLetsWaitingRunsGo() throws {

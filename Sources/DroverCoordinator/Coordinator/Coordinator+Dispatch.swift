@@ -34,9 +34,10 @@ extension Coordinator {
     private mutating func dispatch(_ runID: UUID, to worker: String) throws(DroverError) -> [DispatchAction] {
         guard let run = activeRuns[runID], sessions[worker] != nil else { return removeFromDispatch(runID) }
         if let deployment = deployment(id: run.deploymentID) {
+            // A run tried before (a retry, or one its worker lost) waits rather than be cancelled.
+            let strategy = run.attempt > 0 ? .enqueue : deployment.collisionStrategy
             switch concurrency.admit(
-                runID, of: deployment.id, due: run.expectedStart, limit: deployment.concurrencyLimit,
-                strategy: deployment.collisionStrategy)
+                runID, of: deployment.id, due: run.expectedStart, limit: deployment.concurrencyLimit, strategy: strategy)
             {
             case .admit: break
             case .wait: return try waitForDeploymentSlot(run, of: deployment)

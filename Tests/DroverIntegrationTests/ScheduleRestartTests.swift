@@ -1,0 +1,73 @@
+import DroverTestSupport
+import Foundation
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A scheduled deployment across a server killed with SIGKILL and started again, and across
+/// updates: every scheduled time keeps exactly one run, and none is lost.
+@Suite(.timeLimit(.minutes(2)))
+struct ScheduleRestartTests {
+    /// The deployment's runs as `flow-run ls -o json` gives them: id → scheduled time.
+    func scheduledRuns(_ server: DroverServer, sourceLocation: SourceLocation = #_sourceLocation) async throws -> [String: String] {
+        let runs = try JSON.array(
+            try await server.output(
+                "flow-run", "ls", "--deployment", "nightly", "--limit", "10000", "-o", "json", sourceLocation: sourceLocation))
+        var byID: [String: String] = [:]
+        var times: Set<String> = []
+        for run in runs {
+            let id = try #require(run["id"] as? String, sourceLocation: sourceLocation)
+            let time = try #require(run["scheduled_time"] as? String, "\(run)", sourceLocation: sourceLocation)
+            byID[id] = time
+            #expect(times.insert(time).inserted, "two runs for \(time)", sourceLocation: sourceLocation)
+        }
+        return byID
+    }
+
+    @Test func aKilledServerAndAnUpdatedDeploymentNeitherDuplicateNorLoseARun() async throws {
+        let home = try TemporaryDirectory()
+        let first = try await DroverServer.start(home: home.url)
+        defer { first.terminate() }
+        try await first.succeed("work-pool", "create", "nightly-pool")
+        // Anchored a day ahead: every run is in the future for the whole test.
+        let anchor = Date(timeIntervalSince1970: Date().timeIntervalSince1970.rounded(.down) + 86_400)
+        let formatter = ISO8601DateFormatter()
+        try await first.succeed(
+            "deployment", "create", "nightly", "--pool", "nightly-pool", "--command", "true", "--interval", "600",
+            "--anchor-date", formatter.string(from: anchor))
+        let made = try await scheduledRuns(first)
+        #expect(made.count == 100, "Prefect's horizon: 100 runs")
+
+        #expect(await first.stop(signal: SIGKILL) == .signal(SIGKILL))
+        let second = try await DroverServer.start(
+            home: home.url, arguments: ["--control-port", "\(first.port)", "--dispatch-port", "0", "--limits-port", "0"])
+        defer { second.terminate() }
+        #expect(try await scheduledRuns(second) == made, "the same runs after the restart, none made again")
+
+        // Changing what runs replaces the future runs: the same times, new runs with the new command.
+        try await second.succeed("deployment", "update", "nightly", "--command", "echo changed")
+        let replaced = try await scheduledRuns(second)
+        #expect(Set(replaced.values) == Set(made.values))
+        #expect(Set(replaced.keys).isDisjoint(with: made.keys))
+        let one = try #require(replaced.keys.first)
+        #expect(try await second.output("flow-run", "inspect", one, "-o", "json").contains("echo changed"))
+
+        // A second schedule adds its own runs; pausing and resuming it brings back the same times.
+        try await second.succeed("deployment", "schedule", "create", "nightly", "--cron", "0 3 * * *", "--slug", "three")
+        let both = try await scheduledRuns(second)
+        #expect(both.count == 200)
+        try await second.succeed("deployment", "schedule", "pause", "nightly", "three")
+        #expect(try await scheduledRuns(second) == replaced)
+        try await second.succeed("deployment", "schedule", "resume", "nightly", "three")
+        #expect(Set(try await scheduledRuns(second).values) == Set(both.values))
+
+        #expect(await second.stop() == .exit(0))
+        let third = try await DroverServer.start(
+            home: home.url, arguments: ["--control-port", "\(first.port)", "--dispatch-port", "0", "--limits-port", "0"])
+        defer { third.terminate() }
+        #expect(Set(try await scheduledRuns(third).values) == Set(both.values), "a clean stop keeps them too")
+        #expect(await third.stop() == .exit(0))
+    }
+}
