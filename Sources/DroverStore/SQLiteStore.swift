@@ -273,6 +273,7 @@ public final class SQLiteStore: Store {
                     "active": .bool(schedule.active), "parameters": .object(schedule.parameters),
                     "kind": schedule.kind.json,
                     "scheduled_through": schedule.scheduledThrough.map { .number($0.timeIntervalSince1970) } ?? .null,
+                    "made_through": schedule.madeThrough.map { .number($0.timeIntervalSince1970) } ?? .null,
                 ]
             })
     }
@@ -369,6 +370,15 @@ public final class SQLiteStore: Store {
             collisionStrategy: strategy)
     }
 
+    /// Seconds since 1970 as a JSON number, or nil for null or absent.
+    private static func optionalDate(_ value: JSONValue?, what: String) throws(DroverError) -> Date? {
+        switch value {
+        case .number(let seconds)?: return Date(timeIntervalSince1970: seconds)
+        case .null?, nil: return nil
+        default: throw DroverError(.internal, "the \(what) is not a number")
+        }
+    }
+
     private static func schedules(from text: String, of deployment: String) throws(DroverError) -> [DeploymentSchedule] {
         do throws(DroverError) {
             guard case .array(let items) = try JSONValue.parse(text, what: "schedules") else {
@@ -379,15 +389,10 @@ public final class SQLiteStore: Store {
                     let slug = item["slug"]?.stringValue, case .bool(let active)? = item["active"],
                     let parameters = item["parameters"]?.objectValue, let kind = item["kind"]
                 else { throw DroverError(.internal, "a schedule lacks its id, slug, active flag, parameters or kind") }
-                let scheduledThrough: Date?
-                switch item["scheduled_through"] {
-                case .number(let seconds)?: scheduledThrough = Date(timeIntervalSince1970: seconds)
-                case .null?, nil: scheduledThrough = nil
-                default: throw DroverError(.internal, "schedule '\(slug)' has a scheduled_through that is not a number")
-                }
                 return DeploymentSchedule(
                     id: id, slug: slug, kind: try ScheduleKind(json: kind), active: active, parameters: parameters,
-                    scheduledThrough: scheduledThrough)
+                    scheduledThrough: try optionalDate(item["scheduled_through"], what: "scheduled_through of '\(slug)'"),
+                    madeThrough: try optionalDate(item["made_through"], what: "made_through of '\(slug)'"))
             }
         } catch {
             throw DroverError(.internal, "Stored deployment '\(deployment)' has damaged schedules: \(error.message)")

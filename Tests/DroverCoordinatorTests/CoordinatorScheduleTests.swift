@@ -130,6 +130,19 @@ import Testing
         #expect(atThatTime.map(\.id) == [third.id])
     }
 
+    @Test func aCancelledFutureRunIsNotMadeAgainWhenItsDeploymentResumes() throws {
+        var h = try CoordinatorHarness()
+        h.createPool()
+        h.createScheduled(interval: 600)
+        let third = h.runs()[2]
+        h.ok(.cancelFlowRun(.with { $0.id = third.id }))
+        h.ok(.updateDeployment(.with { $0.name = "deploy"; $0.paused = true }))
+        h.ok(.updateDeployment(.with { $0.name = "deploy"; $0.paused = false }))
+        let runs = h.runs(limit: 1000)
+        #expect(runs.filter { $0.scheduledTime == third.scheduledTime }.map(\.id) == [third.id])
+        #expect(runs.filter { $0.stateType == .scheduled }.count == 99)
+    }
+
     @Test func pausingTheDeploymentWithdrawsItsFutureRunsAndResumingStartsFromNow() throws {
         var h = try CoordinatorHarness()
         h.createPool()

@@ -27,7 +27,7 @@ import Testing
                 id: UUID(uuidString: "00000000-0000-0000-0000-0000000005c1")!, slug: "interval-5400",
                 kind: .interval(try IntervalSchedule(seconds: 5400, anchor: TestDates.at(0.5), timeZone: newYork)),
                 parameters: ["n": .number(1.5), "who": "“quoted” \"x\"\n", "flags": [true, nil]],
-                scheduledThrough: TestDates.at(10_800.25)),
+                scheduledThrough: TestDates.at(10_800.25), madeThrough: TestDates.at(90_000)),
             DeploymentSchedule(
                 slug: "cron-0-9-x-x-1-5", kind: .cron(try CronExpression("0 9 1-7 * MON-FRI", dayOr: false), timeZone: paris),
                 active: false),
@@ -60,6 +60,8 @@ import Testing
         #expect(loaded[0].schedules.map(\.slug) == ["interval-5400", "cron-0-9-x-x-1-5", "rrule"], "in the order added")
         #expect(loaded[0].schedules[0].scheduledThrough == TestDates.at(10_800.25))
         #expect(loaded[0].schedules[1].scheduledThrough == nil)
+        #expect(loaded[0].schedules[0].madeThrough == TestDates.at(90_000))
+        #expect(loaded[0].schedules[1].madeThrough == nil)
         guard case .cron(let expression, let zone) = loaded[0].schedules[1].kind else {
             Issue.record("the cron schedule came back as \(loaded[0].schedules[1].kind)")
             return

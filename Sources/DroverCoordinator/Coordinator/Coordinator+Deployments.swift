@@ -85,7 +85,7 @@ extension Coordinator {
             deployment.paused = update.paused
             // Resumed, its schedules start from now: the paused time is skipped, not caught up.
             if !update.paused {
-                for index in deployment.schedules.indices { deployment.schedules[index].scheduledThrough = now }
+                for index in deployment.schedules.indices { deployment.schedules[index].restart(from: now) }
             }
         }
         if let policy = update.catchUp.policy { deployment.catchUp = policy }

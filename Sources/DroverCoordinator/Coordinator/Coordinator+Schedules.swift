@@ -42,7 +42,7 @@ extension Coordinator {
         if update.hasActive && update.active != deployment.schedules[index].active {
             deployment.schedules[index].active = update.active
             // Resumed, it starts from now: the paused time is skipped, not caught up.
-            deployment.schedules[index].scheduledThrough = update.active ? now : deployment.schedules[index].scheduledThrough
+            if update.active { deployment.schedules[index].restart(from: now) }
             deployment.updated = now
             try commitScheduled(deployment, now: now, replacing: [deployment.schedules[index].slug])
             logger.info(
@@ -129,7 +129,7 @@ extension Coordinator {
         let withdrawn = Set(untried.compactMap { $0.scheduledTime.map(ScheduleKey.init) })
         for slug in Set(untried.compactMap(\.scheduleSlug)) {
             guard let index = deployment.schedules.firstIndex(where: { $0.slug == slug }) else { continue }
-            deployment.schedules[index].scheduledThrough = min(deployment.schedules[index].scheduledThrough ?? now, now)
+            if (deployment.schedules[index].scheduledThrough ?? now) > now { deployment.schedules[index].restart(from: now) }
         }
         var made: [FlowRun] = []
         for index in deployment.schedules.indices where active.contains(deployment.schedules[index].slug) {
@@ -138,6 +138,7 @@ extension Coordinator {
                 kind: schedule.kind, scheduledThrough: schedule.scheduledThrough, now: now, horizon: settings.horizon,
                 catchUp: deployment.catchUp)
             deployment.schedules[index].scheduledThrough = plan.scheduledThrough
+            deployment.schedules[index].madeThrough = max(schedule.madeThrough ?? plan.scheduledThrough, plan.scheduledThrough)
             if plan.skipped > 0 {
                 logger.warning(
                     "skipped missed scheduled runs",
@@ -147,11 +148,15 @@ extension Coordinator {
                     ])
             }
             guard let first = plan.times.first else { continue }
-            // Times that already have a run (finished, or kept) get no second one.
-            let existing = Set(
-                try store.scheduledTimes(ofDeployment: deployment.id, slug: schedule.slug, after: first.addingTimeInterval(-1))
-                    .map(ScheduleKey.init)
-            ).subtracting(withdrawn)
+            // A time up to the latest mark may have a run already (finished, or kept): it gets
+            // no second one. Past it, no run can exist, and the store is not asked.
+            var existing: Set<ScheduleKey> = []
+            if let made = schedule.madeThrough ?? schedule.scheduledThrough, first <= made {
+                existing = Set(
+                    try store.scheduledTimes(ofDeployment: deployment.id, slug: schedule.slug, after: first.addingTimeInterval(-1))
+                        .map(ScheduleKey.init)
+                ).subtracting(withdrawn)
+            }
             for time in plan.times where !existing.contains(ScheduleKey(time)) {
                 made.append(try makeRun(of: deployment, schedule: schedule, at: time, now: now))
             }

@@ -31,10 +31,14 @@ public struct DeploymentSchedule: Sendable, Hashable, Identifiable {
     /// The scheduler's mark: runs exist (or were skipped) for every time up to this one.
     /// Saved with the runs it made, so a restart neither makes them again nor misses any.
     public var scheduledThrough: Date?
+    /// The latest mark it ever had; unlike the mark, it never moves back. A time after the
+    /// mark but not after this one may already have a run (a run cancelled by hand, say),
+    /// so the scheduler asks the store before it makes one there.
+    public var madeThrough: Date?
 
     public init(
         id: UUID = UUID(), slug: String, kind: ScheduleKind, active: Bool = true, parameters: [String: JSONValue] = [:],
-        scheduledThrough: Date? = nil
+        scheduledThrough: Date? = nil, madeThrough: Date? = nil
     ) {
         self.id = id
         self.slug = slug
@@ -42,6 +46,14 @@ public struct DeploymentSchedule: Sendable, Hashable, Identifiable {
         self.active = active
         self.parameters = parameters
         self.scheduledThrough = scheduledThrough
+        self.madeThrough = madeThrough
+    }
+
+    /// Moves the mark back to `now`, so the schedule makes its runs from there again (after
+    /// it resumed, or its future runs were withdrawn), remembering how far it had got.
+    public mutating func restart(from now: Date) {
+        if let mark = scheduledThrough { madeThrough = max(madeThrough ?? mark, mark) }
+        scheduledThrough = now
     }
 
     /// A slug for a new schedule of `kind` that none of `taken` has: "interval-3600",
