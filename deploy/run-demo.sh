@@ -29,6 +29,10 @@ echo "$ready"
 "$drover" work-pool set-concurrency-limit demo-pool 1
 "$drover" deployment inspect hello >/dev/null 2>&1 || "$drover" deployment create hello --pool demo-pool \
   --command 'echo "Hello from $DROVER_FLOW_RUN_NAME with $DROVER_PARAMETERS"; sleep 1; echo done' --param who=world
+# A scheduled deployment: the server makes its runs ahead and pushes each at its time.
+"$drover" deployment inspect ticker >/dev/null 2>&1 || "$drover" deployment create ticker --pool demo-pool \
+  --command 'echo "tick at $(date -u +%H:%M:%S)"' --interval 300 --catch-up latest >/dev/null
+"$drover" work-pool preview demo-pool --hours 1
 
 "$drover" worker start --pool demo-pool --name demo-worker --limit 1 &
 worker=$!
