@@ -50,6 +50,21 @@ import Testing
         #expect(plan.skipped == 1440 - 100)
     }
 
+    @Test func latestFindsTheNewestMissedTimeAfterALongOutageOfAFastSchedule() throws {
+        let now = TestDates.at(3 * 86_400 + 0.5)
+        let plan = SchedulePlan(
+            kind: try every(1), scheduledThrough: TestDates.at(0), now: now, horizon: ScheduleHorizon(), catchUp: .latest)
+        #expect(plan.missed == [TestDates.at(3 * 86_400)])
+        #expect(plan.skipped == SchedulePlan.countLimit - 1, "counted as far as the limit")
+        let daily = SchedulePlan(
+            kind: try every(86_400), scheduledThrough: TestDates.at(0), now: now, horizon: ScheduleHorizon(), catchUp: .latest)
+        #expect(daily.missed == [TestDates.at(3 * 86_400)])
+        let none = SchedulePlan(
+            kind: try every(86_400 * 7), scheduledThrough: TestDates.at(0), now: now, horizon: ScheduleHorizon(),
+            catchUp: .latest)
+        #expect(none.missed.isEmpty, "nothing fell due")
+    }
+
     @Test func latestKeepsTheNewestLateRunOfEachSchedule() {
         let ids = (0..<5).map { _ in UUID() }
         let late: [(id: UUID, slug: String, time: Date)] = [

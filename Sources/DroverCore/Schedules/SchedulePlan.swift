@@ -41,7 +41,7 @@ public struct SchedulePlan: Sendable, Hashable {
                 missed = Array(times.prefix(horizon.maxRuns))
                 skipped = times.count - missed.count
             case .latest:
-                missed = times.last.map { [$0] } ?? []
+                missed = Self.latest(of: kind, after: start, until: now).map { [$0] } ?? []
                 skipped = max(0, times.count - 1)
             case .none:
                 skipped = times.count
@@ -52,6 +52,20 @@ public struct SchedulePlan: Sendable, Hashable {
         self.upcoming = ahead.filter { $0 > mark }
         self.skipped = skipped
         self.scheduledThrough = max(mark, now, ahead.last ?? now)
+    }
+}
+
+extension SchedulePlan {
+    /// The last time of `kind` after `start` and not after `end`, looked for in windows that
+    /// grow back from `end`, so a schedule every second after a long outage costs no more
+    /// than one every day.
+    static func latest(of kind: ScheduleKind, after start: Date, until end: Date) -> Date? {
+        for window: TimeInterval in [60, 3600, 86_400, .infinity] {
+            let from = window.isFinite ? max(start, end.addingTimeInterval(-window)) : start
+            if let last = kind.occurrences(after: from, until: end, limit: countLimit).last { return last }
+            if from == start { return nil }
+        }
+        return nil
     }
 }
 
