@@ -325,6 +325,34 @@ import Testing
         #expect(assignments(try h.takeOutbox()).map(\.run) == [other.id])
     }
 
+    @Test func cancelNewCancelsAtTheDueTimeEvenWhenNoWorkerIsFree() throws {
+        var h = try CoordinatorHarness()
+        h.createPool()
+        h.ok(.createDeployment(.scheduled(nil, concurrencyLimit: 1, strategy: .cancelNew)))
+        let first = h.runDeployment()
+        try h.hello("w1", limit: 1)
+        try h.started("w1", first.id, attempt: 1)
+        // Due in 2 s; the only worker is busy, so the dispatcher would keep it in line.
+        let second = h.runDeployment(expectedStart: h.clock.now.addingTimeInterval(2))
+        let manual = h.runDeployment("deploy", expectedStart: h.clock.now.addingTimeInterval(10))
+        try h.advance(by: 1)
+        #expect(h.flowRun(second.id).stateType == .scheduled)
+        try h.heartbeat("w1")
+        try h.advance(by: 1)
+        let cancelled = h.flowRun(second.id)
+        #expect(cancelled.stateType == .cancelled)
+        #expect(cancelled.stateHistory.last?.message.contains("CANCEL_NEW") == true)
+
+        // Once the deployment has room, a run due then goes.
+        try h.finished("w1", first.id, attempt: 1, .runCompleted, exitCode: 0)
+        try h.heartbeat("w1")
+        for _ in 0..<4 {
+            try h.advance(by: 2)
+            try h.heartbeat("w1")
+        }
+        #expect(h.flowRun(manual.id).stateType == .pending)
+    }
+
     @Test func aRetryWaitsForItsSlotRatherThanBeCancelled() throws {
         var h = try CoordinatorHarness()
         h.createPool()

@@ -79,7 +79,8 @@ extension Coordinator {
         _ = try JobConfiguration.render(
             template: pool.baseJobTemplate, deploymentVariables: deployment.jobVariables, runVariables: [:])
         // What its runs carry changed: the runs its schedules made ahead are made again.
-        let runsChange = deployment != (try self.deployment(named: update.name))
+        let old = try self.deployment(named: update.name)
+        let runsChange = deployment != old
         let now = clock()
         if update.hasPaused && update.paused != deployment.paused {
             deployment.paused = update.paused
@@ -98,7 +99,12 @@ extension Coordinator {
         case .clear: deployment.concurrencyLimit = nil
         }
         deployment.updated = now
+        let startsCancellingNew = deployment.collisionStrategy == .cancelNew && deployment.concurrencyLimit != nil
+            && !(old.collisionStrategy == .cancelNew && old.concurrencyLimit != nil)
         try commitScheduled(deployment, now: now, replacingAll: runsChange)
+        if startsCancellingNew {
+            for run in activeRuns.values where run.deploymentID == deployment.id { watchForCollision(run) }
+        }
         for runID in concurrency.release(deployment.id, limit: deployment.concurrencyLimit) {
             try perform(requeue(runID))
         }
@@ -150,6 +156,7 @@ extension Coordinator {
             retries: deployment.retries, retryDelaySeconds: deployment.retryDelaySeconds, created: now)
         try store.commit([.saveRun(run)])
         activeRuns[run.id] = run
+        watchForCollision(run)
         logger.info(
             "created flow run",
             metadata: ["run.id": "\(run.id)", "run.name": "\(run.name)", "deployment.name": "\(deployment.name)"])

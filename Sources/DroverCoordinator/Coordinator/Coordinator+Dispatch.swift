@@ -44,9 +44,7 @@ extension Coordinator {
             case .cancel(let inFlight):
                 var cancelled = run
                 try cancelled.transition(
-                    to: .cancelled, at: clock(),
-                    message: "Cancelled: deployment '\(deployment.name)' already has \(inFlight) run\(inFlight == 1 ? "" : "s") "
-                        + "in flight, its concurrency limit, and its collision strategy is CANCEL_NEW.")
+                    to: .cancelled, at: clock(), message: Self.collisionMessage(deployment, inFlight: inFlight))
                 return try finishReturningActions(cancelled)
             }
         }

@@ -175,6 +175,7 @@ extension Coordinator {
         }
         for run in made {
             activeRuns[run.id] = run
+            watchForCollision(run)
             try perform(dispatcher.addRun(run.id, pool: run.poolID, queue: run.queueID, expectedStart: run.expectedStart, now: now))
         }
         if !made.isEmpty || !untried.isEmpty {

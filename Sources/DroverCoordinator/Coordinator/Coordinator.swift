@@ -100,6 +100,7 @@ public struct Coordinator {
             activeRuns[run.id] = run
             if run.state.type == .scheduled {
                 _ = dispatcher.addRun(run.id, pool: run.poolID, queue: run.queueID, expectedStart: run.expectedStart, now: start)
+                watchForCollision(run)
             } else {
                 // Its worker gets `restartGrace` to reconnect and claim it; it keeps its slots.
                 dispatcher.restoreInFlightRun(
@@ -119,7 +120,7 @@ public struct Coordinator {
     /// When `tick` next has work: a run falls due, a worker may have gone silent, leases
     /// need renewing, or schedules need more runs.
     public func nextDeadline() -> Date? {
-        min(dispatcher.nextDeadline() ?? .distantFuture, nextLimitRefresh, nextScheduling)
+        min(dispatcher.nextDeadline() ?? .distantFuture, nextLimitRefresh, nextScheduling, concurrency.nextCheck ?? .distantFuture)
     }
 
     /// Makes scheduled runs, moves due runs to workers, deals with silent workers, and renews leases.
@@ -127,6 +128,7 @@ public struct Coordinator {
         let now = clock()
         refreshLimitsIfDue(now: now)
         try scheduleIfDue(now: now)
+        try cancelCollidingRuns(now: now)
         try perform(dispatcher.tick(now: now))
     }
 

@@ -26,6 +26,9 @@ public struct DeploymentConcurrency: Sendable {
     private var waiting: [UUID: [(run: UUID, due: Date)]] = [:]
     /// The deployment of every run known here.
     private var deploymentOf: [UUID: UUID] = [:]
+    /// Runs of CANCEL_NEW deployments, to look at when they fall due.
+    private var dueChecks = MinHeap<RunTicket>()
+    private var nextCheckSequence: UInt64 = 0
 
     public init() {}
 
@@ -76,6 +79,34 @@ public struct DeploymentConcurrency: Sendable {
         let reserved = released[deployment]?.remove(run) != nil
         waiting[deployment]?.removeAll { $0.run == run }
         return held || reserved ? release(deployment, limit: limit(deployment)) : []
+    }
+
+    // MARK: CANCEL_NEW when due
+
+    /// Asks to be told when `run` falls due at `due`, so that a run of a full CANCEL_NEW
+    /// deployment is cancelled then, even while something else (a pool or queue limit, no
+    /// worker) would have kept it in line.
+    public mutating func checkWhenDue(_ run: UUID, at due: Date) {
+        nextCheckSequence += 1
+        dueChecks.insert(RunTicket(due: due, sequence: nextCheckSequence, runID: run))
+    }
+
+    /// When the next run to check falls due.
+    public var nextCheck: Date? { dueChecks.first?.due }
+
+    /// The runs to check that fell due by `now`, in order; the caller looks at each.
+    public mutating func dueRuns(now: Date) -> [UUID] {
+        var due: [UUID] = []
+        while let first = dueChecks.first, first.due <= now {
+            dueChecks.removeFirst()
+            due.append(first.runID)
+        }
+        return due
+    }
+
+    /// Whether `run` holds (or has been let go to take) a slot of `deployment`.
+    public func isAdmitted(_ run: UUID, of deployment: UUID) -> Bool {
+        holders[deployment]?.contains(run) == true || released[deployment]?.contains(run) == true
     }
 
     /// Lets go as many waiting runs of `deployment` as `limit` has free slots (all with no
