@@ -103,37 +103,3 @@ public struct Deployment: Sendable, Hashable, Identifiable {
         }
     }
 }
-
-/// What becomes of scheduled runs missed while the server was down or the pool was paused.
-public enum CatchUpPolicy: String, Sendable, Hashable, CaseIterable {
-    /// Run them all, oldest first.
-    case all
-    /// Run only the newest of each schedule; cancel the rest, saying why.
-    case latest
-    /// Cancel them all, saying why.
-    case none
-
-    public static func parse(_ text: String) throws(DroverError) -> CatchUpPolicy {
-        guard let policy = CatchUpPolicy(rawValue: text.lowercased()) else {
-            throw .invalidArgument("Unknown catch-up policy '\(ResourceName.printable(text))'; use all, latest or none.")
-        }
-        return policy
-    }
-}
-
-/// What a due run does while its deployment is at its concurrency limit.
-public enum CollisionStrategy: String, Sendable, Hashable, CaseIterable {
-    /// Wait in line, and start the moment a run of the deployment ends.
-    case enqueue = "ENQUEUE"
-    /// Be cancelled, saying why.
-    case cancelNew = "CANCEL_NEW"
-
-    public static func parse(_ text: String) throws(DroverError) -> CollisionStrategy {
-        let normalized = text.uppercased().replacingOccurrences(of: "-", with: "_")
-        guard let strategy = CollisionStrategy(rawValue: normalized) else {
-            throw .invalidArgument(
-                "Unknown collision strategy '\(ResourceName.printable(text))'; use ENQUEUE or CANCEL_NEW.")
-        }
-        return strategy
-    }
-}
