@@ -1982,7 +1982,7 @@ public nonisolated struct Drover_V1_ListDeploymentSchedules: Sendable {
   public init() {}
 }
 
-/// Pauses or resumes one schedule (by slug or id).
+/// Pauses, resumes or changes one schedule (by slug or id).
 public nonisolated struct Drover_V1_UpdateDeploymentSchedule: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -2001,11 +2001,23 @@ public nonisolated struct Drover_V1_UpdateDeploymentSchedule: Sendable {
   /// Clears the value of `active`. Subsequent reads from it will return its default value.
   public mutating func clearActive() {self._active = nil}
 
+  /// Present: the schedule becomes this one (its kind, time zone and parameters; its slug,
+  /// id and active flag stay unless `active` is given), and its untried future runs are made again.
+  public var definition: Drover_V1_ScheduleSpec {
+    get {_definition ?? Drover_V1_ScheduleSpec()}
+    set {_definition = newValue}
+  }
+  /// Returns true if `definition` has been explicitly set.
+  public var hasDefinition: Bool {self._definition != nil}
+  /// Clears the value of `definition`. Subsequent reads from it will return its default value.
+  public mutating func clearDefinition() {self._definition = nil}
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
 
   fileprivate var _active: Bool? = nil
+  fileprivate var _definition: Drover_V1_ScheduleSpec? = nil
 }
 
 public nonisolated struct Drover_V1_DeleteDeploymentSchedule: Sendable {
@@ -6379,7 +6391,7 @@ nonisolated extension Drover_V1_ListDeploymentSchedules: SwiftProtobuf.Message, 
 
 nonisolated extension Drover_V1_UpdateDeploymentSchedule: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".UpdateDeploymentSchedule"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}deployment_name\0\u{1}schedule\0\u{1}active\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}deployment_name\0\u{1}schedule\0\u{1}active\0\u{1}definition\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -6390,6 +6402,7 @@ nonisolated extension Drover_V1_UpdateDeploymentSchedule: SwiftProtobuf.Message,
       case 1: try { try decoder.decodeSingularStringField(value: &self.deploymentName) }()
       case 2: try { try decoder.decodeSingularStringField(value: &self.schedule) }()
       case 3: try { try decoder.decodeSingularBoolField(value: &self._active) }()
+      case 4: try { try decoder.decodeSingularMessageField(value: &self._definition) }()
       default: break
       }
     }
@@ -6409,6 +6422,9 @@ nonisolated extension Drover_V1_UpdateDeploymentSchedule: SwiftProtobuf.Message,
     try { if let v = self._active {
       try visitor.visitSingularBoolField(value: v, fieldNumber: 3)
     } }()
+    try { if let v = self._definition {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 4)
+    } }()
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -6416,6 +6432,7 @@ nonisolated extension Drover_V1_UpdateDeploymentSchedule: SwiftProtobuf.Message,
     if lhs.deploymentName != rhs.deploymentName {return false}
     if lhs.schedule != rhs.schedule {return false}
     if lhs._active != rhs._active {return false}
+    if lhs._definition != rhs._definition {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

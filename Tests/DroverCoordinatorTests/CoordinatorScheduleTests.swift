@@ -119,6 +119,37 @@ import Testing
         #expect(replaced.allSatisfy { $0.command == "echo new" })
     }
 
+    @Test func changingAScheduleReplacesItsFutureRunsAndKeepsItsLateOnes() throws {
+        var h = try CoordinatorHarness()
+        h.createPool()
+        h.createScheduled(interval: 600)
+        try h.advance(by: 660)
+        let late = try #require(h.runs().first)
+        let changed = h.ok(
+            .updateDeploymentSchedule(
+                .with {
+                    $0.deploymentName = "deploy"
+                    $0.schedule = "interval-600"
+                    $0.definition = .with {
+                        $0.interval = .with { $0.seconds = 900; $0.anchorDate = Google_Protobuf_Timestamp(date: TestDates.epoch) }
+                        $0.parametersJson = #"{"speed":"slower"}"#
+                    }
+                })
+        ).deploymentSchedule
+        #expect(changed.slug == "interval-600", "the slug stays")
+        #expect(changed.interval.seconds == 900)
+        let runs = h.runs()
+        #expect(runs.first?.id == late.id, "the Late run stays")
+        let future = runs.dropFirst()
+        #expect(future.first?.expectedStartTime.date == TestDates.at(900))
+        #expect(future.allSatisfy { Int($0.expectedStartTime.date.timeIntervalSince(TestDates.epoch)) % 900 == 0 })
+        #expect(future.allSatisfy { $0.parameters.fields["speed"]?.stringValue == "slower" })
+        #expect(Set(runs.map(\.scheduledTime.date)).count == runs.count)
+        let missing = h.call(
+            .updateDeploymentSchedule(.with { $0.deploymentName = "deploy"; $0.schedule = "nope"; $0.active = false }))
+        #expect(missing.errorCode == .notFound)
+    }
+
     @Test func aCancelledFutureRunIsNotMadeAgainWhenItsScheduleIsReplaced() throws {
         var h = try CoordinatorHarness()
         h.createPool()
@@ -128,6 +159,27 @@ import Testing
         h.ok(.updateDeployment(.with { $0.name = "deploy"; $0.command = "echo new" }))
         let atThatTime = h.runs(limit: 1000).filter { $0.scheduledTime == third.scheduledTime }
         #expect(atThatTime.map(\.id) == [third.id])
+    }
+
+    @Test func aScheduleMadeAgainUnderADeletedOnesSlugSkipsTimesThatHadRuns() throws {
+        var h = try CoordinatorHarness()
+        h.createPool()
+        h.createScheduled(interval: 600)
+        let third = h.runs()[2]
+        h.ok(.cancelFlowRun(.with { $0.id = third.id }))
+        h.ok(.deleteDeploymentSchedule(.with { $0.deploymentName = "deploy"; $0.schedule = "interval-600" }))
+        #expect(h.runs().isEmpty)
+        h.ok(
+            .createDeploymentSchedule(
+                .with {
+                    $0.deploymentName = "deploy"
+                    $0.schedule = .with {
+                        $0.interval = .with { $0.seconds = 600; $0.anchorDate = Google_Protobuf_Timestamp(date: TestDates.epoch) }
+                    }
+                }))
+        let runs = h.runs(limit: 1000)
+        #expect(runs.filter { $0.scheduledTime == third.scheduledTime }.map(\.id) == [third.id])
+        #expect(runs.filter { $0.stateType == .scheduled }.count == 99)
     }
 
     @Test func aCancelledFutureRunIsNotMadeAgainWhenItsDeploymentResumes() throws {

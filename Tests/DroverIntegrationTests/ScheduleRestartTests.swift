@@ -31,8 +31,10 @@ struct ScheduleRestartTests {
         let first = try await DroverServer.start(home: home.url)
         defer { first.terminate() }
         try await first.succeed("work-pool", "create", "nightly-pool")
-        // Anchored a day ahead: every run is in the future for the whole test.
-        let anchor = Date(timeIntervalSince1970: Date().timeIntervalSince1970.rounded(.down) + 86_400)
+        // Anchored a day ahead, 17 s past a minute: every run is in the future for the whole
+        // test, and none falls on a whole hour, where the cron schedule's runs are.
+        let minute = (Date().timeIntervalSince1970 / 60).rounded(.down) * 60
+        let anchor = Date(timeIntervalSince1970: minute + 86_400 + 17)
         let formatter = ISO8601DateFormatter()
         try await first.succeed(
             "deployment", "create", "nightly", "--pool", "nightly-pool", "--command", "true", "--interval", "600",
@@ -63,11 +65,18 @@ struct ScheduleRestartTests {
         try await second.succeed("deployment", "schedule", "resume", "nightly", "three")
         #expect(Set(try await scheduledRuns(second).values) == Set(both.values))
 
+        // Changing it keeps its slug and moves its future runs to the new times.
+        try await second.succeed("deployment", "schedule", "update", "nightly", "three", "--cron", "0 4 * * *")
+        let moved = try await scheduledRuns(second)
+        #expect(moved.count == 200)
+        #expect(moved.values.filter { $0.contains("T03:00:00") }.isEmpty)
+        #expect(moved.values.filter { $0.contains("T04:00:00") }.count == 100)
+
         #expect(await second.stop() == .exit(0))
         let third = try await DroverServer.start(
             home: home.url, arguments: ["--control-port", "\(first.port)", "--dispatch-port", "0", "--limits-port", "0"])
         defer { third.terminate() }
-        #expect(Set(try await scheduledRuns(third).values) == Set(both.values), "a clean stop keeps them too")
+        #expect(Set(try await scheduledRuns(third).values) == Set(moved.values), "a clean stop keeps them too")
         #expect(await third.stop() == .exit(0))
     }
 }

@@ -34,12 +34,27 @@ extension Coordinator {
         return deployment.schedules.map { wire($0, of: deployment) }
     }
 
-    /// Pauses or resumes one schedule.
+    /// Pauses, resumes or changes one schedule.
     mutating func updateSchedule(_ update: Drover_V1_UpdateDeploymentSchedule) throws(DroverError) -> Drover_V1_DeploymentSchedule {
         var deployment = try deployment(named: update.deploymentName)
         let index = try deployment.scheduleIndex(update.schedule)
         let now = clock()
-        if update.hasActive && update.active != deployment.schedules[index].active {
+        if update.hasDefinition {
+            var definition = update.definition
+            definition.slug = deployment.schedules[index].slug
+            let others = Set(deployment.schedules.map(\.slug)).subtracting([definition.slug])
+            let changed = try Self.schedule(from: definition, taken: others, now: now)
+            deployment.schedules[index].kind = changed.kind
+            deployment.schedules[index].parameters = changed.parameters
+            if update.hasActive { deployment.schedules[index].active = update.active }
+            // Its times start again from now; those that already had runs get no second one.
+            deployment.schedules[index].restart(from: now)
+            deployment.updated = now
+            try commitScheduled(deployment, now: now, replacing: [deployment.schedules[index].slug])
+            logger.info(
+                "changed deployment schedule",
+                metadata: ["deployment.name": "\(deployment.name)", "schedule.slug": "\(deployment.schedules[index].slug)"])
+        } else if update.hasActive && update.active != deployment.schedules[index].active {
             deployment.schedules[index].active = update.active
             // Resumed, it starts from now: the paused time is skipped, not caught up.
             if update.active { deployment.schedules[index].restart(from: now) }
@@ -149,9 +164,10 @@ extension Coordinator {
             }
             guard let first = plan.times.first else { continue }
             // A time up to the latest mark may have a run already (finished, or kept): it gets
-            // no second one. Past it, no run can exist, and the store is not asked.
+            // no second one. Past it, no run can exist, and the store is not asked. A new
+            // schedule asks: its slug may be one a deleted schedule used.
             var existing: Set<ScheduleKey> = []
-            if let made = schedule.madeThrough ?? schedule.scheduledThrough, first <= made {
+            if (schedule.madeThrough ?? schedule.scheduledThrough).map({ first <= $0 }) ?? true {
                 existing = Set(
                     try store.scheduledTimes(ofDeployment: deployment.id, slug: schedule.slug, after: first.addingTimeInterval(-1))
                         .map(ScheduleKey.init)

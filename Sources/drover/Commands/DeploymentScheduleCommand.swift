@@ -15,7 +15,7 @@ extension DeploymentCommand {
                 at the times a cron expression names (--cron), or as an RFC 5545 rule says (--rrule). \
                 A schedule is known by its slug (unique within the deployment) or its id.
                 """,
-            subcommands: [List.self, Create.self, Pause.self, Resume.self, Delete.self]
+            subcommands: [List.self, Create.self, Update.self, Pause.self, Resume.self, Delete.self]
         )
     }
 }
@@ -107,10 +107,55 @@ extension DeploymentCommand.Schedule {
         }
     }
 
+    struct Update: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Change a deployment schedule, keeping its slug.",
+            discussion: """
+                The schedule becomes the one given (and its parameters the --param given). Its runs \
+                due later and not yet tried are made again for the new times; Late and started runs \
+                are kept, and a time that already had a run gets no second one. For example:
+                  drover deployment schedule update etl weekdays --cron '0 8 * * 1-5' --timezone Europe/Paris
+                """)
+
+        @Argument(help: "The deployment's name.") var name: String
+        @Argument(help: "The schedule's slug or id (see `drover deployment schedule ls NAME`).") var schedule: String
+        @OptionGroup var definition: ScheduleOptions
+        @Option(
+            name: .customLong("param"),
+            help: "A parameter for this schedule's runs over the deployment's, KEY=VALUE (VALUE is JSON or text; repeatable).")
+        var parameters: [String] = []
+        @OptionGroup var client: ClientOptions
+
+        func validate() throws {
+            guard definition.isGiven else {
+                throw ValidationError("Give the new schedule: --interval SECONDS, --cron EXPRESSION or --rrule RULE.")
+            }
+            _ = try keyValues(parameters, what: "--param")
+        }
+
+        func run() throws {
+            guard var spec = try definition.spec() else { throw ValidationError("Give --interval, --cron or --rrule.") }
+            spec.parametersJson = try keyValues(parameters, what: "--param")
+            let request = Drover_V1_UpdateDeploymentSchedule.with {
+                $0.deploymentName = name
+                $0.schedule = schedule
+                $0.definition = spec
+            }
+            guard case .deploymentSchedule(let updated) = try client.connect().call(.updateDeploymentSchedule(request))
+            else { throw unexpectedReply }
+            Terminal.print("""
+                Updated schedule '\(updated.slug)' for deployment '\(name)'.
+                └── Schedule: \(ScheduleText.describe(updated))
+                └── Active: \(Formatting.bool(updated.active))
+                └── Next run: \(ScheduleText.nextRun(updated))
+                """)
+        }
+    }
+
     struct Pause: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Pause a deployment schedule: it makes no runs until resumed.",
-            discussion: "Its runs not yet started are removed; runs made by hand are kept.")
+            discussion: "Its runs due later and not yet tried are removed; Late and started runs, and runs made by hand, are kept. Resumed, it starts from then: the paused time is not caught up.")
 
         @Argument(help: "The deployment's name.") var name: String
         @Argument(help: "The schedule's slug or id (see `drover deployment schedule ls NAME`).") var schedule: String
@@ -138,7 +183,7 @@ extension DeploymentCommand.Schedule {
     struct Delete: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Delete a deployment schedule.",
-            discussion: "Its runs not yet started are removed; finished runs are kept.")
+            discussion: "Its runs due later and not yet tried are removed; Late, started and finished runs are kept.")
 
         @Argument(help: "The deployment's name.") var name: String
         @Argument(help: "The schedule's slug or id (see `drover deployment schedule ls NAME`).") var schedule: String
