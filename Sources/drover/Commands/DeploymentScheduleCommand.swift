@@ -100,9 +100,7 @@ extension DeploymentCommand.Schedule {
             Terminal.print("""
                 Created deployment schedule '\(created.slug)' for deployment '\(name)'.
                 └── ID: \(created.id)
-                └── Schedule: \(ScheduleText.describe(created))
-                └── Active: \(Formatting.bool(created.active))
-                └── Next run: \(ScheduleText.nextRun(created))
+                \(ScheduleText.details(created))
                 """)
         }
     }
@@ -117,8 +115,7 @@ extension DeploymentCommand.Schedule {
                   drover deployment schedule update etl weekdays --cron '0 8 * * 1-5' --timezone Europe/Paris
                 """)
 
-        @Argument(help: "The deployment's name.") var name: String
-        @Argument(help: "The schedule's slug or id (see `drover deployment schedule ls NAME`).") var schedule: String
+        @OptionGroup var target: ScheduleTarget
         @OptionGroup var definition: ScheduleOptions
         @Option(
             name: .customLong("param"),
@@ -137,17 +134,15 @@ extension DeploymentCommand.Schedule {
             guard var spec = try definition.spec() else { throw ValidationError("Give --interval, --cron or --rrule.") }
             spec.parametersJson = try keyValues(parameters, what: "--param")
             let request = Drover_V1_UpdateDeploymentSchedule.with {
-                $0.deploymentName = name
-                $0.schedule = schedule
+                $0.deploymentName = target.name
+                $0.schedule = target.schedule
                 $0.definition = spec
             }
             guard case .deploymentSchedule(let updated) = try client.connect().call(.updateDeploymentSchedule(request))
             else { throw unexpectedReply }
             Terminal.print("""
-                Updated schedule '\(updated.slug)' for deployment '\(name)'.
-                └── Schedule: \(ScheduleText.describe(updated))
-                └── Active: \(Formatting.bool(updated.active))
-                └── Next run: \(ScheduleText.nextRun(updated))
+                Updated schedule '\(updated.slug)' for deployment '\(target.name)'.
+                \(ScheduleText.details(updated))
                 """)
         }
     }
@@ -157,26 +152,24 @@ extension DeploymentCommand.Schedule {
             abstract: "Pause a deployment schedule: it makes no runs until resumed.",
             discussion: "Its runs due later and not yet tried are removed; Late and started runs, and runs made by hand, are kept. Resumed, it starts from then: the paused time is not caught up.")
 
-        @Argument(help: "The deployment's name.") var name: String
-        @Argument(help: "The schedule's slug or id (see `drover deployment schedule ls NAME`).") var schedule: String
+        @OptionGroup var target: ScheduleTarget
         @OptionGroup var client: ClientOptions
 
         func run() throws {
-            let updated = try setActive(false, deployment: name, schedule: schedule, client: client)
-            Terminal.print("Paused schedule '\(updated.slug)' for deployment '\(name)'.")
+            let updated = try target.setActive(false, client: client)
+            Terminal.print("Paused schedule '\(updated.slug)' for deployment '\(target.name)'.")
         }
     }
 
     struct Resume: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Resume a paused deployment schedule.")
 
-        @Argument(help: "The deployment's name.") var name: String
-        @Argument(help: "The schedule's slug or id (see `drover deployment schedule ls NAME`).") var schedule: String
+        @OptionGroup var target: ScheduleTarget
         @OptionGroup var client: ClientOptions
 
         func run() throws {
-            let updated = try setActive(true, deployment: name, schedule: schedule, client: client)
-            Terminal.print("Resumed schedule '\(updated.slug)' for deployment '\(name)'.")
+            let updated = try target.setActive(true, client: client)
+            Terminal.print("Resumed schedule '\(updated.slug)' for deployment '\(target.name)'.")
         }
     }
 
@@ -185,34 +178,37 @@ extension DeploymentCommand.Schedule {
             abstract: "Delete a deployment schedule.",
             discussion: "Its runs due later and not yet tried are removed; Late, started and finished runs are kept.")
 
-        @Argument(help: "The deployment's name.") var name: String
-        @Argument(help: "The schedule's slug or id (see `drover deployment schedule ls NAME`).") var schedule: String
+        @OptionGroup var target: ScheduleTarget
         @OptionGroup var client: ClientOptions
 
         func run() throws {
             let request = Drover_V1_DeleteDeploymentSchedule.with {
-                $0.deploymentName = name
-                $0.schedule = schedule
+                $0.deploymentName = target.name
+                $0.schedule = target.schedule
             }
             guard case .deleted = try client.connect().call(.deleteDeploymentSchedule(request)) else {
                 throw unexpectedReply
             }
-            Terminal.print("Deleted schedule '\(schedule)' of deployment '\(name)'.")
+            Terminal.print("Deleted schedule '\(target.schedule)' of deployment '\(target.name)'.")
         }
     }
 }
 
-/// Pauses (`active` false) or resumes one schedule; returns it as the server now has it.
-private func setActive(
-    _ active: Bool, deployment: String, schedule: String, client: ClientOptions
-) throws -> Drover_V1_DeploymentSchedule {
-    let request = Drover_V1_UpdateDeploymentSchedule.with {
-        $0.deploymentName = deployment
-        $0.schedule = schedule
-        $0.active = active
+/// The two arguments that name one schedule: its deployment, and its slug or id.
+struct ScheduleTarget: ParsableArguments {
+    @Argument(help: "The deployment's name.") var name: String
+    @Argument(help: "The schedule's slug or id (see `drover deployment schedule ls NAME`).") var schedule: String
+
+    /// Pauses (`active` false) or resumes the schedule; returns it as the server now has it.
+    func setActive(_ active: Bool, client: ClientOptions) throws -> Drover_V1_DeploymentSchedule {
+        let request = Drover_V1_UpdateDeploymentSchedule.with {
+            $0.deploymentName = name
+            $0.schedule = schedule
+            $0.active = active
+        }
+        guard case .deploymentSchedule(let updated) = try client.connect().call(.updateDeploymentSchedule(request)) else {
+            throw unexpectedReply
+        }
+        return updated
     }
-    guard case .deploymentSchedule(let updated) = try client.connect().call(.updateDeploymentSchedule(request)) else {
-        throw unexpectedReply
-    }
-    return updated
 }

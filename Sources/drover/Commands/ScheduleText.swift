@@ -45,6 +45,15 @@ enum ScheduleText {
         return "\(what) (\(schedule.slug))" + (schedule.active ? "" : ", paused")
     }
 
+    /// The lines under a created or changed schedule: what it is, whether it is active, its next run.
+    static func details(_ schedule: Drover_V1_DeploymentSchedule) -> String {
+        """
+        └── Schedule: \(describe(schedule))
+        └── Active: \(Formatting.bool(schedule.active))
+        └── Next run: \(nextRun(schedule))
+        """
+    }
+
     /// The schedule's next run, or why there is none.
     static func nextRun(_ schedule: Drover_V1_DeploymentSchedule) -> String {
         guard schedule.active else { return "None (paused)" }
