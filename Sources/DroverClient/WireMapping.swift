@@ -80,3 +80,41 @@ extension Google_Protobuf_Timestamp {
         self.init(seconds: wholeSeconds, nanos: Int32(fraction * 1000))
     }
 }
+
+extension Drover_V1_CatchUp {
+    public init(_ policy: CatchUpPolicy) {
+        switch policy {
+        case .all: self = .all
+        case .latest: self = .latest
+        case .none: self = .none
+        }
+    }
+
+    /// The policy asked for; nil when unspecified.
+    public var policy: CatchUpPolicy? {
+        switch self {
+        case .all: .all
+        case .latest: .latest
+        case .none: CatchUpPolicy.none
+        case .unspecified, .UNRECOGNIZED: nil
+        }
+    }
+}
+
+extension Drover_V1_CollisionStrategy {
+    public init(_ strategy: CollisionStrategy) {
+        switch strategy {
+        case .enqueue: self = .enqueue
+        case .cancelNew: self = .cancelNew
+        }
+    }
+
+    /// The strategy asked for; nil when unspecified.
+    public var strategy: CollisionStrategy? {
+        switch self {
+        case .enqueue: .enqueue
+        case .cancelNew: .cancelNew
+        case .unspecified, .UNRECOGNIZED: nil
+        }
+    }
+}

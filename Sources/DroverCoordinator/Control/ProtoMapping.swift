@@ -88,6 +88,7 @@ extension Drover_V1_FlowRun {
 }
 
 extension Drover_V1_Deployment {
+    /// Without its schedules: their next runs depend on the clock (see `Coordinator.wire`).
     init(_ deployment: Deployment, poolName: String, queueName: String) {
         self.init()
         id = deployment.id.uuidString.lowercased()
@@ -103,7 +104,6 @@ extension Drover_V1_Deployment {
         description_p = deployment.description
         created = Google_Protobuf_Timestamp(microsecondsOf: deployment.created)
         updated = Google_Protobuf_Timestamp(microsecondsOf: deployment.updated)
-        schedules = deployment.schedules.map { Drover_V1_DeploymentSchedule($0, nextRuns: []) }
         paused = deployment.paused
         catchUp = Drover_V1_CatchUp(deployment.catchUp)
         if let limit = deployment.concurrencyLimit { concurrencyLimit = limit }
@@ -139,43 +139,5 @@ extension Drover_V1_DeploymentSchedule {
             }
         }
         self.nextRuns = nextRuns.map { Google_Protobuf_Timestamp(microsecondsOf: $0) }
-    }
-}
-
-extension Drover_V1_CatchUp {
-    init(_ policy: CatchUpPolicy) {
-        switch policy {
-        case .all: self = .all
-        case .latest: self = .latest
-        case .none: self = .none
-        }
-    }
-
-    /// The policy asked for; nil when unspecified.
-    var policy: CatchUpPolicy? {
-        switch self {
-        case .all: .all
-        case .latest: .latest
-        case .none: CatchUpPolicy.none
-        case .unspecified, .UNRECOGNIZED: nil
-        }
-    }
-}
-
-extension Drover_V1_CollisionStrategy {
-    init(_ strategy: CollisionStrategy) {
-        switch strategy {
-        case .enqueue: self = .enqueue
-        case .cancelNew: self = .cancelNew
-        }
-    }
-
-    /// The strategy asked for; nil when unspecified.
-    var strategy: CollisionStrategy? {
-        switch self {
-        case .enqueue: .enqueue
-        case .cancelNew: .cancelNew
-        case .unspecified, .UNRECOGNIZED: nil
-        }
     }
 }

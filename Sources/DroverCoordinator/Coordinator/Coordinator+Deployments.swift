@@ -102,6 +102,7 @@ extension Coordinator {
         let startsCancellingNew = deployment.collisionStrategy == .cancelNew && deployment.concurrencyLimit != nil
             && !(old.collisionStrategy == .cancelNew && old.concurrencyLimit != nil)
         try commitScheduled(deployment, now: now, replacingAll: runsChange)
+        renderedConfigurations[deployment.id] = nil
         if startsCancellingNew {
             for run in activeRuns.values where run.deploymentID == deployment.id { watchForCollision(run) }
         }

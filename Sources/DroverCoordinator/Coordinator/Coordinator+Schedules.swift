@@ -184,7 +184,6 @@ extension Coordinator {
         }
         deployments[deployment.name] = deployment
         deploymentNames[deployment.id] = deployment.name
-        renderedConfigurations[deployment.id] = nil
         for run in untried {
             activeRuns[run.id] = nil
             try perform(removeFromDispatch(run.id))

@@ -48,7 +48,7 @@ extension DeploymentCommand {
             help: ArgumentHelp(
                 "Which runs its schedules missed while the server was down or the pool paused still go (default: all).",
                 valueName: "policy"))
-        var catchUp: CatchUpArgument?
+        var catchUp: CatchUpPolicy?
         @Option(
             help: ArgumentHelp(
                 "Most runs of the deployment in PENDING or RUNNING at once (default: unlimited).", valueName: "limit"))
@@ -58,7 +58,7 @@ extension DeploymentCommand {
                 "What a due run does while the deployment is at its concurrency limit: wait (ENQUEUE, the default) "
                     + "or be cancelled (CANCEL_NEW).",
                 valueName: "strategy"))
-        var collisionStrategy: CollisionStrategyArgument?
+        var collisionStrategy: CollisionStrategy?
         @Flag(help: "Create the deployment paused: its schedules make no runs until `drover deployment resume`.")
         var paused = false
         @OptionGroup var client: ClientOptions
@@ -83,9 +83,9 @@ extension DeploymentCommand {
                 $0.description_p = description ?? ""
                 if let spec = try schedule.spec() { $0.schedules = [spec] }
                 $0.paused = paused
-                if let catchUp { $0.catchUp = catchUp.wire }
+                if let catchUp { $0.catchUp = .init(catchUp) }
                 if let concurrencyLimit { $0.concurrencyLimit = try parseLimit(concurrencyLimit, of: "deployment '\(name)'") }
-                if let collisionStrategy { $0.collisionStrategy = collisionStrategy.wire }
+                if let collisionStrategy { $0.collisionStrategy = .init(collisionStrategy) }
             }
             guard case .deployment(let deployment) = try client.connect().call(.createDeployment(request)) else {
                 throw unexpectedReply
@@ -170,7 +170,7 @@ extension DeploymentCommand {
             help: ArgumentHelp(
                 "Which runs its schedules missed while the server was down or the pool paused still go.",
                 valueName: "policy"))
-        var catchUp: CatchUpArgument?
+        var catchUp: CatchUpPolicy?
         @Option(
             help: ArgumentHelp(
                 "A new concurrency limit: most runs of the deployment in PENDING or RUNNING at once.", valueName: "limit"))
@@ -182,7 +182,7 @@ extension DeploymentCommand {
                 "What a due run does while the deployment is at its concurrency limit: wait (ENQUEUE) or be cancelled "
                     + "(CANCEL_NEW).",
                 valueName: "strategy"))
-        var collisionStrategy: CollisionStrategyArgument?
+        var collisionStrategy: CollisionStrategy?
         @OptionGroup var client: ClientOptions
 
         func validate() throws {
@@ -215,10 +215,10 @@ extension DeploymentCommand {
                 if let retryDelay { $0.retryDelaySeconds = retryDelay }
                 if let description { $0.description_p = description }
                 if let queue { $0.workQueueName = queue }
-                if let catchUp { $0.catchUp = catchUp.wire }
+                if let catchUp { $0.catchUp = .init(catchUp) }
                 if let concurrencyLimit { $0.concurrencyLimit = try parseLimit(concurrencyLimit, of: "deployment '\(name)'") }
                 $0.removeConcurrencyLimit = noConcurrencyLimit
-                if let collisionStrategy { $0.collisionStrategy = collisionStrategy.wire }
+                if let collisionStrategy { $0.collisionStrategy = .init(collisionStrategy) }
             }
             guard case .deployment = try client.connect().call(.updateDeployment(request)) else { throw unexpectedReply }
             Terminal.print("Updated deployment '\(name)'.")

@@ -138,36 +138,14 @@ struct ScheduleOptions: ParsableArguments {
     }
 }
 
-/// `--catch-up`: what becomes of runs a deployment's schedules missed while the server was
-/// down or the pool was paused.
-enum CatchUpArgument: String, ExpressibleByArgument, CaseIterable {
-    case all, latest, none
-
-    init?(argument: String) { self.init(rawValue: argument.lowercased()) }
-
-    var wire: Drover_V1_CatchUp {
-        switch self {
-        case .all: .all
-        case .latest: .latest
-        case .none: Drover_V1_CatchUp.none
-        }
-    }
+/// `--catch-up all|latest|none`, in any case.
+extension CatchUpPolicy: ExpressibleByArgument {
+    public init?(argument: String) { self.init(rawValue: argument.lowercased()) }
 }
 
-/// `--collision-strategy`: what a due run does while its deployment is at its concurrency limit.
-enum CollisionStrategyArgument: String, ExpressibleByArgument, CaseIterable {
-    case enqueue = "ENQUEUE"
-    case cancelNew = "CANCEL_NEW"
-
-    /// Any case, and `-` for `_`: `cancel-new` is `CANCEL_NEW`.
-    init?(argument: String) {
+/// `--collision-strategy ENQUEUE|CANCEL_NEW`, in any case, and `-` for `_`: `cancel-new` is `CANCEL_NEW`.
+extension CollisionStrategy: ExpressibleByArgument {
+    public init?(argument: String) {
         self.init(rawValue: argument.uppercased().replacingOccurrences(of: "-", with: "_"))
-    }
-
-    var wire: Drover_V1_CollisionStrategy {
-        switch self {
-        case .enqueue: .enqueue
-        case .cancelNew: .cancelNew
-        }
     }
 }
