@@ -120,7 +120,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        .testTarget(name: "DroverWorkerTests", dependencies: ["DroverWorker", "DroverTestSupport"]),
+        .testTarget(name: "DroverWorkerTests", dependencies: ["DroverWorker", "DroverCore", "DroverTestSupport"]),
         .testTarget(name: "DroverClientTests", dependencies: ["DroverClient", "DroverTestSupport", "ZeroMQ"]),
         .testTarget(
             name: "DroverIntegrationTests",

@@ -2624,8 +2624,13 @@ public nonisolated struct Drover_V1_WorkerMessage: Sendable {
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  /// from Welcome; 0 in Hello
+  /// from Welcome; 0 in Hello. A message of another session is refused.
   public var session: UInt64 = 0
+
+  /// Reports (RunStarted, RunFinished, LogBatch): the worker's number for the report, from 1,
+  /// growing over the worker's life (not reset by a new session). The coordinator applies a
+  /// number once and acknowledges it (CoordinatorMessage.acknowledged); 0 elsewhere.
+  public var seq: UInt64 = 0
 
   public var kind: Drover_V1_WorkerMessage.OneOf_Kind? = nil
 
@@ -2754,6 +2759,10 @@ public nonisolated struct Drover_V1_Hello: Sendable {
   public var type: String = String()
 
   public var createPoolIfNotFound: Bool = false
+
+  /// Grows with every Hello of this worker; Welcome echoes it. A Hello whose id the current
+  /// session answered gets the same Welcome again (a lost Welcome); a new id starts a new session.
+  public var helloID: UInt64 = 0
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -2886,6 +2895,9 @@ public nonisolated struct Drover_V1_CoordinatorMessage: Sendable {
 
   public var session: UInt64 = 0
 
+  /// Every report of the worker numbered up to this one is applied and durable: forget it.
+  public var acknowledged: UInt64 = 0
+
   public var kind: Drover_V1_CoordinatorMessage.OneOf_Kind? = nil
 
   public var welcome: Drover_V1_Welcome {
@@ -2969,6 +2981,9 @@ public nonisolated struct Drover_V1_Welcome: Sendable {
 
   /// The limit service runs reach for slots (`drover concurrency acquire`); empty: none.
   public var limitsEndpoint: String = String()
+
+  /// the Hello this answers
+  public var helloID: UInt64 = 0
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -3055,6 +3070,12 @@ public nonisolated struct Drover_V1_Reject: Sendable {
 
   /// the coordinator does not know this session: send Hello again
   public var helloAgain: Bool = false
+
+  /// the session of the refused message (hello_again)
+  public var rejectedSession: UInt64 = 0
+
+  /// the refused Hello, when a Hello was refused
+  public var helloID: UInt64 = 0
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -7433,7 +7454,7 @@ nonisolated extension Drover_V1_LogList: SwiftProtobuf.Message, SwiftProtobuf._M
 
 nonisolated extension Drover_V1_WorkerMessage: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".WorkerMessage"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}session\0\u{2}\u{9}hello\0\u{1}credit\0\u{3}run_started\0\u{3}run_finished\0\u{3}log_batch\0\u{1}heartbeat\0\u{1}bye\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}session\0\u{1}seq\0\u{2}\u{8}hello\0\u{1}credit\0\u{3}run_started\0\u{3}run_finished\0\u{3}log_batch\0\u{1}heartbeat\0\u{1}bye\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -7442,6 +7463,7 @@ nonisolated extension Drover_V1_WorkerMessage: SwiftProtobuf.Message, SwiftProto
       // enabled. https://github.com/apple/swift-protobuf/issues/1034
       switch fieldNumber {
       case 1: try { try decoder.decodeSingularUInt64Field(value: &self.session) }()
+      case 2: try { try decoder.decodeSingularUInt64Field(value: &self.seq) }()
       case 10: try {
         var v: Drover_V1_Hello?
         var hadOneofValue = false
@@ -7546,6 +7568,9 @@ nonisolated extension Drover_V1_WorkerMessage: SwiftProtobuf.Message, SwiftProto
     if self.session != 0 {
       try visitor.visitSingularUInt64Field(value: self.session, fieldNumber: 1)
     }
+    if self.seq != 0 {
+      try visitor.visitSingularUInt64Field(value: self.seq, fieldNumber: 2)
+    }
     switch self.kind {
     case .hello?: try {
       guard case .hello(let v)? = self.kind else { preconditionFailure() }
@@ -7582,6 +7607,7 @@ nonisolated extension Drover_V1_WorkerMessage: SwiftProtobuf.Message, SwiftProto
 
   public static func ==(lhs: Drover_V1_WorkerMessage, rhs: Drover_V1_WorkerMessage) -> Bool {
     if lhs.session != rhs.session {return false}
+    if lhs.seq != rhs.seq {return false}
     if lhs.kind != rhs.kind {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
@@ -7630,7 +7656,7 @@ nonisolated extension Drover_V1_ActiveRun: SwiftProtobuf.Message, SwiftProtobuf.
 
 nonisolated extension Drover_V1_Hello: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Hello"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}worker_id\0\u{3}work_pool_name\0\u{1}name\0\u{3}work_queue_names\0\u{1}limit\0\u{1}host\0\u{1}pid\0\u{1}version\0\u{3}active_runs\0\u{1}type\0\u{3}create_pool_if_not_found\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}worker_id\0\u{3}work_pool_name\0\u{1}name\0\u{3}work_queue_names\0\u{1}limit\0\u{1}host\0\u{1}pid\0\u{1}version\0\u{3}active_runs\0\u{1}type\0\u{3}create_pool_if_not_found\0\u{3}hello_id\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -7649,6 +7675,7 @@ nonisolated extension Drover_V1_Hello: SwiftProtobuf.Message, SwiftProtobuf._Mes
       case 9: try { try decoder.decodeRepeatedMessageField(value: &self.activeRuns) }()
       case 10: try { try decoder.decodeSingularStringField(value: &self.type) }()
       case 11: try { try decoder.decodeSingularBoolField(value: &self.createPoolIfNotFound) }()
+      case 12: try { try decoder.decodeSingularUInt64Field(value: &self.helloID) }()
       default: break
       }
     }
@@ -7692,6 +7719,9 @@ nonisolated extension Drover_V1_Hello: SwiftProtobuf.Message, SwiftProtobuf._Mes
     if self.createPoolIfNotFound != false {
       try visitor.visitSingularBoolField(value: self.createPoolIfNotFound, fieldNumber: 11)
     }
+    if self.helloID != 0 {
+      try visitor.visitSingularUInt64Field(value: self.helloID, fieldNumber: 12)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -7707,6 +7737,7 @@ nonisolated extension Drover_V1_Hello: SwiftProtobuf.Message, SwiftProtobuf._Mes
     if lhs.activeRuns != rhs.activeRuns {return false}
     if lhs.type != rhs.type {return false}
     if lhs.createPoolIfNotFound != rhs.createPoolIfNotFound {return false}
+    if lhs.helloID != rhs.helloID {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -7941,7 +7972,7 @@ nonisolated extension Drover_V1_Bye: SwiftProtobuf.Message, SwiftProtobuf._Messa
 
 nonisolated extension Drover_V1_CoordinatorMessage: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".CoordinatorMessage"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}session\0\u{2}\u{9}welcome\0\u{1}run\0\u{1}cancel\0\u{1}reject\0\u{3}heartbeat_ack\0\u{1}stop\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}session\0\u{1}acknowledged\0\u{2}\u{8}welcome\0\u{1}run\0\u{1}cancel\0\u{1}reject\0\u{3}heartbeat_ack\0\u{1}stop\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -7950,6 +7981,7 @@ nonisolated extension Drover_V1_CoordinatorMessage: SwiftProtobuf.Message, Swift
       // enabled. https://github.com/apple/swift-protobuf/issues/1034
       switch fieldNumber {
       case 1: try { try decoder.decodeSingularUInt64Field(value: &self.session) }()
+      case 2: try { try decoder.decodeSingularUInt64Field(value: &self.acknowledged) }()
       case 10: try {
         var v: Drover_V1_Welcome?
         var hadOneofValue = false
@@ -8041,6 +8073,9 @@ nonisolated extension Drover_V1_CoordinatorMessage: SwiftProtobuf.Message, Swift
     if self.session != 0 {
       try visitor.visitSingularUInt64Field(value: self.session, fieldNumber: 1)
     }
+    if self.acknowledged != 0 {
+      try visitor.visitSingularUInt64Field(value: self.acknowledged, fieldNumber: 2)
+    }
     switch self.kind {
     case .welcome?: try {
       guard case .welcome(let v)? = self.kind else { preconditionFailure() }
@@ -8073,6 +8108,7 @@ nonisolated extension Drover_V1_CoordinatorMessage: SwiftProtobuf.Message, Swift
 
   public static func ==(lhs: Drover_V1_CoordinatorMessage, rhs: Drover_V1_CoordinatorMessage) -> Bool {
     if lhs.session != rhs.session {return false}
+    if lhs.acknowledged != rhs.acknowledged {return false}
     if lhs.kind != rhs.kind {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
@@ -8081,7 +8117,7 @@ nonisolated extension Drover_V1_CoordinatorMessage: SwiftProtobuf.Message, Swift
 
 nonisolated extension Drover_V1_Welcome: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Welcome"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}worker_id\0\u{1}name\0\u{3}heartbeat_interval_ms\0\u{1}session\0\u{3}stale_run_ids\0\u{3}limits_endpoint\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}worker_id\0\u{1}name\0\u{3}heartbeat_interval_ms\0\u{1}session\0\u{3}stale_run_ids\0\u{3}limits_endpoint\0\u{3}hello_id\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -8095,6 +8131,7 @@ nonisolated extension Drover_V1_Welcome: SwiftProtobuf.Message, SwiftProtobuf._M
       case 4: try { try decoder.decodeSingularUInt64Field(value: &self.session) }()
       case 5: try { try decoder.decodeRepeatedStringField(value: &self.staleRunIds) }()
       case 6: try { try decoder.decodeSingularStringField(value: &self.limitsEndpoint) }()
+      case 7: try { try decoder.decodeSingularUInt64Field(value: &self.helloID) }()
       default: break
       }
     }
@@ -8119,6 +8156,9 @@ nonisolated extension Drover_V1_Welcome: SwiftProtobuf.Message, SwiftProtobuf._M
     if !self.limitsEndpoint.isEmpty {
       try visitor.visitSingularStringField(value: self.limitsEndpoint, fieldNumber: 6)
     }
+    if self.helloID != 0 {
+      try visitor.visitSingularUInt64Field(value: self.helloID, fieldNumber: 7)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -8129,6 +8169,7 @@ nonisolated extension Drover_V1_Welcome: SwiftProtobuf.Message, SwiftProtobuf._M
     if lhs.session != rhs.session {return false}
     if lhs.staleRunIds != rhs.staleRunIds {return false}
     if lhs.limitsEndpoint != rhs.limitsEndpoint {return false}
+    if lhs.helloID != rhs.helloID {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -8255,7 +8296,7 @@ nonisolated extension Drover_V1_StopRun: SwiftProtobuf.Message, SwiftProtobuf._M
 
 nonisolated extension Drover_V1_Reject: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Reject"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}error\0\u{3}hello_again\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}error\0\u{3}hello_again\0\u{3}rejected_session\0\u{3}hello_id\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -8265,6 +8306,8 @@ nonisolated extension Drover_V1_Reject: SwiftProtobuf.Message, SwiftProtobuf._Me
       switch fieldNumber {
       case 1: try { try decoder.decodeSingularMessageField(value: &self._error) }()
       case 2: try { try decoder.decodeSingularBoolField(value: &self.helloAgain) }()
+      case 3: try { try decoder.decodeSingularUInt64Field(value: &self.rejectedSession) }()
+      case 4: try { try decoder.decodeSingularUInt64Field(value: &self.helloID) }()
       default: break
       }
     }
@@ -8281,12 +8324,20 @@ nonisolated extension Drover_V1_Reject: SwiftProtobuf.Message, SwiftProtobuf._Me
     if self.helloAgain != false {
       try visitor.visitSingularBoolField(value: self.helloAgain, fieldNumber: 2)
     }
+    if self.rejectedSession != 0 {
+      try visitor.visitSingularUInt64Field(value: self.rejectedSession, fieldNumber: 3)
+    }
+    if self.helloID != 0 {
+      try visitor.visitSingularUInt64Field(value: self.helloID, fieldNumber: 4)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Drover_V1_Reject, rhs: Drover_V1_Reject) -> Bool {
     if lhs._error != rhs._error {return false}
     if lhs.helloAgain != rhs.helloAgain {return false}
+    if lhs.rejectedSession != rhs.rejectedSession {return false}
+    if lhs.helloID != rhs.helloID {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -232,11 +232,31 @@ struct CoordinatorHarness {
         return outbox
     }
 
-    /// A message from a fake worker in its current session.
+    /// The number each fake worker gave its last report.
+    var reportNumbers: [String: UInt64] = [:]
+
+    /// A message from a fake worker in its current session. A report is numbered as a real
+    /// worker numbers it, and must come back acknowledged; the HeartbeatAck that carries
+    /// only the acknowledgement is left out of what this returns.
     @discardableResult
     mutating func send(_ worker: String, _ kind: Drover_V1_WorkerMessage.OneOf_Kind) throws -> [Outgoing] {
-        try coordinator.handle(worker: worker, .with { $0.session = sessions[worker] ?? 0; $0.kind = kind })
-        return try takeOutbox()
+        let isReport: Bool
+        switch kind {
+        case .runStarted, .runFinished, .logBatch: isReport = true
+        default: isReport = false
+        }
+        let seq = isReport ? reportNumbers[worker, default: 0] + 1 : 0
+        if isReport { reportNumbers[worker] = seq }
+        try coordinator.handle(worker: worker, .with { $0.session = sessions[worker] ?? 0; $0.seq = seq; $0.kind = kind })
+        let outbox = try takeOutbox()
+        guard isReport, coordinator.isConnected(worker) else { return outbox }
+        #expect(
+            outbox.contains { $0.worker == worker && $0.message.acknowledged >= seq },
+            "report \(seq) of \(worker) was not acknowledged: \(outbox)")
+        return outbox.filter { item in
+            guard item.worker == worker, case .heartbeatAck? = item.message.kind else { return true }
+            return false
+        }
     }
 
     @discardableResult

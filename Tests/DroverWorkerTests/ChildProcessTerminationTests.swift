@@ -1,3 +1,4 @@
+import DroverCore
 import DroverWorker
 import Foundation
 import Testing

@@ -1,3 +1,4 @@
+import DroverCore
 import CProcessSpawn
 import Foundation
 import Testing

@@ -7,38 +7,40 @@ import SwiftProtobuf
 // Messages from workers on the dispatch endpoint.
 extension Coordinator {
     /// Handles one message from the worker whose routing id is `worker`.
+    ///
+    /// A Hello opens a session (or, repeated, gets the same Welcome). Anything else counts
+    /// only when stamped with the worker's current session; reports count once each, by
+    /// their number, and are acknowledged in the next message the worker gets.
     public mutating func handle(worker: String, _ message: Drover_V1_WorkerMessage) throws(DroverError) {
         let now = clock()
         if case .hello(let hello)? = message.kind {
+            if var connected = sessions[worker], connected.ledger.isRepeat(ofHello: hello.helloID) {
+                // Its Welcome was lost or is on its way: the same answer, and no new session.
+                connected.lastSeen = now
+                sessions[worker] = connected
+                dispatcher.workerSeen(worker, now: now)
+                send(.welcome(connected.welcome), to: worker)
+                return
+            }
             try welcome(worker, hello, now: now)
             return
         }
-        guard var session = sessions[worker], session.session == message.session else {
-            // A worker from before a restart, or one we gave up on. What it reports about a
-            // run it still holds (by id and attempt) is true whatever the session, and may be
-            // all that is left of a run that ended while the server was down: keep it.
-            let reporter = Reporter(id: worker, name: worker)
-            switch message.kind {
-            case .runFinished(let finished):
-                if let id = UUID(uuidString: finished.runID), activeRuns[id]?.workerID == worker {
-                    try runFinished(finished, by: reporter, now: now)
-                }
-            case .logBatch(let batch):
-                try appendLogs(batch, by: reporter)
-            default:
-                break
-            }
-            // Then it must introduce itself again.
-            send(
-                .reject(
-                    .with {
-                        $0.helloAgain = true
-                        $0.error = .with { $0.code = .failedPrecondition; $0.message = "Unknown session: say Hello again." }
-                    }), to: worker)
+        guard var connected = sessions[worker], connected.session == message.session else {
+            refuseSession(message.session, of: worker)
             return
         }
-        session.lastSeen = now
-        sessions[worker] = session
+        switch message.kind {
+        case .runStarted, .runFinished, .logBatch:
+            acknowledgementsDue.insert(worker)
+            guard connected.ledger.admit(report: message.seq, session: message.session) == .apply else {
+                sessions[worker] = connected
+                return
+            }
+        default:
+            break
+        }
+        connected.lastSeen = now
+        sessions[worker] = connected
         dispatcher.workerSeen(worker, now: now)
         switch message.kind {
         case .heartbeat:
@@ -46,21 +48,37 @@ extension Coordinator {
         case .credit(let credit):
             try perform(dispatcher.setAccepting(worker, credit.available > 0))
         case .runStarted(let started):
-            try runStarted(started, by: Reporter(session), now: now)
+            try runStarted(started, by: Reporter(connected), now: now)
         case .runFinished(let finished):
-            try runFinished(finished, by: Reporter(session), now: now)
+            try runFinished(finished, by: Reporter(connected), now: now)
         case .logBatch(let batch):
-            try appendLogs(batch, by: Reporter(session))
+            try appendLogs(batch, by: Reporter(connected), now: now)
         case .bye(let bye):
-            logger.info("worker said goodbye", metadata: ["worker.name": "\(session.name)", "reason": "\(bye.reason)"])
+            logger.info(
+                "worker said goodbye",
+                metadata: ["worker.name": "\(connected.name)", "reason": "\(ResourceName.printable(String(bye.reason.prefix(200))))"])
             // It left on purpose: no "worker lost" for it.
-            session.online = false
+            connected.online = false
             sessions[worker] = nil
-            departed[session.poolName + "/" + session.name] = session
+            departed[connected.poolName + "/" + connected.name] = connected
             try perform(dispatcher.workerDisconnected(worker))
         case .hello, nil:
             break
         }
+    }
+
+    /// Tells a worker that its session is unknown here (the server restarted, or gave up on
+    /// it): it must say Hello again. Once per session and batch, however many of its
+    /// messages were queued.
+    private mutating func refuseSession(_ session: UInt64, of worker: String) {
+        guard refusedSessions.insert(RefusedSession(worker: worker, session: session)).inserted else { return }
+        send(
+            .reject(
+                .with {
+                    $0.helloAgain = true
+                    $0.rejectedSession = session
+                    $0.error = .with { $0.code = .failedPrecondition; $0.message = "Unknown session: say Hello again." }
+                }), to: worker)
     }
 
     /// The dispatch socket could not reach the worker: treat it as gone.
@@ -69,11 +87,8 @@ extension Coordinator {
     }
 
     private mutating func welcome(_ worker: String, _ hello: Drover_V1_Hello, now: Date) throws(DroverError) {
-        func reject(_ error: DroverError) {
-            send(.reject(.with { $0.error = .with { $0.code = .init(error.code); $0.message = error.message } }), to: worker)
-        }
         do {
-            let session = try admit(worker, hello, now: now)
+            var connected = try admit(worker, hello, now: now)
             // A worker may claim only runs the store says it holds, under the attempt it holds;
             // anything else it reports is stale and it is told to stop it.
             let reported = hello.activeRuns.compactMap { UUID(uuidString: $0.runID) }
@@ -84,46 +99,74 @@ extension Coordinator {
                 return id
             }
             let (claimed, actions) = dispatcher.workerConnected(
-                worker, pool: session.poolID, queues: try queueIDs(session), limit: session.limit,
+                worker, pool: connected.poolID, queues: try queueIDs(connected), limit: connected.limit,
                 reportedRuns: claimable, now: now)
-            sessions[worker] = session
-            departed[session.poolName + "/" + session.name] = nil
             let stale = Set(reported).subtracting(claimed)
-            send(
-                .welcome(
-                    .with {
-                        $0.workerID = worker
-                        $0.name = session.name
-                        $0.heartbeatIntervalMs = UInt32(settings.heartbeatInterval * 1000)
-                        $0.session = session.session
-                        $0.staleRunIds = stale.map { $0.uuidString.lowercased() }.sorted()
-                        $0.limitsEndpoint = serverInfo.endpoints["limits"] ?? ""
-                    }), to: worker)
+            connected.welcome = .with {
+                $0.workerID = worker
+                $0.name = connected.name
+                $0.heartbeatIntervalMs = UInt32(settings.heartbeatInterval * 1000)
+                $0.session = connected.session
+                $0.helloID = hello.helloID
+                $0.staleRunIds = stale.map { $0.uuidString.lowercased() }.sorted()
+                $0.limitsEndpoint = serverInfo.endpoints["limits"] ?? ""
+            }
+            sessions[worker] = connected
+            departed[connected.poolName + "/" + connected.name] = nil
+            send(.welcome(connected.welcome), to: worker)
             logger.info(
                 "worker connected",
                 metadata: [
-                    "worker.name": "\(session.name)", "pool.name": "\(session.poolName)",
-                    "worker.limit": "\(session.limit.map(String.init) ?? "unlimited")", "runs.claimed": "\(claimed.count)",
+                    "worker.name": "\(connected.name)", "pool.name": "\(connected.poolName)",
+                    "worker.limit": "\(connected.limit.map(String.init) ?? "unlimited")", "runs.claimed": "\(claimed.count)",
                 ])
+            // A cancel the worker may have missed while it was away goes again.
+            for id in claimed {
+                guard let run = activeRuns[id], run.state.type == .cancelling else { continue }
+                send(
+                    .cancel(
+                        .with {
+                            $0.runID = id.uuidString.lowercased()
+                            $0.attempt = run.attempt
+                            $0.gracePeriodMs = UInt32(settings.cancelGracePeriod * 1000)
+                        }), to: worker)
+            }
             try perform(actions)
         } catch {
-            logger.warning("refused a worker", metadata: ["reason": "\(error.message)"])
-            reject(error)
+            if peerWarnings.allows("refused a worker", now: .now) {
+                logger.warning("refused a worker", metadata: ["reason": "\(error.message)"])
+            }
+            send(
+                .reject(
+                    .with {
+                        $0.error = .with { $0.code = .init(error.code); $0.message = error.message }
+                        $0.helloID = hello.helloID
+                    }), to: worker)
         }
     }
 
     /// Checks a Hello and builds the session, creating the pool or queues it names when allowed.
-    private mutating func admit(_ worker: String, _ hello: Drover_V1_Hello, now: Date) throws(DroverError) -> WorkerSession {
+    private mutating func admit(_ worker: String, _ hello: Drover_V1_Hello, now: Date) throws(DroverError) -> ConnectedWorker {
+        guard hello.workQueueNames.count <= Self.maxQueuesInHello else {
+            throw .invalidArgument(
+                "A worker may name at most \(Self.maxQueuesInHello) work queues (this one named \(hello.workQueueNames.count)).")
+        }
         if (try? catalog.pool(named: hello.workPoolName)) == nil {
+            try ResourceName.validate(hello.workPoolName, kind: "work pool")
             guard hello.createPoolIfNotFound else {
                 throw .notFound(
-                    "Work pool '\(ResourceName.printable(hello.workPoolName))' does not exist. Create it with "
+                    "Work pool '\(hello.workPoolName)' does not exist. Create it with "
                         + "`drover work-pool create \(hello.workPoolName) --type process`, or start the worker with "
                         + "--create-pool-if-not-found.")
             }
             _ = try createPool(.with { $0.name = hello.workPoolName; $0.type = hello.type })
         }
         let pool = try catalog.pool(named: hello.workPoolName)
+        if !hello.type.isEmpty, hello.type != pool.type.rawValue {
+            throw .invalidArgument(
+                "Work pool '\(pool.name)' is of type '\(pool.type.rawValue)'; a worker of type "
+                    + "'\(ResourceName.printable(String(hello.type.prefix(64))))' cannot serve it.")
+        }
         for queue in hello.workQueueNames where (try? catalog.queue(named: queue, inPool: pool.name)) == nil {
             _ = try createQueue(.with { $0.name = queue; $0.workPoolName = pool.name })
         }
@@ -132,31 +175,39 @@ extension Coordinator {
         if let holder = sessions.session(named: name, inPool: pool.id), holder.id != worker {
             throw .alreadyExists(
                 "A worker named '\(name)' is already connected to work pool '\(pool.name)' "
-                    + "(pid \(holder.pid) on \(holder.host)). Stop it, or start this one with another --name.")
+                    + "(pid \(holder.pid) on \(ResourceName.printable(holder.host))). Stop it, or start this one with another --name.")
         }
         if let limit = hello.hasLimit ? hello.limit : nil { try ConcurrencyLimit.validate(limit, of: "worker '\(name)'") }
-        return WorkerSession(
+        return ConnectedWorker(
             id: worker, name: name, poolID: pool.id, poolName: pool.name, queueNames: hello.workQueueNames,
-            limit: hello.hasLimit ? hello.limit : nil, host: hello.host, pid: hello.pid, version: hello.version,
-            session: UInt64.random(in: 1...UInt64.max), connected: now, lastSeen: now)
+            limit: hello.hasLimit ? hello.limit : nil, host: String(hello.host.prefix(255)), pid: hello.pid,
+            version: String(hello.version.prefix(64)),
+            ledger: SessionLedger(session: UInt64.random(in: 1...UInt64.max), helloID: hello.helloID), connected: now,
+            lastSeen: now)
     }
 
-    private func queueIDs(_ session: WorkerSession) throws(DroverError) -> Set<UUID>? {
+    /// The most work queues one Hello may name (each is created when missing).
+    static let maxQueuesInHello = 64
+
+    private func queueIDs(_ session: ConnectedWorker) throws(DroverError) -> Set<UUID>? {
         guard !session.queueNames.isEmpty else { return nil }
         var ids: Set<UUID> = []
         for name in session.queueNames { ids.insert(try catalog.queue(named: name, inPool: session.poolName).id) }
         return ids
     }
 
-    /// The run a worker reports on, if the report is for the attempt it holds; otherwise
-    /// the worker is told to stop that attempt (a fencing token at work).
+    /// The run a worker reports on, if it holds that attempt of it. A report on an attempt
+    /// the server moved past tells the worker to stop it (a fencing token at work); one on
+    /// a run already finished is a report sent again, and changes nothing.
     private mutating func heldRun(_ runID: String, attempt: UInt32, by session: Reporter) -> FlowRun? {
-        guard let id = UUID(uuidString: runID), let run = activeRuns[id], run.attempt == attempt,
-            run.workerID == session.id
-        else {
+        guard let id = UUID(uuidString: runID), let run = activeRuns[id] else { return nil }
+        guard run.attempt == attempt, run.workerID == session.id else {
             send(.stop(.with { $0.runID = runID; $0.attempt = attempt }), to: session.id)
-            logger.warning(
-                "stale report from a worker", metadata: ["run.id": "\(runID)", "worker.name": "\(session.name)", "run.attempt": "\(attempt)"])
+            if peerWarnings.allows("stale report", now: .now) {
+                logger.warning(
+                    "stale report from a worker",
+                    metadata: ["run.id": "\(id)", "worker.name": "\(session.name)", "run.attempt": "\(attempt)"])
+            }
             return nil
         }
         return run
@@ -165,10 +216,15 @@ extension Coordinator {
     private mutating func runStarted(
         _ started: Drover_V1_RunStarted, by session: Reporter, now: Date
     ) throws(DroverError) {
+        let at = started.hasStarted ? try Self.reported(started.started, "RunStarted.started") : now
+        guard let id = UUID(uuidString: started.runID), activeRuns[id] != nil else {
+            // The run is over here, but the worker says its process runs: stop it.
+            send(.stop(.with { $0.runID = started.runID; $0.attempt = started.attempt }), to: session.id)
+            return
+        }
         guard var run = heldRun(started.runID, attempt: started.attempt, by: session) else { return }
         guard run.state.type == .pending else { return }
-        try run.transition(
-            to: .running, at: started.hasStarted ? started.started.date : now, message: "Started as pid \(started.pid).")
+        try run.transition(to: .running, at: at, message: "Started as pid \(started.pid).")
         try store.commit([.updateRun(run)])
         activeRuns[run.id] = run
     }
@@ -176,8 +232,8 @@ extension Coordinator {
     private mutating func runFinished(
         _ finished: Drover_V1_RunFinished, by session: Reporter, now: Date
     ) throws(DroverError) {
+        let at = finished.hasFinished ? try Self.reported(finished.finished, "RunFinished.finished") : now
         guard var run = heldRun(finished.runID, attempt: finished.attempt, by: session) else { return }
-        let at = finished.hasFinished ? finished.finished.date : now
         let type: StateType
         switch finished.outcome {
         case .runCompleted: type = .completed
@@ -188,21 +244,39 @@ extension Coordinator {
         if finished.hasExitCode { run.exitCode = finished.exitCode }
         // A run stopped while being cancelled ended because of the cancel, whatever its exit.
         let final: StateType = run.state.type == .cancelling && type != .completed ? .cancelled : type
-        try run.transition(to: final, at: at, message: finished.message)
+        try run.transition(to: final, at: at, message: String(finished.message.prefix(4096)))
         try finish(run)
     }
 
-    private mutating func appendLogs(_ batch: Drover_V1_LogBatch, by session: Reporter) throws(DroverError) {
-        // Only the worker holding the run writes its logs (it sends them before RunFinished).
-        guard let id = UUID(uuidString: batch.runID), activeRuns[id]?.workerID == session.id else { return }
-        let lines = batch.lines.prefix(10_000).map { line in
-            FlowRunLog(
-                runID: id, attempt: batch.attempt, timestamp: line.timestamp.date,
-                stream: FlowRunLog.Stream(rawValue: line.stream) ?? .worker, text: String(line.text.prefix(16 * 1024)),
-                line: line.line == 0 ? nil : line.line)
+    /// The most lines one LogBatch may carry.
+    static let maxLinesInBatch = 500
+
+    private mutating func appendLogs(_ batch: Drover_V1_LogBatch, by session: Reporter, now: Date) throws(DroverError) {
+        // Only the worker holding the attempt writes its logs (it sends them before RunFinished).
+        guard let id = UUID(uuidString: batch.runID), let run = activeRuns[id], run.workerID == session.id,
+            run.attempt == batch.attempt
+        else { return }
+        guard batch.lines.count <= Self.maxLinesInBatch else {
+            throw .invalidArgument("A LogBatch carries at most \(Self.maxLinesInBatch) lines (this one \(batch.lines.count)).")
+        }
+        var lines: [FlowRunLog] = []
+        for line in batch.lines {
+            lines.append(
+                FlowRunLog(
+                    runID: id, attempt: batch.attempt,
+                    timestamp: line.hasTimestamp ? try Self.reported(line.timestamp, "LogLine.timestamp") : now,
+                    stream: FlowRunLog.Stream(rawValue: line.stream) ?? .worker, text: String(line.text.prefix(16 * 1024)),
+                    line: line.line == 0 ? nil : line.line))
         }
         guard !lines.isEmpty else { return }
-        try store.commit([.appendLogs(Array(lines))])
+        try store.commit([.appendLogs(lines)])
+    }
+
+    /// A time a worker reported, if it is a valid one.
+    private static func reported(_ timestamp: Google_Protobuf_Timestamp, _ field: String) throws(DroverError) -> Date {
+        guard (-62_135_596_800...253_402_300_799).contains(timestamp.seconds), (0..<1_000_000_000).contains(timestamp.nanos)
+        else { throw .invalidArgument("\(field) must be a time in the years 1 to 9999.") }
+        return timestamp.date
     }
 
     func listWorkers(_ list: Drover_V1_ListWorkers) throws(DroverError) -> [Drover_V1_Worker] {
@@ -250,6 +324,12 @@ extension Coordinator {
     }
 }
 
+/// A session refused with "say Hello again".
+struct RefusedSession: Hashable {
+    let worker: String
+    let session: UInt64
+}
+
 /// Who sent a report about a run: the worker's routing id, and its name for logs.
 struct Reporter {
     let id: String
@@ -260,7 +340,7 @@ struct Reporter {
         self.name = name
     }
 
-    init(_ session: WorkerSession) {
+    init(_ session: ConnectedWorker) {
         self.init(id: session.id, name: session.name)
     }
 }

@@ -63,9 +63,15 @@ public struct Coordinator {
     /// Whether the scheduler ran since the server started (the first run catches up).
     var startedScheduling = false
     /// Workers that left, by pool and name, for `worker ls`.
-    var departed: [String: WorkerSession] = [:]
+    var departed: [String: ConnectedWorker] = [:]
     /// Messages for workers, by routing id, in order; the loop sends and empties it.
     public internal(set) var outbox: [(worker: String, message: Drover_V1_CoordinatorMessage)] = []
+    /// Workers whose reports were applied since the last outbox was taken: each hears of it.
+    var acknowledgementsDue: Set<String> = []
+    /// Sessions refused with "say Hello again" since the last outbox was taken: one answer each.
+    var refusedSessions: Set<RefusedSession> = []
+    /// Warnings about what peers send, at most one of a kind every few seconds.
+    var peerWarnings = WarningGate()
 
     let store: any Store
     let settings: Settings
@@ -138,9 +144,26 @@ public struct Coordinator {
         try store.sync()
     }
 
-    /// Takes the messages waiting for workers.
+    /// Takes the messages waiting for workers. Each tells its worker how far its reports
+    /// are applied; a worker with reports applied and nothing else to hear gets a
+    /// HeartbeatAck for it. The loop sends them only after `sync`, so an acknowledged report
+    /// is a durable one.
     public mutating func takeOutbox() -> [(worker: String, message: Drover_V1_CoordinatorMessage)] {
-        defer { outbox.removeAll(keepingCapacity: true) }
+        defer {
+            outbox.removeAll(keepingCapacity: true)
+            acknowledgementsDue.removeAll(keepingCapacity: true)
+            refusedSessions.removeAll(keepingCapacity: true)
+        }
+        if !acknowledgementsDue.isEmpty {
+            for (worker, _) in outbox { acknowledgementsDue.remove(worker) }
+            for worker in acknowledgementsDue.sorted() where sessions[worker] != nil {
+                send(.heartbeatAck(.init()), to: worker)
+            }
+        }
+        for index in outbox.indices {
+            guard let connected = sessions[outbox[index].worker], connected.session == outbox[index].message.session else { continue }
+            outbox[index].message.acknowledged = connected.ledger.applied
+        }
         return outbox
     }
 
@@ -164,7 +187,7 @@ public struct Coordinator {
 }
 
 /// A connected (or recently departed) worker.
-struct WorkerSession: Sendable {
+struct ConnectedWorker: Sendable {
     let id: String
     let name: String
     let poolID: UUID
@@ -174,8 +197,13 @@ struct WorkerSession: Sendable {
     let host: String
     let pid: UInt32
     let version: String
-    let session: UInt64
+    /// Its session, the Hello it answered, and how far its reports were applied.
+    var ledger: SessionLedger
+    /// The Welcome it was sent, sent again if the same Hello comes again.
+    var welcome = Drover_V1_Welcome()
     let connected: Date
     var lastSeen: Date
     var online = true
+
+    var session: UInt64 { ledger.session }
 }

@@ -8,10 +8,10 @@ struct WorkerSessions {
         let name: String
     }
 
-    private var byID: [String: WorkerSession] = [:]
+    private var byID: [String: ConnectedWorker] = [:]
     private var byName: [Name: String] = [:]
 
-    subscript(id: String) -> WorkerSession? {
+    subscript(id: String) -> ConnectedWorker? {
         get { byID[id] }
         set {
             if let old = byID[id], byName[Name(pool: old.poolID, name: old.name)] == id {
@@ -23,16 +23,16 @@ struct WorkerSessions {
     }
 
     @discardableResult
-    mutating func removeValue(forKey id: String) -> WorkerSession? {
+    mutating func removeValue(forKey id: String) -> ConnectedWorker? {
         let session = byID[id]
         self[id] = nil
         return session
     }
 
-    var values: Dictionary<String, WorkerSession>.Values { byID.values }
+    var values: Dictionary<String, ConnectedWorker>.Values { byID.values }
 
     /// The connected worker named `name` in `pool`, if there is one.
-    func session(named name: String, inPool pool: UUID) -> WorkerSession? {
+    func session(named name: String, inPool pool: UUID) -> ConnectedWorker? {
         byName[Name(pool: pool, name: name)].flatMap { byID[$0] }
     }
 }

@@ -10,41 +10,33 @@ import ZeroMQ
 /// The worker: connects to the server's dispatch endpoint, has runs pushed to it, runs
 /// each as a local process, and reports states and logs back.
 ///
-/// `run()` is the worker's one event loop. It owns the DEALER socket and blocks in
-/// `zmq_poll` on it and on an eventfd rung by signal handlers and by the threads that
-/// supervise child processes; call it on a thread of its own (the CLI's main thread),
-/// never on Swift's cooperative pool. The server never sends more runs than the
-/// worker's limit; the worker says Hello again with the runs it holds whenever the
-/// server forgets it (a restart), and reconnects by itself when the server goes silent.
+/// The protocol's rules live in `WorkerSession` (Core): when to say Hello, which
+/// messages count, what to report and resend, when to reconnect and when to leave. This
+/// type only carries its actions out: it owns the DEALER socket, the child processes and
+/// the clock. `run()` is the worker's one event loop: it blocks in `zmq_poll` on the socket
+/// and on an eventfd rung by signal handlers and by the threads that supervise child
+/// processes; call it on a thread of its own (the CLI's main thread), never on Swift's
+/// cooperative pool.
 public final class WorkerAgent {
     private let configuration: WorkerConfiguration
     private let logger: Logger
     private let onEvent: @Sendable (WorkerEvent) -> Void
-    private let workerID = UUID().uuidString.lowercased()
+    private let identity: WorkerIdentity
     private let context: Context
     private let wakeup: Wakeup
     private let childEvents: ChildEventQueue
 
     private var socket: Socket
-    private var session: UInt64 = 0
-    private var name = ""
+    private var session: WorkerSession
     /// The limit service runs reach for slots, from Welcome.
     private var limitsEndpoint = ""
-    private var welcomed = false
-    private var heartbeatInterval: Duration = .seconds(2)
-    private var lastHeard = ContinuousClock.now
-    private var lastHello = ContinuousClock.now
-    /// When the next heartbeat is due; the server's interval (in Welcome) resets it.
-    private var nextHeartbeat = ContinuousClock.now
-    private var runs: [String: RunExecution] = [:]
+    /// Assignments whose process has not started yet.
+    private var assignments: [RunAttempt: Drover_V1_RunAssignment] = [:]
+    /// Processes alive, by attempt.
+    private var processes: [RunAttempt: RunProcess] = [:]
     private var signalsHandled = 0
-    /// Ends of runs (with their last logs) the server may not have received: a run can end
-    /// while the server is down. Resent after every Welcome of a reconnection; dropped once
-    /// a heartbeat sent after them is acknowledged (the channel keeps order).
-    private var unconfirmed: [(sentAt: ContinuousClock.Instant, reports: [Drover_V1_WorkerMessage.OneOf_Kind])] = []
-    /// When the heartbeats not yet acknowledged were sent, oldest first.
-    private var heartbeatsInFlight: [ContinuousClock.Instant] = []
-    private var draining = false
+    private var finished = false
+    private var warnings = WarningGate()
 
     public init(
         configuration: WorkerConfiguration, logger: Logger, onEvent: @escaping @Sendable (WorkerEvent) -> Void
@@ -52,6 +44,14 @@ public final class WorkerAgent {
         self.configuration = configuration
         self.logger = logger
         self.onEvent = onEvent
+        identity = WorkerIdentity(
+            workerID: UUID().uuidString.lowercased(), poolName: configuration.poolName, name: configuration.name,
+            queueNames: configuration.queueNames, limit: configuration.limit, host: ProcessInfo.processInfo.hostName,
+            pid: UInt32(ProcessInfo.processInfo.processIdentifier), type: configuration.type,
+            createPoolIfNotFound: configuration.createPoolIfNotFound)
+        var settings = WorkerSession.Settings(limit: configuration.limit)
+        settings.connectTimeout = configuration.connectTimeout
+        session = WorkerSession(settings: settings, now: .now, seed: UInt64.random(in: 0...UInt64.max))
         do {
             context = try Context(ioThreads: 1)
             wakeup = try Wakeup()
@@ -59,49 +59,83 @@ public final class WorkerAgent {
         } catch {
             throw DroverError(.internal, "Could not set up ZeroMQ: \(error)")
         }
-        socket = try Self.connect(context, to: configuration.dispatchEndpoint, id: workerID)
+        socket = try Self.connect(context, to: configuration.dispatchEndpoint, id: identity.workerID)
     }
 
     /// Runs until the worker has drained after a signal (returns normally), or the server
-    /// refuses it (throws, with the server's reason).
+    /// refuses it or never answers (throws, with the reason).
     public func run() throws(DroverError) {
         SignalMonitor.install(wakeup: wakeup)
-        try sendHello()
-        let firstContact = ContinuousClock.now
-        nextHeartbeat = ContinuousClock.now + heartbeatInterval
-        while true {
+        try perform(session.tick(now: .now))
+        while !finished {
             var poller = Poller()
             let socketIndex = poller.add(socket)
             let wakeupIndex = poller.add(fileDescriptor: wakeup.fileDescriptor)
             let events: [PollEvents]
             do {
-                events = try poller.poll(timeout: max(.zero, nextHeartbeat - .now))
+                events = try poller.poll(timeout: session.nextDeadline().map { max(.zero, $0 - .now) })
             } catch {
                 throw DroverError(.internal, "The worker's poll failed: \(error)")
             }
             if events[wakeupIndex].contains(.readable) { wakeup.drain() }
-            handleSignals()
-            handleChildEvents()
+            try handleSignals()
+            try handleChildEvents()
             if events[socketIndex].contains(.readable) { try receiveAll() }
-            if !welcomed && ContinuousClock.now - firstContact > configuration.connectTimeout {
-                throw DroverError(
-                    .unavailable,
-                    "No answer from a Drover server at \(configuration.dispatchEndpoint) within "
-                        + "\(configuration.connectTimeout.components.seconds) s. Is the server running?")
-            }
-            if ContinuousClock.now >= nextHeartbeat {
-                try heartbeatOrReconnect()
-                nextHeartbeat = ContinuousClock.now + heartbeatInterval
-            }
-            flushLogs()
-            if draining && runs.isEmpty {
-                send(.bye(.with { $0.reason = signalsHandled > 1 ? "terminated" : "drained" }))
-                return
-            }
+            try perform(session.tick(now: .now))
         }
     }
 
-    // MARK: Connection
+    // MARK: Carrying out the session's actions
+
+    private func perform(_ actions: [WorkerSession.Action]) throws(DroverError) {
+        for action in actions {
+            switch action {
+            case .send(let message):
+                send(message)
+            case .reconnect:
+                socket = try Self.connect(context, to: configuration.dispatchEndpoint, id: identity.workerID)
+            case .start(let run):
+                try start(run)
+            case .discard(let run):
+                assignments[run] = nil
+            case .terminate(let run, let grace):
+                if let grace { try perform(session.log(run, .worker, "Cancelling: SIGTERM to its process group.", at: Date())) }
+                processes[run]?.process.terminate(grace: grace ?? configuration.terminationGrace)
+            case .welcomed(let name, let again):
+                if again {
+                    logger.info("reconnected to the server", metadata: ["worker.name": "\(name)"])
+                } else {
+                    onEvent(.started(name: name))
+                }
+            case .lostServer:
+                logger.warning("lost the server; reconnecting", metadata: ["endpoint": "\(configuration.dispatchEndpoint)"])
+                onEvent(.reconnecting)
+            case .refused(let error):
+                logger.error("the server refused a message", metadata: ["reason": "\(error.message)"])
+            case .overCapacity(let run):
+                logger.error("the server sent a run beyond the worker's limit; refused it", metadata: ["run.id": "\(run)"])
+            case .droppedLines(let count):
+                if warnings.allows("dropped", now: .now) {
+                    logger.warning(
+                        "dropped log lines the server has not acknowledged (it is unreachable)", metadata: ["lines": "\(count)"])
+                }
+            case .giveUp(let error):
+                throw error.code == .unavailable
+                    ? DroverError(
+                        .unavailable,
+                        "No answer from a Drover server at \(configuration.dispatchEndpoint) within "
+                            + "\(configuration.connectTimeout.components.seconds) s. Is the server running?")
+                    : error
+            case .leave(let unconfirmed):
+                if unconfirmed > 0 {
+                    logger.warning(
+                        "left without the server's acknowledgement of the last reports (it is unreachable)",
+                        metadata: ["reports": "\(unconfirmed)"])
+                }
+                finished = true
+            }
+        }
+    }
 
     private static func connect(_ context: Context, to endpoint: String, id: String) throws(DroverError) -> Socket {
         do {
@@ -110,7 +144,9 @@ public final class WorkerAgent {
             try socket.set(.maxMessageSize, droverMaxFrameBytes)
             try socket.set(.reconnectInterval, 100)
             try socket.set(.reconnectIntervalMax, 2000)
-            try socket.set(.sendHighWaterMark, 100_000)
+            // Reports wait in the session until acknowledged, not here: a full queue only
+            // delays them, and little is replayed into a new connection.
+            try socket.set(.sendHighWaterMark, 1000)
             try socket.connect(endpoint)
             return socket
         } catch {
@@ -119,66 +155,20 @@ public final class WorkerAgent {
         }
     }
 
-    private func sendHello() throws(DroverError) {
-        session = 0
-        lastHello = .now
-        send(
-            .hello(
-                .with {
-                    $0.workerID = workerID
-                    $0.workPoolName = configuration.poolName
-                    $0.name = name.isEmpty ? (configuration.name ?? "") : name
-                    $0.workQueueNames = configuration.queueNames
-                    if let limit = configuration.limit { $0.limit = limit }
-                    $0.host = ProcessInfo.processInfo.hostName
-                    $0.pid = UInt32(ProcessInfo.processInfo.processIdentifier)
-                    $0.version = DroverVersion.current
-                    $0.type = configuration.type
-                    $0.createPoolIfNotFound = configuration.createPoolIfNotFound
-                    $0.activeRuns = runs.values.filter { !$0.stale }.map { run in
-                        .with {
-                            $0.runID = run.runID
-                            $0.attempt = run.attempt
-                            $0.started = run.process != nil
-                        }
-                    }
-                }))
-    }
-
-    /// Heartbeats, and starts over with a fresh socket when the server has been silent
-    /// for three intervals (it died, restarted, or the network dropped).
-    private func heartbeatOrReconnect() throws(DroverError) {
-        let silence = ContinuousClock.now - lastHeard
-        if silence > heartbeatInterval * 3 && ContinuousClock.now - lastHello > heartbeatInterval * 3 {
-            if welcomed {
-                logger.warning("lost the server; reconnecting", metadata: ["endpoint": "\(configuration.dispatchEndpoint)"])
-                onEvent(.reconnecting)
-            }
-            socket = try Self.connect(context, to: configuration.dispatchEndpoint, id: workerID)
-            heartbeatsInFlight.removeAll()
-            try sendHello()
-            return
-        }
-        if session != 0 {
-            heartbeatsInFlight.append(.now)
-            send(.heartbeat(.init()))
-        }
-    }
-
-    private func send(_ kind: Drover_V1_WorkerMessage.OneOf_Kind) {
+    private func send(_ message: WorkerSession.Outgoing) {
         let envelope = Drover_V1_Envelope.with {
             $0.protocolVersion = droverProtocolVersion
-            $0.workerMessage = .with {
-                $0.session = session
-                $0.kind = kind
-            }
+            $0.workerMessage = Drover_V1_WorkerMessage(message, identity: identity, assignedName: session.name)
         }
         do {
             let payload: [UInt8] = try envelope.serializedBytes()
-            if try !socket.send(payload, wait: false) {
-                logger.warning("dropped a message to the server: its queue is full")
+            if try socket.send(payload, wait: false) { return }
+            session.sendFailed(message, now: .now)
+            if warnings.allows("queue full", now: .now) {
+                logger.warning("the queue to the server is full; holding reports until it drains")
             }
         } catch {
+            session.sendFailed(message, now: .now)
             logger.error("could not send to the server", metadata: ["error": "\(error)"])
         }
     }
@@ -192,237 +182,138 @@ public final class WorkerAgent {
                 let envelope = try? Drover_V1_Envelope(serializedBytes: message.frames[0]),
                 case .coordinatorMessage(let coordinatorMessage)? = envelope.body
             else {
-                logger.warning("dropped a malformed message from the server")
+                if warnings.allows("malformed", now: .now) { logger.warning("dropped a malformed message from the server") }
                 continue
             }
-            lastHeard = .now
-            try handle(coordinatorMessage)
-        }
-    }
-
-    private func handle(_ message: Drover_V1_CoordinatorMessage) throws(DroverError) {
-        switch message.kind {
-        case .welcome(let welcome):
-            session = welcome.session
-            name = welcome.name
-            limitsEndpoint = welcome.limitsEndpoint
-            heartbeatInterval = .milliseconds(Int64(max(100, welcome.heartbeatIntervalMs)))
-            nextHeartbeat = ContinuousClock.now + heartbeatInterval
-            for stale in welcome.staleRunIds { stop(stale) }
-            heartbeatsInFlight.removeAll()
-            if !welcomed {
-                welcomed = true
-                onEvent(.started(name: name))
-            } else {
-                logger.info("reconnected to the server", metadata: ["worker.name": "\(name)"])
-                for index in unconfirmed.indices {
-                    for report in unconfirmed[index].reports { send(report) }
-                    unconfirmed[index].sentAt = .now
+            guard let incoming = WorkerSession.Incoming(coordinatorMessage) else { continue }
+            switch coordinatorMessage.kind {
+            case .run(let assignment):
+                // Kept until its process starts, if the session takes it.
+                if case .assignment(let run) = incoming, session.session == coordinatorMessage.session,
+                    session.runs[run] == nil
+                {
+                    assignments[run] = assignment
                 }
+            case .welcome(let welcome):
+                if case .greeting(let helloID, _) = session.phase, helloID == welcome.helloID {
+                    limitsEndpoint = welcome.limitsEndpoint
+                }
+            default:
+                break
             }
-            if draining { send(.credit(.with { $0.available = 0 })) }
-        case .run(let assignment):
-            start(assignment)
-        case .cancel(let cancel):
-            guard var run = runs[cancel.runID], run.attempt == cancel.attempt else { return }
-            run.cancelRequested = true
-            runs[cancel.runID] = run
-            appendWorkerLog(cancel.runID, "Cancelling: SIGTERM to its process group.")
-            run.process?.terminate(grace: .milliseconds(Int64(cancel.gracePeriodMs)))
-        case .stop(let stop):
-            guard runs[stop.runID]?.attempt == stop.attempt else { return }
-            self.stop(stop.runID)
-        case .reject(let reject):
-            if reject.helloAgain {
-                try sendHello()
-            } else if !welcomed {
-                throw DroverError(DroverError.Code(reject.error.code), reject.error.message)
-            } else {
-                logger.error("the server refused a message", metadata: ["reason": "\(reject.error.message)"])
-            }
-        case .heartbeatAck:
-            guard !heartbeatsInFlight.isEmpty else { return }
-            let answered = heartbeatsInFlight.removeFirst()
-            unconfirmed.removeAll { $0.sentAt < answered }
-        case nil:
-            break
+            try perform(
+                session.received(
+                    incoming, session: coordinatorMessage.session, acknowledged: coordinatorMessage.acknowledged, now: .now))
+            for run in assignments.keys where session.runs[run] == nil { assignments[run] = nil }
         }
-    }
-
-    /// Stops a run the server no longer assigns to this worker, without reporting it.
-    private func stop(_ runID: String) {
-        guard var run = runs[runID] else { return }
-        run.stale = true
-        runs[runID] = run
-        logger.warning("stopping a stale run", metadata: ["run.id": "\(runID)"])
-        run.process?.terminate(grace: configuration.terminationGrace)
     }
 
     // MARK: Runs
 
-    private func start(_ assignment: Drover_V1_RunAssignment) {
-        let run = assignment.run
-        guard runs[run.id] == nil else { return }
+    private func start(_ run: RunAttempt) throws(DroverError) {
+        guard let assignment = assignments.removeValue(forKey: run) else {
+            try perform(session.processFailedToStart(run, message: "the worker lost its assignment", at: Date()))
+            return
+        }
+        let flowRun = assignment.run
         let job = JobConfiguration(values: JSONValue(assignment.jobConfiguration).objectValue ?? [:])
-        var execution = RunExecution(
-            runID: run.id, attempt: assignment.attempt, runName: run.name, streamOutput: job.streamOutput)
-        runs[run.id] = execution
-        appendWorkerLog(run.id, "Worker '\(name)' submitting flow run '\(run.id)' (attempt \(assignment.attempt)).")
+        try perform(
+            session.log(
+                run, .worker, "Worker '\(session.name)' submitting flow run '\(flowRun.id)' (attempt \(run.attempt)).",
+                at: Date()))
+        var temporaryDirectory: String?
         do {
             let directory: String
             if let configured = job.workingDirectory {
                 directory = configured
             } else {
                 directory = try RunWorkingDirectory.create()
-                execution.temporaryDirectory = directory
+                temporaryDirectory = directory
             }
             var environment = ProcessInfo.processInfo.environment
             environment.merge(job.environment) { _, job in job }
-            environment["DROVER_FLOW_RUN_ID"] = run.id
-            environment["DROVER_FLOW_RUN_NAME"] = run.name
-            environment["DROVER_FLOW_RUN_ATTEMPT"] = "\(assignment.attempt)"
-            environment["DROVER_DEPLOYMENT_NAME"] = run.deploymentName
-            environment["DROVER_PARAMETERS"] = JSONValue(run.parameters).render()
+            environment["DROVER_FLOW_RUN_ID"] = flowRun.id
+            environment["DROVER_FLOW_RUN_NAME"] = flowRun.name
+            environment["DROVER_FLOW_RUN_ATTEMPT"] = "\(run.attempt)"
+            environment["DROVER_DEPLOYMENT_NAME"] = flowRun.deploymentName
+            environment["DROVER_PARAMETERS"] = JSONValue(flowRun.parameters).render()
             // `drover concurrency acquire` and `drover rate-limit` inside the run find the
             // limit service here, unless the worker's or the job's environment names one.
             if environment["DROVER_LIMITS", default: ""].isEmpty && !limitsEndpoint.isEmpty {
                 environment["DROVER_LIMITS"] = limitsEndpoint
             }
-            let command = job.command ?? run.command
-            let id = run.id
             let process = try ChildProcess.start(
-                ProcessSpec(command: command, environment: environment, workingDirectory: directory)
+                ProcessSpec(command: job.command ?? flowRun.command, environment: environment, workingDirectory: directory)
             ) { [childEvents] event in
-                childEvents.push(id, event)
+                childEvents.push(run, event)
             }
-            execution.process = process
-            runs[run.id] = execution
-            send(
-                .runStarted(
-                    .with {
-                        $0.runID = run.id
-                        $0.attempt = assignment.attempt
-                        $0.pid = UInt32(process.pid)
-                        $0.started = Google_Protobuf_Timestamp(date: Date())
-                    }))
-            appendWorkerLog(run.id, "Started as pid \(process.pid) in \(directory).")
-            onEvent(.runStarted(runName: run.name, runID: run.id, pid: process.pid))
+            processes[run] = RunProcess(
+                process: process, temporaryDirectory: temporaryDirectory, runName: flowRun.name, streamOutput: job.streamOutput)
+            try perform(session.processStarted(run, pid: process.pid, at: Date()))
+            try perform(session.log(run, .worker, "Started as pid \(process.pid) in \(directory).", at: Date()))
+            onEvent(.runStarted(runName: flowRun.name, runID: flowRun.id, pid: process.pid))
         } catch {
-            appendWorkerLog(run.id, "Could not start: \(error.message)")
-            finish(run.id, outcome: .runCrashed, exitCode: nil, message: "Could not start: \(error.message)")
+            if let temporaryDirectory { try? RunWorkingDirectory.remove(temporaryDirectory) }
+            try perform(session.log(run, .worker, "Could not start: \(error.message)", at: Date()))
+            try perform(session.processFailedToStart(run, message: error.message, at: Date()))
         }
     }
 
-    private func handleChildEvents() {
-        let events = childEvents.takeAll()
-        for (runID, event) in events {
-            guard var run = runs[runID] else { continue }
+    private func handleChildEvents() throws(DroverError) {
+        for (run, event) in childEvents.takeAll() {
+            guard let process = processes[run] else { continue }
             switch event {
             case .output(let line):
-                if run.streamOutput {
-                    onEvent(.output(runName: run.runName, line: line.text, isError: line.stream == .stderr))
+                if process.streamOutput {
+                    onEvent(.output(runName: process.runName, line: line.text, isError: line.stream == .stderr))
                 }
-                run.log(
-                    .with {
-                        $0.timestamp = Google_Protobuf_Timestamp(date: line.timestamp)
-                        $0.stream = line.stream == .stderr ? "stderr" : "stdout"
-                        $0.text = line.text
-                        $0.attempt = run.attempt
-                    })
-                runs[runID] = run
+                try perform(session.log(run, line.stream == .stderr ? .stderr : .stdout, line.text, at: line.timestamp))
             case .exited(let outcome):
-                let (result, code, message) = run.report(for: outcome)
-                appendWorkerLog(runID, "Ended: \(message)")
-                finish(runID, outcome: result, exitCode: code, message: message)
+                processes[run] = nil
+                if let directory = process.temporaryDirectory { try? RunWorkingDirectory.remove(directory) }
+                let now = Date()
+                let end = session.reportedEnd(of: run, outcome, at: now)
+                try perform(session.processEnded(run, outcome, at: now))
+                if let end {
+                    onEvent(.runFinished(runName: process.runName, runID: run.runID.uuidString.lowercased(), outcome: end.message))
+                } else {
+                    logger.warning("stopped a stale run", metadata: ["run.id": "\(run)"])
+                }
             }
-        }
-    }
-
-    /// Reports a run's end (unless stale), then forgets it; the report is kept until the
-    /// server has surely received it.
-    private func finish(_ runID: String, outcome: Drover_V1_RunOutcome, exitCode: Int32?, message: String) {
-        guard let run = runs[runID] else { return }
-        if !run.stale {
-            var reports = logBatches(of: run)
-            reports.append(
-                .runFinished(
-                    .with {
-                        $0.runID = runID
-                        $0.attempt = run.attempt
-                        $0.outcome = outcome
-                        if let exitCode { $0.exitCode = exitCode }
-                        $0.message = message
-                        $0.finished = Google_Protobuf_Timestamp(date: Date())
-                    }))
-            for report in reports { send(report) }
-            unconfirmed.append((.now, reports))
-        }
-        if let directory = run.temporaryDirectory { try? RunWorkingDirectory.remove(directory) }
-        runs[runID] = nil
-        onEvent(.runFinished(runName: run.runName, runID: runID, outcome: message))
-    }
-
-    private func appendWorkerLog(_ runID: String, _ text: String) {
-        guard let attempt = runs[runID]?.attempt else { return }
-        let line = Drover_V1_LogLine.with {
-            $0.timestamp = Google_Protobuf_Timestamp(date: Date())
-            $0.stream = "worker"
-            $0.text = text
-            $0.attempt = attempt
-        }
-        runs[runID]?.log(line)
-    }
-
-    private func flushLogs() {
-        for runID in runs.keys where !(runs[runID]?.pendingLogs.isEmpty ?? true) { flushLogs(of: runID) }
-    }
-
-    /// Sends a run's waiting lines in batches of at most 500. They are kept, like a run's
-    /// end, until a later heartbeat is answered: lines sent while the server is down are
-    /// sent again after the reconnection (a line may then show twice, but none is lost).
-    private func flushLogs(of runID: String) {
-        guard var run = runs[runID], !run.pendingLogs.isEmpty, session != 0, !run.stale else { return }
-        let batches = logBatches(of: run)
-        for batch in batches { send(batch) }
-        unconfirmed.append((.now, batches))
-        run.pendingLogs.removeAll()
-        runs[runID] = run
-    }
-
-    /// A run's waiting lines as LogBatch messages of at most 500 lines.
-    private func logBatches(of run: RunExecution) -> [Drover_V1_WorkerMessage.OneOf_Kind] {
-        stride(from: 0, to: run.pendingLogs.count, by: 500).map { start in
-            let lines = Array(run.pendingLogs[start..<min(start + 500, run.pendingLogs.count)])
-            return .logBatch(.with { $0.runID = run.runID; $0.attempt = run.attempt; $0.lines = lines })
         }
     }
 
     // MARK: Signals
 
     /// First SIGINT/SIGTERM: take no more runs, let running ones finish. Second: terminate them.
-    private func handleSignals() {
+    private func handleSignals() throws(DroverError) {
         let count = SignalMonitor.count
         guard count > signalsHandled else { return }
         signalsHandled = count
-        if !draining {
-            draining = true
-            send(.credit(.with { $0.available = 0 }))
-            logger.info("draining: taking no new runs", metadata: ["runs.active": "\(runs.count)"])
-            onEvent(.draining(running: runs.count))
+        if !session.draining {
+            logger.info("draining: taking no new runs", metadata: ["runs.active": "\(session.runs.count)"])
+            onEvent(.draining(running: session.runs.count))
+            try perform(session.drain(now: .now))
         }
-        if count >= 2 {
-            onEvent(.terminating(running: runs.count))
-            for runID in runs.keys {
-                runs[runID]?.terminatedByWorker = true
-                runs[runID]?.process?.terminate(grace: configuration.terminationGrace)
-            }
+        if count >= 2 && !session.terminating {
+            onEvent(.terminating(running: session.runs.count))
+            try perform(session.terminate(now: .now))
         }
     }
 }
 
+/// A run's process and what the agent needs to tell about it.
+private struct RunProcess {
+    let process: ChildProcess
+    /// A temporary working directory to remove when the run ends.
+    let temporaryDirectory: String?
+    let runName: String
+    let streamOutput: Bool
+}
+
 /// Events from the threads supervising child processes, handed to the worker's loop.
 final class ChildEventQueue: Sendable {
-    private let pending = Mutex<[(runID: String, event: ProcessEvent)]>([])
+    private let pending = Mutex<[(run: RunAttempt, event: ProcessEvent)]>([])
     private let wakeup: Wakeup
 
     init(wakeup: Wakeup) {
@@ -430,13 +321,13 @@ final class ChildEventQueue: Sendable {
     }
 
     /// Queues an event and wakes the loop. Any thread.
-    func push(_ runID: String, _ event: ProcessEvent) {
-        pending.withLock { $0.append((runID, event)) }
+    func push(_ run: RunAttempt, _ event: ProcessEvent) {
+        pending.withLock { $0.append((run, event)) }
         wakeup.signal()
     }
 
     /// Everything queued so far, in order.
-    func takeAll() -> [(runID: String, event: ProcessEvent)] {
+    func takeAll() -> [(run: RunAttempt, event: ProcessEvent)] {
         pending.withLock { queued in
             defer { queued.removeAll() }
             return queued

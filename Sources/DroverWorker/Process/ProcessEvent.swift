@@ -1,3 +1,5 @@
+import DroverCore
+
 /// What a `ChildProcess` reports to its `onEvent` handler, in order.
 public enum ProcessEvent: Sendable {
     /// A line of output. Lines of one stream arrive in the order they were written.
