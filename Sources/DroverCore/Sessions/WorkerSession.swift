@@ -101,6 +101,11 @@ public struct WorkerSession: Sendable {
 
         public let session: UInt64
         public let kind: Kind
+
+        public init(session: UInt64, kind: Kind) {
+            self.session = session
+            self.kind = kind
+        }
     }
 
     /// A message from the server, read into Core's words.
