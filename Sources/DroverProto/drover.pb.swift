@@ -443,71 +443,65 @@ public nonisolated enum Drover_V1_AcquireMode: SwiftProtobuf.Enum, Swift.CaseIte
 
 }
 
-public nonisolated struct Drover_V1_Envelope: @unchecked Sendable {
+public nonisolated struct Drover_V1_Envelope: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  public var protocolVersion: UInt32 {
-    get {_storage._protocolVersion}
-    set {_uniqueStorage()._protocolVersion = newValue}
-  }
+  public var protocolVersion: UInt32 = 0
 
-  public var body: OneOf_Body? {
-    get {return _storage._body}
-    set {_uniqueStorage()._body = newValue}
-  }
+  public var body: Drover_V1_Envelope.OneOf_Body? = nil
 
   /// Control plane: CLI, HTTP gateway and tests <-> coordinator control ROUTER.
   public var controlRequest: Drover_V1_ControlRequest {
     get {
-      if case .controlRequest(let v)? = _storage._body {return v}
+      if case .controlRequest(let v)? = body {return v}
       return Drover_V1_ControlRequest()
     }
-    set {_uniqueStorage()._body = .controlRequest(newValue)}
+    set {body = .controlRequest(newValue)}
   }
 
   public var controlReply: Drover_V1_ControlReply {
     get {
-      if case .controlReply(let v)? = _storage._body {return v}
+      if case .controlReply(let v)? = body {return v}
       return Drover_V1_ControlReply()
     }
-    set {_uniqueStorage()._body = .controlReply(newValue)}
+    set {body = .controlReply(newValue)}
   }
 
   /// Dispatch: worker DEALER <-> coordinator dispatch ROUTER.
   public var workerMessage: Drover_V1_WorkerMessage {
     get {
-      if case .workerMessage(let v)? = _storage._body {return v}
+      if case .workerMessage(let v)? = body {return v}
       return Drover_V1_WorkerMessage()
     }
-    set {_uniqueStorage()._body = .workerMessage(newValue)}
+    set {body = .workerMessage(newValue)}
   }
 
   public var coordinatorMessage: Drover_V1_CoordinatorMessage {
     get {
-      if case .coordinatorMessage(let v)? = _storage._body {return v}
+      if case .coordinatorMessage(let v)? = body {return v}
       return Drover_V1_CoordinatorMessage()
     }
-    set {_uniqueStorage()._body = .coordinatorMessage(newValue)}
+    set {body = .coordinatorMessage(newValue)}
   }
 
   /// Limits: clients (CLI, coordinators, runs' scripts) <-> limit service ROUTER.
   public var limitRequest: Drover_V1_LimitRequest {
     get {
-      if case .limitRequest(let v)? = _storage._body {return v}
+      if case .limitRequest(let v)? = body {return v}
       return Drover_V1_LimitRequest()
     }
-    set {_uniqueStorage()._body = .limitRequest(newValue)}
+    set {body = .limitRequest(newValue)}
   }
 
   /// 40-49: events (coordinator PUB): state changes.
   public var limitReply: Drover_V1_LimitReply {
     get {
-      if case .limitReply(let v)? = _storage._body {return v}
+      if case .limitReply(let v)? = body {return v}
       return Drover_V1_LimitReply()
     }
-    set {_uniqueStorage()._body = .limitReply(newValue)}
+    set {body = .limitReply(newValue)}
   }
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
@@ -527,242 +521,246 @@ public nonisolated struct Drover_V1_Envelope: @unchecked Sendable {
   }
 
   public init() {}
-
-  fileprivate var _storage = _StorageClass.defaultInstance
 }
 
-public nonisolated struct Drover_V1_ControlRequest: Sendable {
+public nonisolated struct Drover_V1_ControlRequest: @unchecked Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
   /// Chosen by the client; echoed in the reply so a late reply is never mistaken for another's.
-  public var requestID: UInt64 = 0
+  public var requestID: UInt64 {
+    get {_storage._requestID}
+    set {_uniqueStorage()._requestID = newValue}
+  }
 
-  public var operation: Drover_V1_ControlRequest.OneOf_Operation? = nil
+  public var operation: OneOf_Operation? {
+    get {return _storage._operation}
+    set {_uniqueStorage()._operation = newValue}
+  }
 
   public var getServerInfo: Drover_V1_GetServerInfo {
     get {
-      if case .getServerInfo(let v)? = operation {return v}
+      if case .getServerInfo(let v)? = _storage._operation {return v}
       return Drover_V1_GetServerInfo()
     }
-    set {operation = .getServerInfo(newValue)}
+    set {_uniqueStorage()._operation = .getServerInfo(newValue)}
   }
 
   public var createWorkPool: Drover_V1_CreateWorkPool {
     get {
-      if case .createWorkPool(let v)? = operation {return v}
+      if case .createWorkPool(let v)? = _storage._operation {return v}
       return Drover_V1_CreateWorkPool()
     }
-    set {operation = .createWorkPool(newValue)}
+    set {_uniqueStorage()._operation = .createWorkPool(newValue)}
   }
 
   public var getWorkPool: Drover_V1_GetWorkPool {
     get {
-      if case .getWorkPool(let v)? = operation {return v}
+      if case .getWorkPool(let v)? = _storage._operation {return v}
       return Drover_V1_GetWorkPool()
     }
-    set {operation = .getWorkPool(newValue)}
+    set {_uniqueStorage()._operation = .getWorkPool(newValue)}
   }
 
   public var listWorkPools: Drover_V1_ListWorkPools {
     get {
-      if case .listWorkPools(let v)? = operation {return v}
+      if case .listWorkPools(let v)? = _storage._operation {return v}
       return Drover_V1_ListWorkPools()
     }
-    set {operation = .listWorkPools(newValue)}
+    set {_uniqueStorage()._operation = .listWorkPools(newValue)}
   }
 
   public var updateWorkPool: Drover_V1_UpdateWorkPool {
     get {
-      if case .updateWorkPool(let v)? = operation {return v}
+      if case .updateWorkPool(let v)? = _storage._operation {return v}
       return Drover_V1_UpdateWorkPool()
     }
-    set {operation = .updateWorkPool(newValue)}
+    set {_uniqueStorage()._operation = .updateWorkPool(newValue)}
   }
 
   public var deleteWorkPool: Drover_V1_DeleteWorkPool {
     get {
-      if case .deleteWorkPool(let v)? = operation {return v}
+      if case .deleteWorkPool(let v)? = _storage._operation {return v}
       return Drover_V1_DeleteWorkPool()
     }
-    set {operation = .deleteWorkPool(newValue)}
+    set {_uniqueStorage()._operation = .deleteWorkPool(newValue)}
   }
 
   public var createWorkQueue: Drover_V1_CreateWorkQueue {
     get {
-      if case .createWorkQueue(let v)? = operation {return v}
+      if case .createWorkQueue(let v)? = _storage._operation {return v}
       return Drover_V1_CreateWorkQueue()
     }
-    set {operation = .createWorkQueue(newValue)}
+    set {_uniqueStorage()._operation = .createWorkQueue(newValue)}
   }
 
   public var getWorkQueue: Drover_V1_GetWorkQueue {
     get {
-      if case .getWorkQueue(let v)? = operation {return v}
+      if case .getWorkQueue(let v)? = _storage._operation {return v}
       return Drover_V1_GetWorkQueue()
     }
-    set {operation = .getWorkQueue(newValue)}
+    set {_uniqueStorage()._operation = .getWorkQueue(newValue)}
   }
 
   public var listWorkQueues: Drover_V1_ListWorkQueues {
     get {
-      if case .listWorkQueues(let v)? = operation {return v}
+      if case .listWorkQueues(let v)? = _storage._operation {return v}
       return Drover_V1_ListWorkQueues()
     }
-    set {operation = .listWorkQueues(newValue)}
+    set {_uniqueStorage()._operation = .listWorkQueues(newValue)}
   }
 
   public var updateWorkQueue: Drover_V1_UpdateWorkQueue {
     get {
-      if case .updateWorkQueue(let v)? = operation {return v}
+      if case .updateWorkQueue(let v)? = _storage._operation {return v}
       return Drover_V1_UpdateWorkQueue()
     }
-    set {operation = .updateWorkQueue(newValue)}
+    set {_uniqueStorage()._operation = .updateWorkQueue(newValue)}
   }
 
   public var deleteWorkQueue: Drover_V1_DeleteWorkQueue {
     get {
-      if case .deleteWorkQueue(let v)? = operation {return v}
+      if case .deleteWorkQueue(let v)? = _storage._operation {return v}
       return Drover_V1_DeleteWorkQueue()
     }
-    set {operation = .deleteWorkQueue(newValue)}
+    set {_uniqueStorage()._operation = .deleteWorkQueue(newValue)}
   }
 
   public var previewWorkPool: Drover_V1_PreviewWorkPool {
     get {
-      if case .previewWorkPool(let v)? = operation {return v}
+      if case .previewWorkPool(let v)? = _storage._operation {return v}
       return Drover_V1_PreviewWorkPool()
     }
-    set {operation = .previewWorkPool(newValue)}
+    set {_uniqueStorage()._operation = .previewWorkPool(newValue)}
   }
 
   public var listWorkers: Drover_V1_ListWorkers {
     get {
-      if case .listWorkers(let v)? = operation {return v}
+      if case .listWorkers(let v)? = _storage._operation {return v}
       return Drover_V1_ListWorkers()
     }
-    set {operation = .listWorkers(newValue)}
+    set {_uniqueStorage()._operation = .listWorkers(newValue)}
   }
 
   public var createDeployment: Drover_V1_CreateDeployment {
     get {
-      if case .createDeployment(let v)? = operation {return v}
+      if case .createDeployment(let v)? = _storage._operation {return v}
       return Drover_V1_CreateDeployment()
     }
-    set {operation = .createDeployment(newValue)}
+    set {_uniqueStorage()._operation = .createDeployment(newValue)}
   }
 
   public var getDeployment: Drover_V1_GetDeployment {
     get {
-      if case .getDeployment(let v)? = operation {return v}
+      if case .getDeployment(let v)? = _storage._operation {return v}
       return Drover_V1_GetDeployment()
     }
-    set {operation = .getDeployment(newValue)}
+    set {_uniqueStorage()._operation = .getDeployment(newValue)}
   }
 
   public var listDeployments: Drover_V1_ListDeployments {
     get {
-      if case .listDeployments(let v)? = operation {return v}
+      if case .listDeployments(let v)? = _storage._operation {return v}
       return Drover_V1_ListDeployments()
     }
-    set {operation = .listDeployments(newValue)}
+    set {_uniqueStorage()._operation = .listDeployments(newValue)}
   }
 
   public var updateDeployment: Drover_V1_UpdateDeployment {
     get {
-      if case .updateDeployment(let v)? = operation {return v}
+      if case .updateDeployment(let v)? = _storage._operation {return v}
       return Drover_V1_UpdateDeployment()
     }
-    set {operation = .updateDeployment(newValue)}
+    set {_uniqueStorage()._operation = .updateDeployment(newValue)}
   }
 
   public var deleteDeployment: Drover_V1_DeleteDeployment {
     get {
-      if case .deleteDeployment(let v)? = operation {return v}
+      if case .deleteDeployment(let v)? = _storage._operation {return v}
       return Drover_V1_DeleteDeployment()
     }
-    set {operation = .deleteDeployment(newValue)}
+    set {_uniqueStorage()._operation = .deleteDeployment(newValue)}
   }
 
   public var runDeployment: Drover_V1_RunDeployment {
     get {
-      if case .runDeployment(let v)? = operation {return v}
+      if case .runDeployment(let v)? = _storage._operation {return v}
       return Drover_V1_RunDeployment()
     }
-    set {operation = .runDeployment(newValue)}
+    set {_uniqueStorage()._operation = .runDeployment(newValue)}
   }
 
   public var createDeploymentSchedule: Drover_V1_CreateDeploymentSchedule {
     get {
-      if case .createDeploymentSchedule(let v)? = operation {return v}
+      if case .createDeploymentSchedule(let v)? = _storage._operation {return v}
       return Drover_V1_CreateDeploymentSchedule()
     }
-    set {operation = .createDeploymentSchedule(newValue)}
+    set {_uniqueStorage()._operation = .createDeploymentSchedule(newValue)}
   }
 
   public var listDeploymentSchedules: Drover_V1_ListDeploymentSchedules {
     get {
-      if case .listDeploymentSchedules(let v)? = operation {return v}
+      if case .listDeploymentSchedules(let v)? = _storage._operation {return v}
       return Drover_V1_ListDeploymentSchedules()
     }
-    set {operation = .listDeploymentSchedules(newValue)}
+    set {_uniqueStorage()._operation = .listDeploymentSchedules(newValue)}
   }
 
   public var updateDeploymentSchedule: Drover_V1_UpdateDeploymentSchedule {
     get {
-      if case .updateDeploymentSchedule(let v)? = operation {return v}
+      if case .updateDeploymentSchedule(let v)? = _storage._operation {return v}
       return Drover_V1_UpdateDeploymentSchedule()
     }
-    set {operation = .updateDeploymentSchedule(newValue)}
+    set {_uniqueStorage()._operation = .updateDeploymentSchedule(newValue)}
   }
 
   public var deleteDeploymentSchedule: Drover_V1_DeleteDeploymentSchedule {
     get {
-      if case .deleteDeploymentSchedule(let v)? = operation {return v}
+      if case .deleteDeploymentSchedule(let v)? = _storage._operation {return v}
       return Drover_V1_DeleteDeploymentSchedule()
     }
-    set {operation = .deleteDeploymentSchedule(newValue)}
+    set {_uniqueStorage()._operation = .deleteDeploymentSchedule(newValue)}
   }
 
   public var listFlowRuns: Drover_V1_ListFlowRuns {
     get {
-      if case .listFlowRuns(let v)? = operation {return v}
+      if case .listFlowRuns(let v)? = _storage._operation {return v}
       return Drover_V1_ListFlowRuns()
     }
-    set {operation = .listFlowRuns(newValue)}
+    set {_uniqueStorage()._operation = .listFlowRuns(newValue)}
   }
 
   public var getFlowRun: Drover_V1_GetFlowRun {
     get {
-      if case .getFlowRun(let v)? = operation {return v}
+      if case .getFlowRun(let v)? = _storage._operation {return v}
       return Drover_V1_GetFlowRun()
     }
-    set {operation = .getFlowRun(newValue)}
+    set {_uniqueStorage()._operation = .getFlowRun(newValue)}
   }
 
   public var cancelFlowRun: Drover_V1_CancelFlowRun {
     get {
-      if case .cancelFlowRun(let v)? = operation {return v}
+      if case .cancelFlowRun(let v)? = _storage._operation {return v}
       return Drover_V1_CancelFlowRun()
     }
-    set {operation = .cancelFlowRun(newValue)}
+    set {_uniqueStorage()._operation = .cancelFlowRun(newValue)}
   }
 
   public var deleteFlowRun: Drover_V1_DeleteFlowRun {
     get {
-      if case .deleteFlowRun(let v)? = operation {return v}
+      if case .deleteFlowRun(let v)? = _storage._operation {return v}
       return Drover_V1_DeleteFlowRun()
     }
-    set {operation = .deleteFlowRun(newValue)}
+    set {_uniqueStorage()._operation = .deleteFlowRun(newValue)}
   }
 
   public var readFlowRunLogs: Drover_V1_ReadFlowRunLogs {
     get {
-      if case .readFlowRunLogs(let v)? = operation {return v}
+      if case .readFlowRunLogs(let v)? = _storage._operation {return v}
       return Drover_V1_ReadFlowRunLogs()
     }
-    set {operation = .readFlowRunLogs(newValue)}
+    set {_uniqueStorage()._operation = .readFlowRunLogs(newValue)}
   }
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
@@ -800,6 +798,8 @@ public nonisolated struct Drover_V1_ControlRequest: Sendable {
   }
 
   public init() {}
+
+  fileprivate var _storage = _StorageClass.defaultInstance
 }
 
 public nonisolated struct Drover_V1_ControlReply: Sendable {
@@ -1727,6 +1727,13 @@ public nonisolated struct Drover_V1_Deployment: @unchecked Sendable {
     set {_uniqueStorage()._collisionStrategy = newValue}
   }
 
+  /// A run whose worker was lost (its connection closed, or it went silent) is retried at
+  /// once while it has retries left; false for jobs that must never run twice.
+  public var retryCrashed: Bool {
+    get {_storage._retryCrashed}
+    set {_uniqueStorage()._retryCrashed = newValue}
+  }
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -2091,11 +2098,22 @@ public nonisolated struct Drover_V1_CreateDeployment: Sendable {
 
   public var collisionStrategy: Drover_V1_CollisionStrategy = .unspecified
 
+  /// absent: true
+  public var retryCrashed: Bool {
+    get {_retryCrashed ?? false}
+    set {_retryCrashed = newValue}
+  }
+  /// Returns true if `retryCrashed` has been explicitly set.
+  public var hasRetryCrashed: Bool {self._retryCrashed != nil}
+  /// Clears the value of `retryCrashed`. Subsequent reads from it will return its default value.
+  public mutating func clearRetryCrashed() {self._retryCrashed = nil}
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
 
   fileprivate var _concurrencyLimit: UInt32? = nil
+  fileprivate var _retryCrashed: Bool? = nil
 }
 
 public nonisolated struct Drover_V1_GetDeployment: Sendable {
@@ -2226,6 +2244,15 @@ public nonisolated struct Drover_V1_UpdateDeployment: Sendable {
   /// UNSPECIFIED: unchanged
   public var collisionStrategy: Drover_V1_CollisionStrategy = .unspecified
 
+  public var retryCrashed: Bool {
+    get {_retryCrashed ?? false}
+    set {_retryCrashed = newValue}
+  }
+  /// Returns true if `retryCrashed` has been explicitly set.
+  public var hasRetryCrashed: Bool {self._retryCrashed != nil}
+  /// Clears the value of `retryCrashed`. Subsequent reads from it will return its default value.
+  public mutating func clearRetryCrashed() {self._retryCrashed = nil}
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -2239,6 +2266,7 @@ public nonisolated struct Drover_V1_UpdateDeployment: Sendable {
   fileprivate var _workQueueName: String? = nil
   fileprivate var _paused: Bool? = nil
   fileprivate var _concurrencyLimit: UInt32? = nil
+  fileprivate var _retryCrashed: Bool? = nil
 }
 
 public nonisolated struct Drover_V1_DeleteDeployment: Sendable {
@@ -3817,9 +3845,149 @@ nonisolated extension Drover_V1_Envelope: SwiftProtobuf.Message, SwiftProtobuf._
   public static let protoMessageName: String = _protobuf_package + ".Envelope"
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}protocol_version\0\u{4}\u{9}control_request\0\u{3}control_reply\0\u{4}\u{9}worker_message\0\u{3}coordinator_message\0\u{4}\u{9}limit_request\0\u{3}limit_reply\0\u{c}\u{16}\u{8}\u{c} \u{12}")
 
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularUInt32Field(value: &self.protocolVersion) }()
+      case 10: try {
+        var v: Drover_V1_ControlRequest?
+        var hadOneofValue = false
+        if let current = self.body {
+          hadOneofValue = true
+          if case .controlRequest(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.body = .controlRequest(v)
+        }
+      }()
+      case 11: try {
+        var v: Drover_V1_ControlReply?
+        var hadOneofValue = false
+        if let current = self.body {
+          hadOneofValue = true
+          if case .controlReply(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.body = .controlReply(v)
+        }
+      }()
+      case 20: try {
+        var v: Drover_V1_WorkerMessage?
+        var hadOneofValue = false
+        if let current = self.body {
+          hadOneofValue = true
+          if case .workerMessage(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.body = .workerMessage(v)
+        }
+      }()
+      case 21: try {
+        var v: Drover_V1_CoordinatorMessage?
+        var hadOneofValue = false
+        if let current = self.body {
+          hadOneofValue = true
+          if case .coordinatorMessage(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.body = .coordinatorMessage(v)
+        }
+      }()
+      case 30: try {
+        var v: Drover_V1_LimitRequest?
+        var hadOneofValue = false
+        if let current = self.body {
+          hadOneofValue = true
+          if case .limitRequest(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.body = .limitRequest(v)
+        }
+      }()
+      case 31: try {
+        var v: Drover_V1_LimitReply?
+        var hadOneofValue = false
+        if let current = self.body {
+          hadOneofValue = true
+          if case .limitReply(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.body = .limitReply(v)
+        }
+      }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if self.protocolVersion != 0 {
+      try visitor.visitSingularUInt32Field(value: self.protocolVersion, fieldNumber: 1)
+    }
+    switch self.body {
+    case .controlRequest?: try {
+      guard case .controlRequest(let v)? = self.body else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 10)
+    }()
+    case .controlReply?: try {
+      guard case .controlReply(let v)? = self.body else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 11)
+    }()
+    case .workerMessage?: try {
+      guard case .workerMessage(let v)? = self.body else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 20)
+    }()
+    case .coordinatorMessage?: try {
+      guard case .coordinatorMessage(let v)? = self.body else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 21)
+    }()
+    case .limitRequest?: try {
+      guard case .limitRequest(let v)? = self.body else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 30)
+    }()
+    case .limitReply?: try {
+      guard case .limitReply(let v)? = self.body else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 31)
+    }()
+    case nil: break
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Drover_V1_Envelope, rhs: Drover_V1_Envelope) -> Bool {
+    if lhs.protocolVersion != rhs.protocolVersion {return false}
+    if lhs.body != rhs.body {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Drover_V1_ControlRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ControlRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}request_id\0\u{4}\u{9}get_server_info\0\u{4}\u{a}create_work_pool\0\u{3}get_work_pool\0\u{3}list_work_pools\0\u{3}update_work_pool\0\u{3}delete_work_pool\0\u{3}preview_work_pool\0\u{3}list_workers\0\u{4}\u{4}create_work_queue\0\u{3}get_work_queue\0\u{3}list_work_queues\0\u{3}update_work_queue\0\u{3}delete_work_queue\0\u{4}\u{6}create_deployment\0\u{3}get_deployment\0\u{3}list_deployments\0\u{3}update_deployment\0\u{3}delete_deployment\0\u{3}run_deployment\0\u{3}create_deployment_schedule\0\u{3}list_deployment_schedules\0\u{3}update_deployment_schedule\0\u{3}delete_deployment_schedule\0\u{3}list_flow_runs\0\u{3}get_flow_run\0\u{3}cancel_flow_run\0\u{3}delete_flow_run\0\u{3}read_flow_run_logs\0")
+
   fileprivate class _StorageClass {
-    var _protocolVersion: UInt32 = 0
-    var _body: Drover_V1_Envelope.OneOf_Body?
+    var _requestID: UInt64 = 0
+    var _operation: Drover_V1_ControlRequest.OneOf_Operation?
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -3830,8 +3998,8 @@ nonisolated extension Drover_V1_Envelope: SwiftProtobuf.Message, SwiftProtobuf._
     private init() {}
 
     init(copying source: _StorageClass) {
-      _protocolVersion = source._protocolVersion
-      _body = source._body
+      _requestID = source._requestID
+      _operation = source._operation
     }
   }
 
@@ -3850,83 +4018,369 @@ nonisolated extension Drover_V1_Envelope: SwiftProtobuf.Message, SwiftProtobuf._
         // allocates stack space for every case branch when no optimizations are
         // enabled. https://github.com/apple/swift-protobuf/issues/1034
         switch fieldNumber {
-        case 1: try { try decoder.decodeSingularUInt32Field(value: &_storage._protocolVersion) }()
+        case 1: try { try decoder.decodeSingularUInt64Field(value: &_storage._requestID) }()
         case 10: try {
-          var v: Drover_V1_ControlRequest?
+          var v: Drover_V1_GetServerInfo?
           var hadOneofValue = false
-          if let current = _storage._body {
+          if let current = _storage._operation {
             hadOneofValue = true
-            if case .controlRequest(let m) = current {v = m}
+            if case .getServerInfo(let m) = current {v = m}
           }
           try decoder.decodeSingularMessageField(value: &v)
           if let v = v {
             if hadOneofValue {try decoder.handleConflictingOneOf()}
-            _storage._body = .controlRequest(v)
-          }
-        }()
-        case 11: try {
-          var v: Drover_V1_ControlReply?
-          var hadOneofValue = false
-          if let current = _storage._body {
-            hadOneofValue = true
-            if case .controlReply(let m) = current {v = m}
-          }
-          try decoder.decodeSingularMessageField(value: &v)
-          if let v = v {
-            if hadOneofValue {try decoder.handleConflictingOneOf()}
-            _storage._body = .controlReply(v)
+            _storage._operation = .getServerInfo(v)
           }
         }()
         case 20: try {
-          var v: Drover_V1_WorkerMessage?
+          var v: Drover_V1_CreateWorkPool?
           var hadOneofValue = false
-          if let current = _storage._body {
+          if let current = _storage._operation {
             hadOneofValue = true
-            if case .workerMessage(let m) = current {v = m}
+            if case .createWorkPool(let m) = current {v = m}
           }
           try decoder.decodeSingularMessageField(value: &v)
           if let v = v {
             if hadOneofValue {try decoder.handleConflictingOneOf()}
-            _storage._body = .workerMessage(v)
+            _storage._operation = .createWorkPool(v)
           }
         }()
         case 21: try {
-          var v: Drover_V1_CoordinatorMessage?
+          var v: Drover_V1_GetWorkPool?
           var hadOneofValue = false
-          if let current = _storage._body {
+          if let current = _storage._operation {
             hadOneofValue = true
-            if case .coordinatorMessage(let m) = current {v = m}
+            if case .getWorkPool(let m) = current {v = m}
           }
           try decoder.decodeSingularMessageField(value: &v)
           if let v = v {
             if hadOneofValue {try decoder.handleConflictingOneOf()}
-            _storage._body = .coordinatorMessage(v)
+            _storage._operation = .getWorkPool(v)
+          }
+        }()
+        case 22: try {
+          var v: Drover_V1_ListWorkPools?
+          var hadOneofValue = false
+          if let current = _storage._operation {
+            hadOneofValue = true
+            if case .listWorkPools(let m) = current {v = m}
+          }
+          try decoder.decodeSingularMessageField(value: &v)
+          if let v = v {
+            if hadOneofValue {try decoder.handleConflictingOneOf()}
+            _storage._operation = .listWorkPools(v)
+          }
+        }()
+        case 23: try {
+          var v: Drover_V1_UpdateWorkPool?
+          var hadOneofValue = false
+          if let current = _storage._operation {
+            hadOneofValue = true
+            if case .updateWorkPool(let m) = current {v = m}
+          }
+          try decoder.decodeSingularMessageField(value: &v)
+          if let v = v {
+            if hadOneofValue {try decoder.handleConflictingOneOf()}
+            _storage._operation = .updateWorkPool(v)
+          }
+        }()
+        case 24: try {
+          var v: Drover_V1_DeleteWorkPool?
+          var hadOneofValue = false
+          if let current = _storage._operation {
+            hadOneofValue = true
+            if case .deleteWorkPool(let m) = current {v = m}
+          }
+          try decoder.decodeSingularMessageField(value: &v)
+          if let v = v {
+            if hadOneofValue {try decoder.handleConflictingOneOf()}
+            _storage._operation = .deleteWorkPool(v)
+          }
+        }()
+        case 25: try {
+          var v: Drover_V1_PreviewWorkPool?
+          var hadOneofValue = false
+          if let current = _storage._operation {
+            hadOneofValue = true
+            if case .previewWorkPool(let m) = current {v = m}
+          }
+          try decoder.decodeSingularMessageField(value: &v)
+          if let v = v {
+            if hadOneofValue {try decoder.handleConflictingOneOf()}
+            _storage._operation = .previewWorkPool(v)
+          }
+        }()
+        case 26: try {
+          var v: Drover_V1_ListWorkers?
+          var hadOneofValue = false
+          if let current = _storage._operation {
+            hadOneofValue = true
+            if case .listWorkers(let m) = current {v = m}
+          }
+          try decoder.decodeSingularMessageField(value: &v)
+          if let v = v {
+            if hadOneofValue {try decoder.handleConflictingOneOf()}
+            _storage._operation = .listWorkers(v)
           }
         }()
         case 30: try {
-          var v: Drover_V1_LimitRequest?
+          var v: Drover_V1_CreateWorkQueue?
           var hadOneofValue = false
-          if let current = _storage._body {
+          if let current = _storage._operation {
             hadOneofValue = true
-            if case .limitRequest(let m) = current {v = m}
+            if case .createWorkQueue(let m) = current {v = m}
           }
           try decoder.decodeSingularMessageField(value: &v)
           if let v = v {
             if hadOneofValue {try decoder.handleConflictingOneOf()}
-            _storage._body = .limitRequest(v)
+            _storage._operation = .createWorkQueue(v)
           }
         }()
         case 31: try {
-          var v: Drover_V1_LimitReply?
+          var v: Drover_V1_GetWorkQueue?
           var hadOneofValue = false
-          if let current = _storage._body {
+          if let current = _storage._operation {
             hadOneofValue = true
-            if case .limitReply(let m) = current {v = m}
+            if case .getWorkQueue(let m) = current {v = m}
           }
           try decoder.decodeSingularMessageField(value: &v)
           if let v = v {
             if hadOneofValue {try decoder.handleConflictingOneOf()}
-            _storage._body = .limitReply(v)
+            _storage._operation = .getWorkQueue(v)
+          }
+        }()
+        case 32: try {
+          var v: Drover_V1_ListWorkQueues?
+          var hadOneofValue = false
+          if let current = _storage._operation {
+            hadOneofValue = true
+            if case .listWorkQueues(let m) = current {v = m}
+          }
+          try decoder.decodeSingularMessageField(value: &v)
+          if let v = v {
+            if hadOneofValue {try decoder.handleConflictingOneOf()}
+            _storage._operation = .listWorkQueues(v)
+          }
+        }()
+        case 33: try {
+          var v: Drover_V1_UpdateWorkQueue?
+          var hadOneofValue = false
+          if let current = _storage._operation {
+            hadOneofValue = true
+            if case .updateWorkQueue(let m) = current {v = m}
+          }
+          try decoder.decodeSingularMessageField(value: &v)
+          if let v = v {
+            if hadOneofValue {try decoder.handleConflictingOneOf()}
+            _storage._operation = .updateWorkQueue(v)
+          }
+        }()
+        case 34: try {
+          var v: Drover_V1_DeleteWorkQueue?
+          var hadOneofValue = false
+          if let current = _storage._operation {
+            hadOneofValue = true
+            if case .deleteWorkQueue(let m) = current {v = m}
+          }
+          try decoder.decodeSingularMessageField(value: &v)
+          if let v = v {
+            if hadOneofValue {try decoder.handleConflictingOneOf()}
+            _storage._operation = .deleteWorkQueue(v)
+          }
+        }()
+        case 40: try {
+          var v: Drover_V1_CreateDeployment?
+          var hadOneofValue = false
+          if let current = _storage._operation {
+            hadOneofValue = true
+            if case .createDeployment(let m) = current {v = m}
+          }
+          try decoder.decodeSingularMessageField(value: &v)
+          if let v = v {
+            if hadOneofValue {try decoder.handleConflictingOneOf()}
+            _storage._operation = .createDeployment(v)
+          }
+        }()
+        case 41: try {
+          var v: Drover_V1_GetDeployment?
+          var hadOneofValue = false
+          if let current = _storage._operation {
+            hadOneofValue = true
+            if case .getDeployment(let m) = current {v = m}
+          }
+          try decoder.decodeSingularMessageField(value: &v)
+          if let v = v {
+            if hadOneofValue {try decoder.handleConflictingOneOf()}
+            _storage._operation = .getDeployment(v)
+          }
+        }()
+        case 42: try {
+          var v: Drover_V1_ListDeployments?
+          var hadOneofValue = false
+          if let current = _storage._operation {
+            hadOneofValue = true
+            if case .listDeployments(let m) = current {v = m}
+          }
+          try decoder.decodeSingularMessageField(value: &v)
+          if let v = v {
+            if hadOneofValue {try decoder.handleConflictingOneOf()}
+            _storage._operation = .listDeployments(v)
+          }
+        }()
+        case 43: try {
+          var v: Drover_V1_UpdateDeployment?
+          var hadOneofValue = false
+          if let current = _storage._operation {
+            hadOneofValue = true
+            if case .updateDeployment(let m) = current {v = m}
+          }
+          try decoder.decodeSingularMessageField(value: &v)
+          if let v = v {
+            if hadOneofValue {try decoder.handleConflictingOneOf()}
+            _storage._operation = .updateDeployment(v)
+          }
+        }()
+        case 44: try {
+          var v: Drover_V1_DeleteDeployment?
+          var hadOneofValue = false
+          if let current = _storage._operation {
+            hadOneofValue = true
+            if case .deleteDeployment(let m) = current {v = m}
+          }
+          try decoder.decodeSingularMessageField(value: &v)
+          if let v = v {
+            if hadOneofValue {try decoder.handleConflictingOneOf()}
+            _storage._operation = .deleteDeployment(v)
+          }
+        }()
+        case 45: try {
+          var v: Drover_V1_RunDeployment?
+          var hadOneofValue = false
+          if let current = _storage._operation {
+            hadOneofValue = true
+            if case .runDeployment(let m) = current {v = m}
+          }
+          try decoder.decodeSingularMessageField(value: &v)
+          if let v = v {
+            if hadOneofValue {try decoder.handleConflictingOneOf()}
+            _storage._operation = .runDeployment(v)
+          }
+        }()
+        case 46: try {
+          var v: Drover_V1_CreateDeploymentSchedule?
+          var hadOneofValue = false
+          if let current = _storage._operation {
+            hadOneofValue = true
+            if case .createDeploymentSchedule(let m) = current {v = m}
+          }
+          try decoder.decodeSingularMessageField(value: &v)
+          if let v = v {
+            if hadOneofValue {try decoder.handleConflictingOneOf()}
+            _storage._operation = .createDeploymentSchedule(v)
+          }
+        }()
+        case 47: try {
+          var v: Drover_V1_ListDeploymentSchedules?
+          var hadOneofValue = false
+          if let current = _storage._operation {
+            hadOneofValue = true
+            if case .listDeploymentSchedules(let m) = current {v = m}
+          }
+          try decoder.decodeSingularMessageField(value: &v)
+          if let v = v {
+            if hadOneofValue {try decoder.handleConflictingOneOf()}
+            _storage._operation = .listDeploymentSchedules(v)
+          }
+        }()
+        case 48: try {
+          var v: Drover_V1_UpdateDeploymentSchedule?
+          var hadOneofValue = false
+          if let current = _storage._operation {
+            hadOneofValue = true
+            if case .updateDeploymentSchedule(let m) = current {v = m}
+          }
+          try decoder.decodeSingularMessageField(value: &v)
+          if let v = v {
+            if hadOneofValue {try decoder.handleConflictingOneOf()}
+            _storage._operation = .updateDeploymentSchedule(v)
+          }
+        }()
+        case 49: try {
+          var v: Drover_V1_DeleteDeploymentSchedule?
+          var hadOneofValue = false
+          if let current = _storage._operation {
+            hadOneofValue = true
+            if case .deleteDeploymentSchedule(let m) = current {v = m}
+          }
+          try decoder.decodeSingularMessageField(value: &v)
+          if let v = v {
+            if hadOneofValue {try decoder.handleConflictingOneOf()}
+            _storage._operation = .deleteDeploymentSchedule(v)
+          }
+        }()
+        case 50: try {
+          var v: Drover_V1_ListFlowRuns?
+          var hadOneofValue = false
+          if let current = _storage._operation {
+            hadOneofValue = true
+            if case .listFlowRuns(let m) = current {v = m}
+          }
+          try decoder.decodeSingularMessageField(value: &v)
+          if let v = v {
+            if hadOneofValue {try decoder.handleConflictingOneOf()}
+            _storage._operation = .listFlowRuns(v)
+          }
+        }()
+        case 51: try {
+          var v: Drover_V1_GetFlowRun?
+          var hadOneofValue = false
+          if let current = _storage._operation {
+            hadOneofValue = true
+            if case .getFlowRun(let m) = current {v = m}
+          }
+          try decoder.decodeSingularMessageField(value: &v)
+          if let v = v {
+            if hadOneofValue {try decoder.handleConflictingOneOf()}
+            _storage._operation = .getFlowRun(v)
+          }
+        }()
+        case 52: try {
+          var v: Drover_V1_CancelFlowRun?
+          var hadOneofValue = false
+          if let current = _storage._operation {
+            hadOneofValue = true
+            if case .cancelFlowRun(let m) = current {v = m}
+          }
+          try decoder.decodeSingularMessageField(value: &v)
+          if let v = v {
+            if hadOneofValue {try decoder.handleConflictingOneOf()}
+            _storage._operation = .cancelFlowRun(v)
+          }
+        }()
+        case 53: try {
+          var v: Drover_V1_DeleteFlowRun?
+          var hadOneofValue = false
+          if let current = _storage._operation {
+            hadOneofValue = true
+            if case .deleteFlowRun(let m) = current {v = m}
+          }
+          try decoder.decodeSingularMessageField(value: &v)
+          if let v = v {
+            if hadOneofValue {try decoder.handleConflictingOneOf()}
+            _storage._operation = .deleteFlowRun(v)
+          }
+        }()
+        case 54: try {
+          var v: Drover_V1_ReadFlowRunLogs?
+          var hadOneofValue = false
+          if let current = _storage._operation {
+            hadOneofValue = true
+            if case .readFlowRunLogs(let m) = current {v = m}
+          }
+          try decoder.decodeSingularMessageField(value: &v)
+          if let v = v {
+            if hadOneofValue {try decoder.handleConflictingOneOf()}
+            _storage._operation = .readFlowRunLogs(v)
           }
         }()
         default: break
@@ -3941,33 +4395,121 @@ nonisolated extension Drover_V1_Envelope: SwiftProtobuf.Message, SwiftProtobuf._
       // allocates stack space for every if/case branch local when no optimizations
       // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
       // https://github.com/apple/swift-protobuf/issues/1182
-      if _storage._protocolVersion != 0 {
-        try visitor.visitSingularUInt32Field(value: _storage._protocolVersion, fieldNumber: 1)
+      if _storage._requestID != 0 {
+        try visitor.visitSingularUInt64Field(value: _storage._requestID, fieldNumber: 1)
       }
-      switch _storage._body {
-      case .controlRequest?: try {
-        guard case .controlRequest(let v)? = _storage._body else { preconditionFailure() }
+      switch _storage._operation {
+      case .getServerInfo?: try {
+        guard case .getServerInfo(let v)? = _storage._operation else { preconditionFailure() }
         try visitor.visitSingularMessageField(value: v, fieldNumber: 10)
       }()
-      case .controlReply?: try {
-        guard case .controlReply(let v)? = _storage._body else { preconditionFailure() }
-        try visitor.visitSingularMessageField(value: v, fieldNumber: 11)
-      }()
-      case .workerMessage?: try {
-        guard case .workerMessage(let v)? = _storage._body else { preconditionFailure() }
+      case .createWorkPool?: try {
+        guard case .createWorkPool(let v)? = _storage._operation else { preconditionFailure() }
         try visitor.visitSingularMessageField(value: v, fieldNumber: 20)
       }()
-      case .coordinatorMessage?: try {
-        guard case .coordinatorMessage(let v)? = _storage._body else { preconditionFailure() }
+      case .getWorkPool?: try {
+        guard case .getWorkPool(let v)? = _storage._operation else { preconditionFailure() }
         try visitor.visitSingularMessageField(value: v, fieldNumber: 21)
       }()
-      case .limitRequest?: try {
-        guard case .limitRequest(let v)? = _storage._body else { preconditionFailure() }
+      case .listWorkPools?: try {
+        guard case .listWorkPools(let v)? = _storage._operation else { preconditionFailure() }
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 22)
+      }()
+      case .updateWorkPool?: try {
+        guard case .updateWorkPool(let v)? = _storage._operation else { preconditionFailure() }
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 23)
+      }()
+      case .deleteWorkPool?: try {
+        guard case .deleteWorkPool(let v)? = _storage._operation else { preconditionFailure() }
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 24)
+      }()
+      case .previewWorkPool?: try {
+        guard case .previewWorkPool(let v)? = _storage._operation else { preconditionFailure() }
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 25)
+      }()
+      case .listWorkers?: try {
+        guard case .listWorkers(let v)? = _storage._operation else { preconditionFailure() }
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 26)
+      }()
+      case .createWorkQueue?: try {
+        guard case .createWorkQueue(let v)? = _storage._operation else { preconditionFailure() }
         try visitor.visitSingularMessageField(value: v, fieldNumber: 30)
       }()
-      case .limitReply?: try {
-        guard case .limitReply(let v)? = _storage._body else { preconditionFailure() }
+      case .getWorkQueue?: try {
+        guard case .getWorkQueue(let v)? = _storage._operation else { preconditionFailure() }
         try visitor.visitSingularMessageField(value: v, fieldNumber: 31)
+      }()
+      case .listWorkQueues?: try {
+        guard case .listWorkQueues(let v)? = _storage._operation else { preconditionFailure() }
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 32)
+      }()
+      case .updateWorkQueue?: try {
+        guard case .updateWorkQueue(let v)? = _storage._operation else { preconditionFailure() }
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 33)
+      }()
+      case .deleteWorkQueue?: try {
+        guard case .deleteWorkQueue(let v)? = _storage._operation else { preconditionFailure() }
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 34)
+      }()
+      case .createDeployment?: try {
+        guard case .createDeployment(let v)? = _storage._operation else { preconditionFailure() }
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 40)
+      }()
+      case .getDeployment?: try {
+        guard case .getDeployment(let v)? = _storage._operation else { preconditionFailure() }
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 41)
+      }()
+      case .listDeployments?: try {
+        guard case .listDeployments(let v)? = _storage._operation else { preconditionFailure() }
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 42)
+      }()
+      case .updateDeployment?: try {
+        guard case .updateDeployment(let v)? = _storage._operation else { preconditionFailure() }
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 43)
+      }()
+      case .deleteDeployment?: try {
+        guard case .deleteDeployment(let v)? = _storage._operation else { preconditionFailure() }
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 44)
+      }()
+      case .runDeployment?: try {
+        guard case .runDeployment(let v)? = _storage._operation else { preconditionFailure() }
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 45)
+      }()
+      case .createDeploymentSchedule?: try {
+        guard case .createDeploymentSchedule(let v)? = _storage._operation else { preconditionFailure() }
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 46)
+      }()
+      case .listDeploymentSchedules?: try {
+        guard case .listDeploymentSchedules(let v)? = _storage._operation else { preconditionFailure() }
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 47)
+      }()
+      case .updateDeploymentSchedule?: try {
+        guard case .updateDeploymentSchedule(let v)? = _storage._operation else { preconditionFailure() }
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 48)
+      }()
+      case .deleteDeploymentSchedule?: try {
+        guard case .deleteDeploymentSchedule(let v)? = _storage._operation else { preconditionFailure() }
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 49)
+      }()
+      case .listFlowRuns?: try {
+        guard case .listFlowRuns(let v)? = _storage._operation else { preconditionFailure() }
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 50)
+      }()
+      case .getFlowRun?: try {
+        guard case .getFlowRun(let v)? = _storage._operation else { preconditionFailure() }
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 51)
+      }()
+      case .cancelFlowRun?: try {
+        guard case .cancelFlowRun(let v)? = _storage._operation else { preconditionFailure() }
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 52)
+      }()
+      case .deleteFlowRun?: try {
+        guard case .deleteFlowRun(let v)? = _storage._operation else { preconditionFailure() }
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 53)
+      }()
+      case .readFlowRunLogs?: try {
+        guard case .readFlowRunLogs(let v)? = _storage._operation else { preconditionFailure() }
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 54)
       }()
       case nil: break
       }
@@ -3975,531 +4517,17 @@ nonisolated extension Drover_V1_Envelope: SwiftProtobuf.Message, SwiftProtobuf._
     try unknownFields.traverse(visitor: &visitor)
   }
 
-  public static func ==(lhs: Drover_V1_Envelope, rhs: Drover_V1_Envelope) -> Bool {
+  public static func ==(lhs: Drover_V1_ControlRequest, rhs: Drover_V1_ControlRequest) -> Bool {
     if lhs._storage !== rhs._storage {
       let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
         let _storage = _args.0
         let rhs_storage = _args.1
-        if _storage._protocolVersion != rhs_storage._protocolVersion {return false}
-        if _storage._body != rhs_storage._body {return false}
+        if _storage._requestID != rhs_storage._requestID {return false}
+        if _storage._operation != rhs_storage._operation {return false}
         return true
       }
       if !storagesAreEqual {return false}
     }
-    if lhs.unknownFields != rhs.unknownFields {return false}
-    return true
-  }
-}
-
-nonisolated extension Drover_V1_ControlRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
-  public static let protoMessageName: String = _protobuf_package + ".ControlRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}request_id\0\u{4}\u{9}get_server_info\0\u{4}\u{a}create_work_pool\0\u{3}get_work_pool\0\u{3}list_work_pools\0\u{3}update_work_pool\0\u{3}delete_work_pool\0\u{3}preview_work_pool\0\u{3}list_workers\0\u{4}\u{4}create_work_queue\0\u{3}get_work_queue\0\u{3}list_work_queues\0\u{3}update_work_queue\0\u{3}delete_work_queue\0\u{4}\u{6}create_deployment\0\u{3}get_deployment\0\u{3}list_deployments\0\u{3}update_deployment\0\u{3}delete_deployment\0\u{3}run_deployment\0\u{3}create_deployment_schedule\0\u{3}list_deployment_schedules\0\u{3}update_deployment_schedule\0\u{3}delete_deployment_schedule\0\u{3}list_flow_runs\0\u{3}get_flow_run\0\u{3}cancel_flow_run\0\u{3}delete_flow_run\0\u{3}read_flow_run_logs\0")
-
-  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
-    while let fieldNumber = try decoder.nextFieldNumber() {
-      // The use of inline closures is to circumvent an issue where the compiler
-      // allocates stack space for every case branch when no optimizations are
-      // enabled. https://github.com/apple/swift-protobuf/issues/1034
-      switch fieldNumber {
-      case 1: try { try decoder.decodeSingularUInt64Field(value: &self.requestID) }()
-      case 10: try {
-        var v: Drover_V1_GetServerInfo?
-        var hadOneofValue = false
-        if let current = self.operation {
-          hadOneofValue = true
-          if case .getServerInfo(let m) = current {v = m}
-        }
-        try decoder.decodeSingularMessageField(value: &v)
-        if let v = v {
-          if hadOneofValue {try decoder.handleConflictingOneOf()}
-          self.operation = .getServerInfo(v)
-        }
-      }()
-      case 20: try {
-        var v: Drover_V1_CreateWorkPool?
-        var hadOneofValue = false
-        if let current = self.operation {
-          hadOneofValue = true
-          if case .createWorkPool(let m) = current {v = m}
-        }
-        try decoder.decodeSingularMessageField(value: &v)
-        if let v = v {
-          if hadOneofValue {try decoder.handleConflictingOneOf()}
-          self.operation = .createWorkPool(v)
-        }
-      }()
-      case 21: try {
-        var v: Drover_V1_GetWorkPool?
-        var hadOneofValue = false
-        if let current = self.operation {
-          hadOneofValue = true
-          if case .getWorkPool(let m) = current {v = m}
-        }
-        try decoder.decodeSingularMessageField(value: &v)
-        if let v = v {
-          if hadOneofValue {try decoder.handleConflictingOneOf()}
-          self.operation = .getWorkPool(v)
-        }
-      }()
-      case 22: try {
-        var v: Drover_V1_ListWorkPools?
-        var hadOneofValue = false
-        if let current = self.operation {
-          hadOneofValue = true
-          if case .listWorkPools(let m) = current {v = m}
-        }
-        try decoder.decodeSingularMessageField(value: &v)
-        if let v = v {
-          if hadOneofValue {try decoder.handleConflictingOneOf()}
-          self.operation = .listWorkPools(v)
-        }
-      }()
-      case 23: try {
-        var v: Drover_V1_UpdateWorkPool?
-        var hadOneofValue = false
-        if let current = self.operation {
-          hadOneofValue = true
-          if case .updateWorkPool(let m) = current {v = m}
-        }
-        try decoder.decodeSingularMessageField(value: &v)
-        if let v = v {
-          if hadOneofValue {try decoder.handleConflictingOneOf()}
-          self.operation = .updateWorkPool(v)
-        }
-      }()
-      case 24: try {
-        var v: Drover_V1_DeleteWorkPool?
-        var hadOneofValue = false
-        if let current = self.operation {
-          hadOneofValue = true
-          if case .deleteWorkPool(let m) = current {v = m}
-        }
-        try decoder.decodeSingularMessageField(value: &v)
-        if let v = v {
-          if hadOneofValue {try decoder.handleConflictingOneOf()}
-          self.operation = .deleteWorkPool(v)
-        }
-      }()
-      case 25: try {
-        var v: Drover_V1_PreviewWorkPool?
-        var hadOneofValue = false
-        if let current = self.operation {
-          hadOneofValue = true
-          if case .previewWorkPool(let m) = current {v = m}
-        }
-        try decoder.decodeSingularMessageField(value: &v)
-        if let v = v {
-          if hadOneofValue {try decoder.handleConflictingOneOf()}
-          self.operation = .previewWorkPool(v)
-        }
-      }()
-      case 26: try {
-        var v: Drover_V1_ListWorkers?
-        var hadOneofValue = false
-        if let current = self.operation {
-          hadOneofValue = true
-          if case .listWorkers(let m) = current {v = m}
-        }
-        try decoder.decodeSingularMessageField(value: &v)
-        if let v = v {
-          if hadOneofValue {try decoder.handleConflictingOneOf()}
-          self.operation = .listWorkers(v)
-        }
-      }()
-      case 30: try {
-        var v: Drover_V1_CreateWorkQueue?
-        var hadOneofValue = false
-        if let current = self.operation {
-          hadOneofValue = true
-          if case .createWorkQueue(let m) = current {v = m}
-        }
-        try decoder.decodeSingularMessageField(value: &v)
-        if let v = v {
-          if hadOneofValue {try decoder.handleConflictingOneOf()}
-          self.operation = .createWorkQueue(v)
-        }
-      }()
-      case 31: try {
-        var v: Drover_V1_GetWorkQueue?
-        var hadOneofValue = false
-        if let current = self.operation {
-          hadOneofValue = true
-          if case .getWorkQueue(let m) = current {v = m}
-        }
-        try decoder.decodeSingularMessageField(value: &v)
-        if let v = v {
-          if hadOneofValue {try decoder.handleConflictingOneOf()}
-          self.operation = .getWorkQueue(v)
-        }
-      }()
-      case 32: try {
-        var v: Drover_V1_ListWorkQueues?
-        var hadOneofValue = false
-        if let current = self.operation {
-          hadOneofValue = true
-          if case .listWorkQueues(let m) = current {v = m}
-        }
-        try decoder.decodeSingularMessageField(value: &v)
-        if let v = v {
-          if hadOneofValue {try decoder.handleConflictingOneOf()}
-          self.operation = .listWorkQueues(v)
-        }
-      }()
-      case 33: try {
-        var v: Drover_V1_UpdateWorkQueue?
-        var hadOneofValue = false
-        if let current = self.operation {
-          hadOneofValue = true
-          if case .updateWorkQueue(let m) = current {v = m}
-        }
-        try decoder.decodeSingularMessageField(value: &v)
-        if let v = v {
-          if hadOneofValue {try decoder.handleConflictingOneOf()}
-          self.operation = .updateWorkQueue(v)
-        }
-      }()
-      case 34: try {
-        var v: Drover_V1_DeleteWorkQueue?
-        var hadOneofValue = false
-        if let current = self.operation {
-          hadOneofValue = true
-          if case .deleteWorkQueue(let m) = current {v = m}
-        }
-        try decoder.decodeSingularMessageField(value: &v)
-        if let v = v {
-          if hadOneofValue {try decoder.handleConflictingOneOf()}
-          self.operation = .deleteWorkQueue(v)
-        }
-      }()
-      case 40: try {
-        var v: Drover_V1_CreateDeployment?
-        var hadOneofValue = false
-        if let current = self.operation {
-          hadOneofValue = true
-          if case .createDeployment(let m) = current {v = m}
-        }
-        try decoder.decodeSingularMessageField(value: &v)
-        if let v = v {
-          if hadOneofValue {try decoder.handleConflictingOneOf()}
-          self.operation = .createDeployment(v)
-        }
-      }()
-      case 41: try {
-        var v: Drover_V1_GetDeployment?
-        var hadOneofValue = false
-        if let current = self.operation {
-          hadOneofValue = true
-          if case .getDeployment(let m) = current {v = m}
-        }
-        try decoder.decodeSingularMessageField(value: &v)
-        if let v = v {
-          if hadOneofValue {try decoder.handleConflictingOneOf()}
-          self.operation = .getDeployment(v)
-        }
-      }()
-      case 42: try {
-        var v: Drover_V1_ListDeployments?
-        var hadOneofValue = false
-        if let current = self.operation {
-          hadOneofValue = true
-          if case .listDeployments(let m) = current {v = m}
-        }
-        try decoder.decodeSingularMessageField(value: &v)
-        if let v = v {
-          if hadOneofValue {try decoder.handleConflictingOneOf()}
-          self.operation = .listDeployments(v)
-        }
-      }()
-      case 43: try {
-        var v: Drover_V1_UpdateDeployment?
-        var hadOneofValue = false
-        if let current = self.operation {
-          hadOneofValue = true
-          if case .updateDeployment(let m) = current {v = m}
-        }
-        try decoder.decodeSingularMessageField(value: &v)
-        if let v = v {
-          if hadOneofValue {try decoder.handleConflictingOneOf()}
-          self.operation = .updateDeployment(v)
-        }
-      }()
-      case 44: try {
-        var v: Drover_V1_DeleteDeployment?
-        var hadOneofValue = false
-        if let current = self.operation {
-          hadOneofValue = true
-          if case .deleteDeployment(let m) = current {v = m}
-        }
-        try decoder.decodeSingularMessageField(value: &v)
-        if let v = v {
-          if hadOneofValue {try decoder.handleConflictingOneOf()}
-          self.operation = .deleteDeployment(v)
-        }
-      }()
-      case 45: try {
-        var v: Drover_V1_RunDeployment?
-        var hadOneofValue = false
-        if let current = self.operation {
-          hadOneofValue = true
-          if case .runDeployment(let m) = current {v = m}
-        }
-        try decoder.decodeSingularMessageField(value: &v)
-        if let v = v {
-          if hadOneofValue {try decoder.handleConflictingOneOf()}
-          self.operation = .runDeployment(v)
-        }
-      }()
-      case 46: try {
-        var v: Drover_V1_CreateDeploymentSchedule?
-        var hadOneofValue = false
-        if let current = self.operation {
-          hadOneofValue = true
-          if case .createDeploymentSchedule(let m) = current {v = m}
-        }
-        try decoder.decodeSingularMessageField(value: &v)
-        if let v = v {
-          if hadOneofValue {try decoder.handleConflictingOneOf()}
-          self.operation = .createDeploymentSchedule(v)
-        }
-      }()
-      case 47: try {
-        var v: Drover_V1_ListDeploymentSchedules?
-        var hadOneofValue = false
-        if let current = self.operation {
-          hadOneofValue = true
-          if case .listDeploymentSchedules(let m) = current {v = m}
-        }
-        try decoder.decodeSingularMessageField(value: &v)
-        if let v = v {
-          if hadOneofValue {try decoder.handleConflictingOneOf()}
-          self.operation = .listDeploymentSchedules(v)
-        }
-      }()
-      case 48: try {
-        var v: Drover_V1_UpdateDeploymentSchedule?
-        var hadOneofValue = false
-        if let current = self.operation {
-          hadOneofValue = true
-          if case .updateDeploymentSchedule(let m) = current {v = m}
-        }
-        try decoder.decodeSingularMessageField(value: &v)
-        if let v = v {
-          if hadOneofValue {try decoder.handleConflictingOneOf()}
-          self.operation = .updateDeploymentSchedule(v)
-        }
-      }()
-      case 49: try {
-        var v: Drover_V1_DeleteDeploymentSchedule?
-        var hadOneofValue = false
-        if let current = self.operation {
-          hadOneofValue = true
-          if case .deleteDeploymentSchedule(let m) = current {v = m}
-        }
-        try decoder.decodeSingularMessageField(value: &v)
-        if let v = v {
-          if hadOneofValue {try decoder.handleConflictingOneOf()}
-          self.operation = .deleteDeploymentSchedule(v)
-        }
-      }()
-      case 50: try {
-        var v: Drover_V1_ListFlowRuns?
-        var hadOneofValue = false
-        if let current = self.operation {
-          hadOneofValue = true
-          if case .listFlowRuns(let m) = current {v = m}
-        }
-        try decoder.decodeSingularMessageField(value: &v)
-        if let v = v {
-          if hadOneofValue {try decoder.handleConflictingOneOf()}
-          self.operation = .listFlowRuns(v)
-        }
-      }()
-      case 51: try {
-        var v: Drover_V1_GetFlowRun?
-        var hadOneofValue = false
-        if let current = self.operation {
-          hadOneofValue = true
-          if case .getFlowRun(let m) = current {v = m}
-        }
-        try decoder.decodeSingularMessageField(value: &v)
-        if let v = v {
-          if hadOneofValue {try decoder.handleConflictingOneOf()}
-          self.operation = .getFlowRun(v)
-        }
-      }()
-      case 52: try {
-        var v: Drover_V1_CancelFlowRun?
-        var hadOneofValue = false
-        if let current = self.operation {
-          hadOneofValue = true
-          if case .cancelFlowRun(let m) = current {v = m}
-        }
-        try decoder.decodeSingularMessageField(value: &v)
-        if let v = v {
-          if hadOneofValue {try decoder.handleConflictingOneOf()}
-          self.operation = .cancelFlowRun(v)
-        }
-      }()
-      case 53: try {
-        var v: Drover_V1_DeleteFlowRun?
-        var hadOneofValue = false
-        if let current = self.operation {
-          hadOneofValue = true
-          if case .deleteFlowRun(let m) = current {v = m}
-        }
-        try decoder.decodeSingularMessageField(value: &v)
-        if let v = v {
-          if hadOneofValue {try decoder.handleConflictingOneOf()}
-          self.operation = .deleteFlowRun(v)
-        }
-      }()
-      case 54: try {
-        var v: Drover_V1_ReadFlowRunLogs?
-        var hadOneofValue = false
-        if let current = self.operation {
-          hadOneofValue = true
-          if case .readFlowRunLogs(let m) = current {v = m}
-        }
-        try decoder.decodeSingularMessageField(value: &v)
-        if let v = v {
-          if hadOneofValue {try decoder.handleConflictingOneOf()}
-          self.operation = .readFlowRunLogs(v)
-        }
-      }()
-      default: break
-      }
-    }
-  }
-
-  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
-    // The use of inline closures is to circumvent an issue where the compiler
-    // allocates stack space for every if/case branch local when no optimizations
-    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
-    // https://github.com/apple/swift-protobuf/issues/1182
-    if self.requestID != 0 {
-      try visitor.visitSingularUInt64Field(value: self.requestID, fieldNumber: 1)
-    }
-    switch self.operation {
-    case .getServerInfo?: try {
-      guard case .getServerInfo(let v)? = self.operation else { preconditionFailure() }
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 10)
-    }()
-    case .createWorkPool?: try {
-      guard case .createWorkPool(let v)? = self.operation else { preconditionFailure() }
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 20)
-    }()
-    case .getWorkPool?: try {
-      guard case .getWorkPool(let v)? = self.operation else { preconditionFailure() }
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 21)
-    }()
-    case .listWorkPools?: try {
-      guard case .listWorkPools(let v)? = self.operation else { preconditionFailure() }
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 22)
-    }()
-    case .updateWorkPool?: try {
-      guard case .updateWorkPool(let v)? = self.operation else { preconditionFailure() }
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 23)
-    }()
-    case .deleteWorkPool?: try {
-      guard case .deleteWorkPool(let v)? = self.operation else { preconditionFailure() }
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 24)
-    }()
-    case .previewWorkPool?: try {
-      guard case .previewWorkPool(let v)? = self.operation else { preconditionFailure() }
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 25)
-    }()
-    case .listWorkers?: try {
-      guard case .listWorkers(let v)? = self.operation else { preconditionFailure() }
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 26)
-    }()
-    case .createWorkQueue?: try {
-      guard case .createWorkQueue(let v)? = self.operation else { preconditionFailure() }
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 30)
-    }()
-    case .getWorkQueue?: try {
-      guard case .getWorkQueue(let v)? = self.operation else { preconditionFailure() }
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 31)
-    }()
-    case .listWorkQueues?: try {
-      guard case .listWorkQueues(let v)? = self.operation else { preconditionFailure() }
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 32)
-    }()
-    case .updateWorkQueue?: try {
-      guard case .updateWorkQueue(let v)? = self.operation else { preconditionFailure() }
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 33)
-    }()
-    case .deleteWorkQueue?: try {
-      guard case .deleteWorkQueue(let v)? = self.operation else { preconditionFailure() }
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 34)
-    }()
-    case .createDeployment?: try {
-      guard case .createDeployment(let v)? = self.operation else { preconditionFailure() }
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 40)
-    }()
-    case .getDeployment?: try {
-      guard case .getDeployment(let v)? = self.operation else { preconditionFailure() }
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 41)
-    }()
-    case .listDeployments?: try {
-      guard case .listDeployments(let v)? = self.operation else { preconditionFailure() }
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 42)
-    }()
-    case .updateDeployment?: try {
-      guard case .updateDeployment(let v)? = self.operation else { preconditionFailure() }
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 43)
-    }()
-    case .deleteDeployment?: try {
-      guard case .deleteDeployment(let v)? = self.operation else { preconditionFailure() }
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 44)
-    }()
-    case .runDeployment?: try {
-      guard case .runDeployment(let v)? = self.operation else { preconditionFailure() }
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 45)
-    }()
-    case .createDeploymentSchedule?: try {
-      guard case .createDeploymentSchedule(let v)? = self.operation else { preconditionFailure() }
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 46)
-    }()
-    case .listDeploymentSchedules?: try {
-      guard case .listDeploymentSchedules(let v)? = self.operation else { preconditionFailure() }
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 47)
-    }()
-    case .updateDeploymentSchedule?: try {
-      guard case .updateDeploymentSchedule(let v)? = self.operation else { preconditionFailure() }
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 48)
-    }()
-    case .deleteDeploymentSchedule?: try {
-      guard case .deleteDeploymentSchedule(let v)? = self.operation else { preconditionFailure() }
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 49)
-    }()
-    case .listFlowRuns?: try {
-      guard case .listFlowRuns(let v)? = self.operation else { preconditionFailure() }
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 50)
-    }()
-    case .getFlowRun?: try {
-      guard case .getFlowRun(let v)? = self.operation else { preconditionFailure() }
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 51)
-    }()
-    case .cancelFlowRun?: try {
-      guard case .cancelFlowRun(let v)? = self.operation else { preconditionFailure() }
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 52)
-    }()
-    case .deleteFlowRun?: try {
-      guard case .deleteFlowRun(let v)? = self.operation else { preconditionFailure() }
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 53)
-    }()
-    case .readFlowRunLogs?: try {
-      guard case .readFlowRunLogs(let v)? = self.operation else { preconditionFailure() }
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 54)
-    }()
-    case nil: break
-    }
-    try unknownFields.traverse(visitor: &visitor)
-  }
-
-  public static func ==(lhs: Drover_V1_ControlRequest, rhs: Drover_V1_ControlRequest) -> Bool {
-    if lhs.requestID != rhs.requestID {return false}
-    if lhs.operation != rhs.operation {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -5784,7 +5812,7 @@ nonisolated extension Drover_V1_PreviewWorkPool: SwiftProtobuf.Message, SwiftPro
 
 nonisolated extension Drover_V1_Deployment: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Deployment"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}name\0\u{3}work_pool_name\0\u{3}work_queue_name\0\u{1}command\0\u{1}parameters\0\u{3}job_variables\0\u{1}tags\0\u{1}retries\0\u{3}retry_delay_seconds\0\u{1}description\0\u{1}created\0\u{1}updated\0\u{1}schedules\0\u{1}paused\0\u{3}catch_up\0\u{3}concurrency_limit\0\u{3}collision_strategy\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}name\0\u{3}work_pool_name\0\u{3}work_queue_name\0\u{1}command\0\u{1}parameters\0\u{3}job_variables\0\u{1}tags\0\u{1}retries\0\u{3}retry_delay_seconds\0\u{1}description\0\u{1}created\0\u{1}updated\0\u{1}schedules\0\u{1}paused\0\u{3}catch_up\0\u{3}concurrency_limit\0\u{3}collision_strategy\0\u{3}retry_crashed\0")
 
   fileprivate class _StorageClass {
     var _id: String = String()
@@ -5805,6 +5833,7 @@ nonisolated extension Drover_V1_Deployment: SwiftProtobuf.Message, SwiftProtobuf
     var _catchUp: Drover_V1_CatchUp = .unspecified
     var _concurrencyLimit: UInt32? = nil
     var _collisionStrategy: Drover_V1_CollisionStrategy = .unspecified
+    var _retryCrashed: Bool = false
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -5833,6 +5862,7 @@ nonisolated extension Drover_V1_Deployment: SwiftProtobuf.Message, SwiftProtobuf
       _catchUp = source._catchUp
       _concurrencyLimit = source._concurrencyLimit
       _collisionStrategy = source._collisionStrategy
+      _retryCrashed = source._retryCrashed
     }
   }
 
@@ -5869,6 +5899,7 @@ nonisolated extension Drover_V1_Deployment: SwiftProtobuf.Message, SwiftProtobuf
         case 16: try { try decoder.decodeSingularEnumField(value: &_storage._catchUp) }()
         case 17: try { try decoder.decodeSingularUInt32Field(value: &_storage._concurrencyLimit) }()
         case 18: try { try decoder.decodeSingularEnumField(value: &_storage._collisionStrategy) }()
+        case 19: try { try decoder.decodeSingularBoolField(value: &_storage._retryCrashed) }()
         default: break
         }
       }
@@ -5935,6 +5966,9 @@ nonisolated extension Drover_V1_Deployment: SwiftProtobuf.Message, SwiftProtobuf
       if _storage._collisionStrategy != .unspecified {
         try visitor.visitSingularEnumField(value: _storage._collisionStrategy, fieldNumber: 18)
       }
+      if _storage._retryCrashed != false {
+        try visitor.visitSingularBoolField(value: _storage._retryCrashed, fieldNumber: 19)
+      }
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -5962,6 +5996,7 @@ nonisolated extension Drover_V1_Deployment: SwiftProtobuf.Message, SwiftProtobuf
         if _storage._catchUp != rhs_storage._catchUp {return false}
         if _storage._concurrencyLimit != rhs_storage._concurrencyLimit {return false}
         if _storage._collisionStrategy != rhs_storage._collisionStrategy {return false}
+        if _storage._retryCrashed != rhs_storage._retryCrashed {return false}
         return true
       }
       if !storagesAreEqual {return false}
@@ -6526,7 +6561,7 @@ nonisolated extension Drover_V1_DeploymentList: SwiftProtobuf.Message, SwiftProt
 
 nonisolated extension Drover_V1_CreateDeployment: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".CreateDeployment"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{3}work_pool_name\0\u{3}work_queue_name\0\u{1}command\0\u{3}parameters_json\0\u{3}job_variables_json\0\u{1}tags\0\u{1}retries\0\u{3}retry_delay_seconds\0\u{1}description\0\u{1}schedules\0\u{1}paused\0\u{3}catch_up\0\u{3}concurrency_limit\0\u{3}collision_strategy\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{3}work_pool_name\0\u{3}work_queue_name\0\u{1}command\0\u{3}parameters_json\0\u{3}job_variables_json\0\u{1}tags\0\u{1}retries\0\u{3}retry_delay_seconds\0\u{1}description\0\u{1}schedules\0\u{1}paused\0\u{3}catch_up\0\u{3}concurrency_limit\0\u{3}collision_strategy\0\u{3}retry_crashed\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -6549,6 +6584,7 @@ nonisolated extension Drover_V1_CreateDeployment: SwiftProtobuf.Message, SwiftPr
       case 13: try { try decoder.decodeSingularEnumField(value: &self.catchUp) }()
       case 14: try { try decoder.decodeSingularUInt32Field(value: &self._concurrencyLimit) }()
       case 15: try { try decoder.decodeSingularEnumField(value: &self.collisionStrategy) }()
+      case 16: try { try decoder.decodeSingularBoolField(value: &self._retryCrashed) }()
       default: break
       }
     }
@@ -6604,6 +6640,9 @@ nonisolated extension Drover_V1_CreateDeployment: SwiftProtobuf.Message, SwiftPr
     if self.collisionStrategy != .unspecified {
       try visitor.visitSingularEnumField(value: self.collisionStrategy, fieldNumber: 15)
     }
+    try { if let v = self._retryCrashed {
+      try visitor.visitSingularBoolField(value: v, fieldNumber: 16)
+    } }()
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -6623,6 +6662,7 @@ nonisolated extension Drover_V1_CreateDeployment: SwiftProtobuf.Message, SwiftPr
     if lhs.catchUp != rhs.catchUp {return false}
     if lhs._concurrencyLimit != rhs._concurrencyLimit {return false}
     if lhs.collisionStrategy != rhs.collisionStrategy {return false}
+    if lhs._retryCrashed != rhs._retryCrashed {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -6690,7 +6730,7 @@ nonisolated extension Drover_V1_ListDeployments: SwiftProtobuf.Message, SwiftPro
 
 nonisolated extension Drover_V1_UpdateDeployment: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".UpdateDeployment"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}command\0\u{3}parameters_json\0\u{3}job_variables_json\0\u{3}replace_tags\0\u{1}tags\0\u{1}retries\0\u{3}retry_delay_seconds\0\u{1}description\0\u{3}work_queue_name\0\u{1}paused\0\u{3}catch_up\0\u{3}concurrency_limit\0\u{3}remove_concurrency_limit\0\u{3}collision_strategy\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}command\0\u{3}parameters_json\0\u{3}job_variables_json\0\u{3}replace_tags\0\u{1}tags\0\u{1}retries\0\u{3}retry_delay_seconds\0\u{1}description\0\u{3}work_queue_name\0\u{1}paused\0\u{3}catch_up\0\u{3}concurrency_limit\0\u{3}remove_concurrency_limit\0\u{3}collision_strategy\0\u{3}retry_crashed\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -6713,6 +6753,7 @@ nonisolated extension Drover_V1_UpdateDeployment: SwiftProtobuf.Message, SwiftPr
       case 13: try { try decoder.decodeSingularUInt32Field(value: &self._concurrencyLimit) }()
       case 14: try { try decoder.decodeSingularBoolField(value: &self.removeConcurrencyLimit) }()
       case 15: try { try decoder.decodeSingularEnumField(value: &self.collisionStrategy) }()
+      case 16: try { try decoder.decodeSingularBoolField(value: &self._retryCrashed) }()
       default: break
       }
     }
@@ -6768,6 +6809,9 @@ nonisolated extension Drover_V1_UpdateDeployment: SwiftProtobuf.Message, SwiftPr
     if self.collisionStrategy != .unspecified {
       try visitor.visitSingularEnumField(value: self.collisionStrategy, fieldNumber: 15)
     }
+    try { if let v = self._retryCrashed {
+      try visitor.visitSingularBoolField(value: v, fieldNumber: 16)
+    } }()
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -6787,6 +6831,7 @@ nonisolated extension Drover_V1_UpdateDeployment: SwiftProtobuf.Message, SwiftPr
     if lhs._concurrencyLimit != rhs._concurrencyLimit {return false}
     if lhs.removeConcurrencyLimit != rhs.removeConcurrencyLimit {return false}
     if lhs.collisionStrategy != rhs.collisionStrategy {return false}
+    if lhs._retryCrashed != rhs._retryCrashed {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -119,6 +119,10 @@ enum Migrations {
                       WHERE schedule_slug IS NOT NULL;
                     """)
         }
+        migrator.registerMigration("v5-retry-crashed") { db in
+            // Whether a run whose worker was lost is retried.
+            try db.execute(sql: "ALTER TABLE deployments ADD COLUMN retry_crashed INTEGER NOT NULL DEFAULT 1;")
+        }
         return migrator
     }()
 }

@@ -249,8 +249,8 @@ public final class SQLiteStore: Store {
                 INSERT OR REPLACE INTO deployments
                   (id, name, pool_id, queue_id, command, parameters, job_variables, tags, retries,
                    retry_delay_seconds, description, created, updated, schedules, paused, catch_up,
-                   concurrency_limit, collision_strategy)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                   concurrency_limit, collision_strategy, retry_crashed)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """).execute(arguments: [
                 deployment.id.uuidString, deployment.name, deployment.poolID.uuidString, deployment.queueID.uuidString,
                 deployment.command, JSONValue.object(deployment.parameters).render(),
@@ -258,7 +258,7 @@ public final class SQLiteStore: Store {
                 Int64(deployment.retries), Int64(deployment.retryDelaySeconds), deployment.description,
                 microseconds(deployment.created), microseconds(deployment.updated),
                 schedulesJSON(deployment.schedules).render(), deployment.paused, deployment.catchUp.rawValue,
-                deployment.concurrencyLimit.map { Int64($0) }, deployment.collisionStrategy.rawValue,
+                deployment.concurrencyLimit.map { Int64($0) }, deployment.collisionStrategy.rawValue, deployment.retryCrashed,
             ])
     }
 
@@ -367,7 +367,7 @@ public final class SQLiteStore: Store {
             created: date(row["created"]), updated: date(row["updated"]),
             schedules: try schedules(from: row["schedules"], of: name), paused: row["paused"], catchUp: catchUp,
             concurrencyLimit: (row["concurrency_limit"] as Int64?).map { UInt32(clamping: $0) },
-            collisionStrategy: strategy)
+            collisionStrategy: strategy, retryCrashed: row["retry_crashed"])
     }
 
     /// Seconds since 1970 as a JSON number, or nil for null or absent.

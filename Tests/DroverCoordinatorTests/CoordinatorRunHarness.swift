@@ -165,7 +165,7 @@ struct CoordinatorHarness {
 
     mutating func createDeployment(
         _ name: String = "deploy", pool: String = "pool", queue: String = "", retries: UInt32 = 0,
-        retryDelaySeconds: UInt32 = 0, tags: [String] = []
+        retryDelaySeconds: UInt32 = 0, tags: [String] = [], retryCrashed: Bool = true
     ) {
         ok(
             .createDeployment(
@@ -177,6 +177,7 @@ struct CoordinatorHarness {
                     $0.retries = retries
                     $0.retryDelaySeconds = retryDelaySeconds
                     $0.tags = tags
+                    if !retryCrashed { $0.retryCrashed = false }
                 }))
     }
 

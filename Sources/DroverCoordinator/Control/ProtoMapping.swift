@@ -108,6 +108,7 @@ extension Drover_V1_Deployment {
         catchUp = Drover_V1_CatchUp(deployment.catchUp)
         if let limit = deployment.concurrencyLimit { concurrencyLimit = limit }
         collisionStrategy = Drover_V1_CollisionStrategy(deployment.collisionStrategy)
+        retryCrashed = deployment.retryCrashed
     }
 }
 

@@ -45,7 +45,8 @@ extension Coordinator {
             retryDelaySeconds: create.retryDelaySeconds, description: create.description_p, created: now, updated: now,
             schedules: schedules, paused: create.paused, catchUp: create.catchUp.policy ?? .all,
             concurrencyLimit: create.hasConcurrencyLimit ? create.concurrencyLimit : nil,
-            collisionStrategy: create.collisionStrategy.strategy ?? .enqueue)
+            collisionStrategy: create.collisionStrategy.strategy ?? .enqueue,
+            retryCrashed: create.hasRetryCrashed ? create.retryCrashed : true)
         try commitScheduled(deployment, now: now)
         logger.info("created deployment", metadata: ["deployment.name": "\(deployment.name)", "pool.name": "\(pool.name)"])
         return wire(deployments[deployment.name] ?? deployment)
@@ -70,6 +71,7 @@ extension Coordinator {
         if update.replaceTags { deployment.tags = Self.unique(update.tags) }
         if update.hasRetries { deployment.retries = update.retries }
         if update.hasRetryDelaySeconds { deployment.retryDelaySeconds = update.retryDelaySeconds }
+        if update.hasRetryCrashed { deployment.retryCrashed = update.retryCrashed }
         if update.hasDescription_p { deployment.description = update.description_p }
         if update.hasWorkQueueName { deployment.queueID = try catalog.queue(named: update.workQueueName, inPool: poolName).id }
         try Deployment.validate(

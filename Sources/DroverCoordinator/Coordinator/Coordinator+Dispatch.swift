@@ -119,8 +119,9 @@ extension Coordinator {
         return rendered
     }
 
-    /// Runs whose worker is gone: never started → SCHEDULED again; started → CRASHED;
-    /// being cancelled → CANCELLED.
+    /// Runs whose worker is gone: never started → SCHEDULED again; started → SCHEDULED
+    /// (AwaitingRetry) with retries left and `retryCrashed`, else CRASHED; being cancelled →
+    /// CANCELLED.
     private mutating func recover(_ runIDs: [UUID], reason: String) throws(DroverError) -> [DispatchAction] {
         var actions: [DispatchAction] = []
         let now = clock()
@@ -140,8 +141,25 @@ extension Coordinator {
                 try run.transition(to: .cancelled, at: now, message: "Cancelled: \(reason).")
                 actions += try finishReturningActions(run)
             case .running:
-                try run.transition(to: .crashed, at: now, message: "Crashed: \(reason).")
-                actions += try finishReturningActions(run)
+                // Its worker may have run part of it: retried at once, as the next attempt (the
+                // old one is fenced), when it has retries left and its deployment allows it.
+                let retry = deployment(id: run.deploymentID)?.retryCrashed ?? true
+                if retry && run.failures < Int(run.retries) {
+                    run.expectedStart = now
+                    try run.transition(
+                        to: .scheduled, name: "AwaitingRetry", at: now,
+                        message: "Crashed: \(reason). Retry \(run.failures + 1) of \(run.retries) at once.")
+                    try store.commit([.updateRun(run)])
+                    activeRuns[id] = run
+                    logger.warning(
+                        "retrying a run whose worker was lost",
+                        metadata: ["run.id": "\(run.id)", "run.attempt": "\(run.attempt)"])
+                    actions += removeFromDispatch(id)
+                    actions += dispatcher.addRun(id, pool: run.poolID, queue: run.queueID, expectedStart: now, now: now)
+                } else {
+                    try run.transition(to: .crashed, at: now, message: "Crashed: \(reason).")
+                    actions += try finishReturningActions(run)
+                }
             case .scheduled:
                 // Kept for its worker while waiting for slots: back in line, without them.
                 actions += removeFromDispatch(id)

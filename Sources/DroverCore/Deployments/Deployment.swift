@@ -31,12 +31,16 @@ public struct Deployment: Sendable, Hashable, Identifiable {
     public var concurrencyLimit: UInt32?
     /// What a due run does while the deployment is at its concurrency limit.
     public var collisionStrategy: CollisionStrategy
+    /// Whether a run whose worker was lost is retried (while it has retries left). Off for
+    /// jobs that must never run twice: a lost worker may have run part of the job.
+    public var retryCrashed: Bool
 
     public init(
         id: UUID, name: String, poolID: UUID, queueID: UUID, command: String, parameters: [String: JSONValue],
         jobVariables: [String: JSONValue], tags: [String], retries: UInt32, retryDelaySeconds: UInt32,
         description: String, created: Date, updated: Date, schedules: [DeploymentSchedule] = [], paused: Bool = false,
-        catchUp: CatchUpPolicy = .all, concurrencyLimit: UInt32? = nil, collisionStrategy: CollisionStrategy = .enqueue
+        catchUp: CatchUpPolicy = .all, concurrencyLimit: UInt32? = nil, collisionStrategy: CollisionStrategy = .enqueue,
+        retryCrashed: Bool = true
     ) {
         self.id = id
         self.name = name
@@ -56,6 +60,7 @@ public struct Deployment: Sendable, Hashable, Identifiable {
         self.catchUp = catchUp
         self.concurrencyLimit = concurrencyLimit
         self.collisionStrategy = collisionStrategy
+        self.retryCrashed = retryCrashed
     }
 
     /// The most schedules one deployment may have.

@@ -108,10 +108,16 @@ public struct FlowRun: Sendable, Hashable, Identifiable {
         scheduleSlug != nil && state.type == .scheduled && state.name == "Scheduled" && attempt == 0
     }
 
-    /// How many attempts ended FAILED. Attempts lost with a worker do not count.
-    public var failures: Int { history.filter { $0.type == .failed }.count }
+    /// How many attempts ended FAILED, or were lost with their worker after they started
+    /// and retried (RUNNING → SCHEDULED). Attempts lost before they started do not count.
+    public var failures: Int {
+        history.indices.count { index in
+            history[index].type == .failed
+                || (index > 0 && history[index].type == .scheduled && history[index - 1].type == .running)
+        }
+    }
 
-    /// Whether a FAILED attempt should be tried again.
+    /// Whether a FAILED attempt, just recorded, should be tried again.
     public var hasRetriesLeft: Bool { failures <= Int(retries) }
 
     /// The state name users see, with Late for a SCHEDULED run past due by more than `grace`.

@@ -41,7 +41,8 @@ public enum StateType: String, Sendable, CaseIterable, Codable {
         switch self {
         case .scheduled: [.pending, .scheduled, .cancelled]
         case .pending: [.running, .scheduled, .completed, .failed, .crashed, .cancelling, .cancelled]
-        case .running: [.completed, .failed, .crashed, .cancelling, .cancelled]
+        // RUNNING → SCHEDULED: its worker was lost and it is retried (AwaitingRetry).
+        case .running: [.completed, .failed, .crashed, .cancelling, .cancelled, .scheduled]
         case .cancelling: [.cancelled, .completed, .failed, .crashed]
         case .failed: [.scheduled]
         case .completed, .crashed, .cancelled: []

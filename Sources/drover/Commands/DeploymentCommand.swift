@@ -61,6 +61,11 @@ extension DeploymentCommand {
         var collisionStrategy: CollisionStrategy?
         @Flag(help: "Create the deployment paused: its schedules make no runs until `drover deployment resume`.")
         var paused = false
+        @Flag(
+            help: ArgumentHelp(
+                "Never retry a run whose worker was lost (by default it is retried at once while --retries allow): "
+                    + "for jobs that must not run twice."))
+        var noRetryCrashed = false
         @OptionGroup var client: ClientOptions
 
         func validate() throws {
@@ -86,6 +91,7 @@ extension DeploymentCommand {
                 if let catchUp { $0.catchUp = .init(catchUp) }
                 if let concurrencyLimit { $0.concurrencyLimit = try parseLimit(concurrencyLimit, of: "deployment '\(name)'") }
                 if let collisionStrategy { $0.collisionStrategy = .init(collisionStrategy) }
+                if noRetryCrashed { $0.retryCrashed = false }
             }
             guard case .deployment(let deployment) = try client.connect().call(.createDeployment(request)) else {
                 throw unexpectedReply
@@ -183,18 +189,22 @@ extension DeploymentCommand {
                     + "(CANCEL_NEW).",
                 valueName: "strategy"))
         var collisionStrategy: CollisionStrategy?
+        @Flag(
+            inversion: .prefixedNo,
+            help: "Whether a run whose worker was lost is retried at once while --retries allow.")
+        var retryCrashed: Bool?
         @OptionGroup var client: ClientOptions
 
         func validate() throws {
             if command == nil && parameters.isEmpty && jobVariables.isEmpty && tags.isEmpty && retries == nil
                 && retryDelay == nil && description == nil && queue == nil && catchUp == nil && concurrencyLimit == nil
-                && !noConcurrencyLimit && collisionStrategy == nil
+                && !noConcurrencyLimit && collisionStrategy == nil && retryCrashed == nil
             {
                 throw ValidationError(
                     "Nothing to update: give --command, --param, --job-variable, --tag, --retries, --retry-delay, "
-                        + "--description, --queue, --catch-up, --concurrency-limit, --no-concurrency-limit or "
-                        + "--collision-strategy. To pause or resume its schedules, use `drover deployment pause` "
-                        + "or `drover deployment resume`.")
+                        + "--description, --queue, --catch-up, --concurrency-limit, --no-concurrency-limit, "
+                        + "--collision-strategy or --[no-]retry-crashed. To pause or resume its schedules, use "
+                        + "`drover deployment pause` or `drover deployment resume`.")
             }
             if concurrencyLimit != nil && noConcurrencyLimit {
                 throw ValidationError("Give --concurrency-limit or --no-concurrency-limit, not both.")
@@ -219,6 +229,7 @@ extension DeploymentCommand {
                 if let concurrencyLimit { $0.concurrencyLimit = try parseLimit(concurrencyLimit, of: "deployment '\(name)'") }
                 $0.removeConcurrencyLimit = noConcurrencyLimit
                 if let collisionStrategy { $0.collisionStrategy = .init(collisionStrategy) }
+                if let retryCrashed { $0.retryCrashed = retryCrashed }
             }
             guard case .deployment = try client.connect().call(.updateDeployment(request)) else { throw unexpectedReply }
             Terminal.print("Updated deployment '\(name)'.")
