@@ -73,8 +73,14 @@ extension DroverError.Code {
 extension Google_Protobuf_Timestamp {
     /// A timestamp of `date` at the store's precision, whole microseconds, so a value
     /// reads the same before and after a restart.
+    ///
+    /// Total: it never traps, and the result is always valid (`isValid`). A date outside
+    /// 0001-01-01T00:00:00Z ... 9999-12-31T23:59:59.999999Z is clamped to the nearer end
+    /// (a NaN date gives 1970-01-01), so one bad stored value can never fail a whole reply.
     public init(microsecondsOf date: Date) {
-        let microseconds = Int64((date.timeIntervalSince1970 * 1_000_000).rounded())
+        let earliest = Self.minimumValidSeconds * 1_000_000
+        let latest = Self.maximumValidSeconds * 1_000_000 + 999_999
+        let microseconds = min(max(date.microsecondsSince1970, earliest), latest)
         let (seconds, remainder) = microseconds.quotientAndRemainder(dividingBy: 1_000_000)
         let (wholeSeconds, fraction) = remainder < 0 ? (seconds - 1, remainder + 1_000_000) : (seconds, remainder)
         self.init(seconds: wholeSeconds, nanos: Int32(fraction * 1000))

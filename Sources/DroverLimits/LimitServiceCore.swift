@@ -74,8 +74,9 @@ public struct LimitServiceCore {
             switch request.operation {
             case .acquire(let acquire):
                 let requester = SlotRequester(client: client, requestID: request.requestID)
-                return try carryOut(try book.acquire(SlotRequest(acquire), from: requester, now: now))
+                return try carryOut(try book.acquire(try SlotRequest(acquire), from: requester, now: now))
             case .renew(let renew):
+                try LimitRequestBounds.validate(leaseIDs: renew.leaseIds, holders: renew.holders, operation: "Renew")
                 let ids = renew.leaseIds.compactMap { UUID(uuidString: $0) }
                 let malformed = renew.leaseIds.filter { UUID(uuidString: $0) == nil }
                 let result = book.renew(leaseIDs: ids, holders: renew.holders, now: now)
@@ -87,6 +88,7 @@ public struct LimitServiceCore {
                 })))
                 return deliveries
             case .release(let release):
+                try LimitRequestBounds.validate(leaseIDs: release.leaseIds, holders: release.holders, operation: "Release")
                 let result = book.release(
                     leaseIDs: release.leaseIds.compactMap { UUID(uuidString: $0) }, holders: release.holders, now: now)
                 var deliveries = [answer(.released(.with {

@@ -47,13 +47,27 @@ extension Drover_V1_LimitCatalog {
 
 extension SlotRequest {
     /// The Core request of a wire Acquire; 0 slots means 1, 0 ms means the default TTL or no timeout.
-    init(_ acquire: Drover_V1_Acquire) {
+    /// Throws `invalidArgument` for a `mode` this service does not know (a newer client, or a bad one).
+    init(_ acquire: Drover_V1_Acquire) throws(DroverError) {
         self.init(
             limits: acquire.limits, slots: max(1, acquire.slots), holder: acquire.holder,
             leaseTTL: acquire.leaseTtlMs == 0 ? nil : Double(acquire.leaseTtlMs) / 1000, wait: acquire.wait,
             timeout: acquire.wait && acquire.timeoutMs > 0 ? Double(acquire.timeoutMs) / 1000 : nil,
-            mode: acquire.mode == .rateLimit ? .rateLimit : .concurrency, strict: acquire.strict,
-            includeRunLimits: acquire.includeRunLimits)
+            mode: try Mode(acquire.mode), strict: acquire.strict, includeRunLimits: acquire.includeRunLimits)
+    }
+}
+
+extension SlotRequest.Mode {
+    /// The Core mode of a wire mode; an unknown one is refused, never taken for another.
+    init(_ mode: Drover_V1_AcquireMode) throws(DroverError) {
+        switch mode {
+        case .concurrency: self = .concurrency
+        case .rateLimit: self = .rateLimit
+        case .UNRECOGNIZED(let value):
+            throw .invalidArgument(
+                "Unknown Acquire mode \(value): give CONCURRENCY (0) or RATE_LIMIT (1). "
+                    + "The client may be newer than this limit service.")
+        }
     }
 }
 

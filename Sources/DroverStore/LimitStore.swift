@@ -151,7 +151,7 @@ public final class SQLiteLimitStore: LimitStore {
         }
     }
 
-    private static func micros(_ date: Date) -> Int64 { Int64((date.timeIntervalSince1970 * 1_000_000).rounded()) }
+    private static func micros(_ date: Date) -> Int64 { date.microsecondsSince1970 }
     private static func date(_ micros: Int64) -> Date { Date(timeIntervalSince1970: Double(micros) / 1_000_000) }
 
     private static func describe(_ error: any Error) -> String {

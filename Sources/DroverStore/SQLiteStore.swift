@@ -412,8 +412,8 @@ public final class SQLiteStore: Store {
                     case .number(let micros)? = item["timestamp"]
                 else { throw DroverError(.internal, "bad entry") }
                 return FlowRunStateRecord(
-                    type: type, name: item["name"]?.stringValue ?? type.defaultName, timestamp: date(Int64(micros)),
-                    message: item["message"]?.stringValue ?? "")
+                    type: type, name: item["name"]?.stringValue ?? type.defaultName,
+                    timestamp: Date(timeIntervalSince1970: micros / 1_000_000), message: item["message"]?.stringValue ?? "")
             }
         } catch {
             throw DroverError(.internal, "Stored flow run '\(name)' has a damaged state history: \(error)")
@@ -483,8 +483,9 @@ public final class SQLiteStore: Store {
 
     // MARK: Helpers
 
+    /// `date` in whole microseconds since 1970; never traps (see `Date.microsecondsSince1970`).
     static func microseconds(_ date: Date) -> Int64 {
-        Int64((date.timeIntervalSince1970 * 1_000_000).rounded())
+        date.microsecondsSince1970
     }
 
     static func date(_ microseconds: Int64) -> Date {

@@ -27,6 +27,19 @@ import Testing
         #expect(error.message.contains("at most 100 characters (this one has 101)"))
     }
 
+    @Test func rejectsANameOfFewCharactersButManyBytes() throws {
+        // One letter and 300,000 combining marks: a single character of 600 kB.
+        let huge = "a" + String(repeating: "\u{301}", count: 300_000)
+        #expect(huge.count == 1)
+        let error = try rejection(of: huge)
+        #expect(error.code == .invalidArgument)
+        #expect(error.message.contains("at most 400 bytes of UTF-8 (this one has 600001)"), "\(error.message.prefix(300))")
+        #expect(error.message.utf8.count < 400, "the name is not echoed whole")
+        // A hundred four-byte characters still fit.
+        let wide = String(repeating: "\u{1F600}", count: ResourceName.maximumLength)
+        #expect(try ResourceName.validate(wide, kind: "work pool") == wide)
+    }
+
     @Test(arguments: [" pool", "pool ", " pool ", "\tpool"])
     func rejectsSurroundingWhitespace(_ name: String) throws {
         let error = try rejection(of: name)
@@ -82,5 +95,14 @@ import Testing
         #expect(ResourceName.printable(long) == String(repeating: "x", count: 100) + "…")
         let justFits = String(repeating: "x", count: ResourceName.maximumLength + 20)
         #expect(ResourceName.printable(justFits) == justFits)
+        let escapes = String(repeating: "\n", count: 61)  // 122 characters once escaped
+        #expect(ResourceName.printable(escapes) == String(repeating: "\\n", count: 50) + "…")
+    }
+
+    @Test func printableShortensTextOfFewCharactersButManyScalars() {
+        let huge = "a" + String(repeating: "\u{301}", count: 300_000)
+        let shown = ResourceName.printable(huge)
+        #expect(shown.unicodeScalars.count == ResourceName.maximumLength + 1)
+        #expect(shown.hasSuffix("…"))
     }
 }

@@ -1,3 +1,4 @@
+import DroverClient
 import DroverCore
 import DroverProto
 import Foundation
@@ -151,7 +152,8 @@ extension Coordinator {
             template: pool.baseJobTemplate, deploymentVariables: deployment.jobVariables, runVariables: runVariables)
         for tag in request.tags { try ResourceName.validate(tag, kind: "tag") }
         let now = clock()
-        let expectedStart = request.hasExpectedStartTime ? request.expectedStartTime.date : now
+        let expectedStart =
+            request.hasExpectedStartTime ? try request.expectedStartTime.validDate(field: "expected_start_time") : now
         let run = FlowRun(
             id: UUIDv7.make(at: now), name: RunName.make(), deploymentID: deployment.id, poolID: deployment.poolID,
             queueID: deployment.queueID, tags: Self.unique(deployment.tags + request.tags), parameters: parameters,

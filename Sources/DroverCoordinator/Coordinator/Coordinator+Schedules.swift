@@ -1,3 +1,4 @@
+import DroverClient
 import DroverCore
 import DroverProto
 import DroverStore
@@ -89,14 +90,14 @@ extension Coordinator {
         switch spec.kind {
         case .interval(let interval)?:
             let zone = try ScheduleKind.timeZone(named: interval.timezone)
-            let anchor = interval.hasAnchorDate ? interval.anchorDate.date : now
+            let anchor = interval.hasAnchorDate ? try interval.anchorDate.validDate(field: "anchor_date") : now
             kind = .interval(try IntervalSchedule(seconds: Int(interval.seconds), anchor: anchor, timeZone: zone))
         case .cron(let cron)?:
             let zone = try ScheduleKind.timeZone(named: cron.timezone)
             kind = .cron(try CronExpression(cron.cron, dayOr: cron.hasDayOr ? cron.dayOr : true), timeZone: zone)
         case .rrule(let rrule)?:
             let zone = try ScheduleKind.timeZone(named: rrule.timezone)
-            let start = rrule.hasDefaultStart ? rrule.defaultStart.date : now
+            let start = rrule.hasDefaultStart ? try rrule.defaultStart.validDate(field: "default_start") : now
             kind = .rrule(try RecurrenceRule(rrule.rrule, defaultStart: start, timeZone: zone))
         case nil:
             throw .invalidArgument("A schedule needs --interval, --cron or --rrule.")

@@ -181,10 +181,14 @@ struct RunSlots {
         }
     }
 
-    /// Renews the leases of `runs`, by holder, in one request.
+    /// Renews the leases of `runs`, by holder, in as few requests as the service takes
+    /// (`LimitRequestBounds.maximumLeasesPerRequest` holders each).
     private mutating func renew(_ runs: [UUID]) {
         let holders = runs.map(Lease.holder(ofRun:)).sorted()
-        outbox.append(.with { $0.requestID = takeRequestID(); $0.renew = .with { $0.holders = holders } })
+        for start in stride(from: 0, to: holders.count, by: LimitRequestBounds.maximumLeasesPerRequest) {
+            let batch = Array(holders[start..<min(start + LimitRequestBounds.maximumLeasesPerRequest, holders.count)])
+            outbox.append(.with { $0.requestID = takeRequestID(); $0.renew = .with { $0.holders = batch } })
+        }
     }
 
     private mutating func forgetAcquire(of run: UUID) {

@@ -1,3 +1,4 @@
+import DroverCore
 import Foundation
 
 /// A scheduled time at the store's precision, whole microseconds, to compare times read
@@ -6,6 +7,6 @@ struct ScheduleKey: Hashable {
     let microseconds: Int64
 
     init(_ date: Date) {
-        microseconds = Int64((date.timeIntervalSince1970 * 1_000_000).rounded())
+        microseconds = date.microsecondsSince1970
     }
 }

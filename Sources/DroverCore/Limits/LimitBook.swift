@@ -302,6 +302,7 @@ public struct LimitBook: Sendable {
         guard !request.limits.isEmpty || request.includeRunLimits else {
             throw .invalidArgument("An Acquire must name at least one limit.")
         }
+        try LimitRequestBounds.validate(holder: request.holder)
         let ttl = request.leaseTTL ?? settings.defaultLeaseTTL
         guard ttl.isFinite, ttl >= settings.minimumLeaseTTL, ttl <= settings.maximumLeaseTTL else {
             throw .invalidArgument(
@@ -578,7 +579,14 @@ public struct LimitBook: Sendable {
         names.map { "'\($0)'" }.joined(separator: ", ")
     }
 
+    /// No limit has that name: `invalidArgument` when no limit could (too long, a banned
+    /// character), else `notFound`.
     private static func notFound(_ name: String) -> DroverError {
-        .notFound("No concurrency limit named '\(ResourceName.printable(name))'.")
+        do {
+            try ResourceName.validate(name, kind: "concurrency limit")
+        } catch {
+            return error
+        }
+        return .notFound("No concurrency limit named '\(ResourceName.printable(name))'.")
     }
 }

@@ -2,12 +2,15 @@
 ///
 /// A name must survive every place it travels: CLI arguments, table output, the store,
 /// event topics (`pool/<name>/…`) and later URLs. So it is non-empty, at most
-/// `maximumLength` characters, has no surrounding spaces, no control characters, none of
+/// `maximumLength` characters and `maximumBytes` bytes of UTF-8 (one character may hold
+/// many bytes), has no surrounding spaces, no control characters, none of
 /// `/ % & > <` (Prefect bans the same), and does not start with `-` (it would read as an
 /// option).
 public enum ResourceName {
     /// The longest name accepted, in characters.
     public static let maximumLength = 100
+    /// The longest name accepted, in bytes of UTF-8: four per character.
+    public static let maximumBytes = 4 * maximumLength
     /// Characters that may not appear in a name.
     public static let bannedCharacters: [Character] = ["/", "%", "&", ">", "<"]
 
@@ -20,6 +23,9 @@ public enum ResourceName {
         }
         if name.isEmpty {
             throw .invalidArgument("A \(kind) name cannot be empty.")
+        }
+        if name.utf8.count > maximumBytes {
+            throw invalid("names are at most \(maximumBytes) bytes of UTF-8 (this one has \(name.utf8.count)).")
         }
         if name.count > maximumLength {
             throw invalid("names are at most \(maximumLength) characters (this one has \(name.count)).")
@@ -39,16 +45,25 @@ public enum ResourceName {
         return name
     }
 
-    /// `name` with control characters escaped, safe to echo in a message.
+    /// `name` with control characters escaped, safe to echo in a message. Text of more than
+    /// `maximumLength` + 20 Unicode scalars (escaped) is cut to its first `maximumLength`,
+    /// and "…": however long the name, the message stays short.
     public static func printable(_ name: String) -> String {
-        var out = ""
+        var out = String.UnicodeScalarView()
+        var count = 0
         for scalar in name.unicodeScalars {
             if scalar.properties.generalCategory == .control {
-                out += scalar.escaped(asASCII: true)
+                let escaped = scalar.escaped(asASCII: true).unicodeScalars
+                out.append(contentsOf: escaped)
+                count += escaped.count
             } else {
-                out.unicodeScalars.append(scalar)
+                out.append(scalar)
+                count += 1
+            }
+            if count > maximumLength + 20 {
+                return String(String.UnicodeScalarView(out.prefix(maximumLength))) + "…"
             }
         }
-        return out.count > maximumLength + 20 ? String(out.prefix(maximumLength)) + "…" : out
+        return String(out)
     }
 }
