@@ -274,9 +274,7 @@ extension Coordinator {
 
     /// A time a worker reported, if it is a valid one.
     private static func reported(_ timestamp: Google_Protobuf_Timestamp, _ field: String) throws(DroverError) -> Date {
-        guard (-62_135_596_800...253_402_300_799).contains(timestamp.seconds), (0..<1_000_000_000).contains(timestamp.nanos)
-        else { throw .invalidArgument("\(field) must be a time in the years 1 to 9999.") }
-        return timestamp.date
+        try timestamp.validDate(field: field)
     }
 
     func listWorkers(_ list: Drover_V1_ListWorkers) throws(DroverError) -> [Drover_V1_Worker] {

@@ -14,7 +14,7 @@ struct BenchCommand: ParsableCommand {
         commandName: "bench",
         abstract: "Load-test Drover and measure it.",
         discussion: "`drover bench` alone runs `drover bench dispatch`. See docs/benchmarks.md for the scenarios.",
-        subcommands: [BenchDispatchCommand.self, BenchLimitsCommand.self, BenchFleetCommand.self],
+        subcommands: [BenchDispatchCommand.self, BenchLimitsCommand.self, BenchChaosCommand.self, BenchFleetCommand.self],
         defaultSubcommand: BenchDispatchCommand.self
     )
 }
