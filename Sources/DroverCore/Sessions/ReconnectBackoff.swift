@@ -11,7 +11,7 @@ public struct ReconnectBackoff: Sendable, Equatable {
     /// Retries since the last stable session.
     public private(set) var failures = 0
 
-    public init(base: Duration = .milliseconds(100), cap: Duration = .seconds(5), stableAfter: Duration = .seconds(10)) {
+    public init(base: Duration = .milliseconds(100), cap: Duration = .seconds(5), stableAfter: Duration = .seconds(3)) {
         self.base = base
         self.cap = max(base, cap)
         self.stableAfter = stableAfter
