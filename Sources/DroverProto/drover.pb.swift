@@ -2640,6 +2640,10 @@ public nonisolated struct Drover_V1_LogList: Sendable {
   /// Clears the value of `flowRun`. Subsequent reads from it will return its default value.
   public mutating func clearFlowRun() {self._flowRun = nil}
 
+  /// More lines are stored after the last one here (the page was full by count or by size,
+  /// at most 512 KiB of text): ask again with after_sequence = the last line's sequence.
+  public var more: Bool = false
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -7460,7 +7464,7 @@ nonisolated extension Drover_V1_LogLine: SwiftProtobuf.Message, SwiftProtobuf._M
 
 nonisolated extension Drover_V1_LogList: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".LogList"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}lines\0\u{3}flow_run\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}lines\0\u{3}flow_run\0\u{1}more\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -7470,6 +7474,7 @@ nonisolated extension Drover_V1_LogList: SwiftProtobuf.Message, SwiftProtobuf._M
       switch fieldNumber {
       case 1: try { try decoder.decodeRepeatedMessageField(value: &self.lines) }()
       case 2: try { try decoder.decodeSingularMessageField(value: &self._flowRun) }()
+      case 3: try { try decoder.decodeSingularBoolField(value: &self.more) }()
       default: break
       }
     }
@@ -7486,12 +7491,16 @@ nonisolated extension Drover_V1_LogList: SwiftProtobuf.Message, SwiftProtobuf._M
     try { if let v = self._flowRun {
       try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
     } }()
+    if self.more != false {
+      try visitor.visitSingularBoolField(value: self.more, fieldNumber: 3)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Drover_V1_LogList, rhs: Drover_V1_LogList) -> Bool {
     if lhs.lines != rhs.lines {return false}
     if lhs._flowRun != rhs._flowRun {return false}
+    if lhs.more != rhs.more {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

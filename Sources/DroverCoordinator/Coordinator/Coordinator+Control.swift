@@ -9,12 +9,30 @@ extension Coordinator {
         do {
             var reply = try answer(request)
             reply.requestID = request.requestID
+            try Self.checkSize(of: reply, for: request)
             return reply
         } catch {
             if error.code == .internal {
                 logger.error("control request failed", metadata: ["error": "\(error.message)"])
             }
             return .failure(requestID: request.requestID, code: .init(error.code), message: error.message)
+        }
+    }
+
+    /// A reply that lists things could outgrow the 1 MiB a message may carry, and the client
+    /// would drop it and wait in vain: it is refused instead, saying how to ask for less.
+    /// Replies about one thing are small by the bounds on their fields, and are not measured.
+    static func checkSize(of reply: Drover_V1_ControlReply, for request: Drover_V1_ControlRequest) throws(DroverError) {
+        switch request.operation {
+        case .listWorkers, .listFlowRuns, .listDeployments, .listWorkPools, .listWorkQueues, .previewWorkPool,
+            .listDeploymentSchedules, .readFlowRunLogs:
+            let size = (try? reply.serializedBytes() as [UInt8])?.count ?? 0
+            guard Int64(size) > droverMaxFrameBytes - 1024 else { return }
+            throw .failedPrecondition(
+                "The answer would be \(size / 1024) KiB, over the 1 MiB one message may carry. Ask for less: "
+                    + "a smaller --limit, or one --pool.")
+        default:
+            return
         }
     }
 

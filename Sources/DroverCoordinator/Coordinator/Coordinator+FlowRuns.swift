@@ -89,9 +89,16 @@ extension Coordinator {
     func readLogs(_ read: Drover_V1_ReadFlowRunLogs) throws(DroverError) -> Drover_V1_LogList {
         let run = try flowRun(id: read.id)
         let limit = read.limit == 0 ? 1000 : min(Int(read.limit), Self.maximumListLimit)
-        let lines = try store.logs(of: run.id, after: read.afterSequence, limit: limit)
+        let stored = try store.logs(of: run.id, after: read.afterSequence, limit: limit)
+        // A page stays well under the 1 MiB a message may carry, however long the lines.
+        var bytes = 0
+        let lines = stored.prefix { line in
+            bytes += line.text.utf8.count + 64
+            return bytes <= Self.logPageBytes
+        }
         return .with {
             $0.flowRun = wire(run)
+            $0.more = lines.count < stored.count || stored.count == limit
             $0.lines = lines.map { line in
                 .with {
                     $0.sequence = line.sequence
@@ -103,6 +110,9 @@ extension Coordinator {
             }
         }
     }
+
+    /// The most text one page of logs carries.
+    static let logPageBytes = 512 * 1024
 
     // MARK: Wire forms
 

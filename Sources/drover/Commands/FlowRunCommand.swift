@@ -110,7 +110,7 @@ extension FlowRunCommand {
                 let request = Drover_V1_ReadFlowRunLogs.with { $0.id = id; $0.afterSequence = after; $0.limit = 1000 }
                 guard case .logs(let page) = try connection.call(.readFlowRunLogs(request)) else { throw unexpectedReply }
                 lines += page.lines
-                guard let last = page.lines.last, page.lines.count == 1000 else { return (lines, page.flowRun) }
+                guard let last = page.lines.last, page.more else { return (lines, page.flowRun) }
                 after = last.sequence
             }
         }

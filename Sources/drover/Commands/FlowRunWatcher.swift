@@ -34,7 +34,7 @@ struct FlowRunWatcher {
                 Terminal.print("Flow run '\(run.name)' is \(Formatting.stateType(run.stateType)) (\(run.stateName))")
                 lastState = state
             }
-            if page.lines.count < 1000 && Formatting.isTerminal(run.stateType) {
+            if !page.more && Formatting.isTerminal(run.stateType) {
                 if run.hasExitCode { Terminal.print("Exit code: \(run.exitCode)") }
                 return run.stateType
             }
