@@ -1,17 +1,5 @@
-/// SplitMix64: a tiny seeded random number generator, so a test's random sequence can be
-/// predicted, and a failing one replayed from its seed.
-public struct SeededGenerator: RandomNumberGenerator {
-    public var state: UInt64
+import DroverCore
 
-    public init(state: UInt64) {
-        self.state = state
-    }
-
-    public mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
+/// A seeded random number generator for tests (SplitMix64), so a test's random sequence can
+/// be predicted, and a failing one replayed from its seed.
+public typealias SeededGenerator = SplitMix64

@@ -102,7 +102,7 @@ public final class ChaosSoak {
     static let allRunsLimit = 3
 
     private let configuration: Configuration
-    private var random: UInt64
+    private var random: SplitMix64
     private let home: URL
     private let journal: URL
     private var server: ChaosProcess?
@@ -123,7 +123,7 @@ public final class ChaosSoak {
 
     public init(configuration: Configuration) {
         self.configuration = configuration
-        random = configuration.seed
+        random = SplitMix64(state: configuration.seed)
         home = FileManager.default.temporaryDirectory.appendingPathComponent("drover-chaos-\(UUID().uuidString)")
         journal = home.appendingPathComponent("journal")
     }
@@ -484,11 +484,7 @@ public final class ChaosSoak {
     // MARK: Randomness and time
 
     private func pick(_ count: Int) -> Int {
-        random &+= 0x9E37_79B9_7F4A_7C15
-        var z = random
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return Int((z ^ (z >> 31)) % UInt64(max(1, count)))
+        Int(random.next() % UInt64(max(1, count)))
     }
 
     static func nowNanos() -> UInt64 {

@@ -192,7 +192,7 @@ public struct WorkerSession: Sendable {
     private var drainDeadline: Instant?
     /// When reports that could not be sent (the socket's queue was full) are tried again.
     private var resendAt: Instant?
-    private var random: UInt64
+    private var random: SplitMix64
 
     /// A session that says Hello at the first `tick`. `seed` drives the back-off's jitter.
     public init(settings: Settings, now: Instant, seed: UInt64) {
@@ -203,7 +203,7 @@ public struct WorkerSession: Sendable {
         lastHeard = now
         nextHeartbeat = now
         startedAt = now
-        random = seed
+        random = SplitMix64(state: seed)
     }
 
     // MARK: Reading
@@ -294,19 +294,10 @@ public struct WorkerSession: Sendable {
 
     /// Leaves the current session (or attempt at one) and says Hello again after a back-off.
     private mutating func retry(_ now: Instant, reconnect: Bool, sessionLasted: Duration?) -> [Action] {
-        let delay = backoff.nextDelay(afterSessionOf: sessionLasted, random: nextRandom())
+        let delay = backoff.nextDelay(afterSessionOf: sessionLasted, random: random.nextUnit())
         phase = .waiting(until: now + delay)
         resendAt = nil
         return reconnect ? [.reconnect] : []
-    }
-
-    private mutating func nextRandom() -> Double {
-        // SplitMix64: enough to spread a fleet's retries.
-        random &+= 0x9E37_79B9_7F4A_7C15
-        var z = random
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return Double((z ^ (z >> 31)) >> 11) / Double(1 << 53)
     }
 
     // MARK: Messages from the server
@@ -400,11 +391,7 @@ public struct WorkerSession: Sendable {
         guard let held = runs[run] else { return [] }
         switch held.phase {
         case .queued:
-            runs[run] = nil
-            queue.removeAll { $0 == run }
-            return [.discard(run)]
-                + enqueue(
-                    .finished(RunEnd(run: run, outcome: .cancelled, exitCode: nil, message: "Cancelled before it started.", at: Date())))
+            return dropQueued(run, reporting: "Cancelled before it started.")
         case .starting, .running:
             runs[run]?.cancelRequested = true
             return [.terminate(run, grace: grace)]
@@ -413,13 +400,21 @@ public struct WorkerSession: Sendable {
         }
     }
 
+    /// Forgets an assignment whose process never started; reports it CANCELLED with
+    /// `message`, or nothing (the server moved past it).
+    private mutating func dropQueued(_ run: RunAttempt, reporting message: String?) -> [Action] {
+        runs[run] = nil
+        queue.removeAll { $0 == run }
+        guard let message else { return [.discard(run)] }
+        return [.discard(run)]
+            + enqueue(.finished(RunEnd(run: run, outcome: .cancelled, exitCode: nil, message: message, at: Date())))
+    }
+
     private mutating func stop(_ run: RunAttempt) -> [Action] {
         guard let held = runs[run] else { return [] }
         switch held.phase {
         case .queued:
-            runs[run] = nil
-            queue.removeAll { $0 == run }
-            return [.discard(run)]
+            return dropQueued(run, reporting: nil)
         case .starting, .running:
             runs[run]?.phase = .stopping
             runs[run]?.pendingLines = []
@@ -570,14 +565,8 @@ public struct WorkerSession: Sendable {
         for run in runs.keys.sorted() {
             switch runs[run]?.phase {
             case .queued?:
-                runs[run] = nil
-                queue.removeAll { $0 == run }
-                actions.append(.discard(run))
-                actions += enqueue(
-                    .finished(
-                        RunEnd(
-                            run: run, outcome: .cancelled, exitCode: nil,
-                            message: "Terminated before it started: the worker was stopped with a second signal.", at: Date())))
+                actions += dropQueued(
+                    run, reporting: "Terminated before it started: the worker was stopped with a second signal.")
             case .starting?, .running?:
                 runs[run]?.terminatedByWorker = true
                 actions.append(.terminate(run, grace: nil))
