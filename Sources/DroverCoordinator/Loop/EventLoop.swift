@@ -7,7 +7,8 @@ import Synchronization
 import ZeroMQ
 
 /// The coordinator's event loop: one OS thread that owns the control and dispatch
-/// ROUTER sockets, the DEALER to the limit service, and the `Coordinator` state.
+/// ROUTER sockets, the dispatch socket's monitor, the DEALER to the limit service, and
+/// the `Coordinator` state.
 ///
 /// ZeroMQ sockets are not thread-safe, so every socket is created, used and closed on
 /// this thread, which blocks in `zmq_poll` and never on Swift's cooperative pool. The
@@ -73,7 +74,13 @@ final class EventLoop: Sendable {
         }
         let control = try bindRouter(context, port: configuration.controlPort, option: "--control-port")
         let dispatch = try bindRouter(context, port: configuration.dispatchPort, option: "--dispatch-port")
-        try? dispatch.socket.set(.routerHandover, true)
+        // No handover: with it, any peer that connects with a worker's routing id (which
+        // `worker ls` prints) takes the worker's connection. A worker closes its old socket
+        // before it opens a new one, so its id is free again once the old connection's
+        // close reached this loop, which the monitor reports.
+        try? dispatch.socket.set(.routerHandover, false)
+        let monitor = try monitorConnections(of: dispatch.socket)
+        var connections = ConnectionTable()
         let limits = try connectLimits(context, endpoint: limitsEndpoint)
         let endpoints = ServerEndpoints(control: control.endpoint, dispatch: dispatch.endpoint, limits: limitsEndpoint)
         var coordinator = try factory.make(endpoints)
@@ -83,6 +90,7 @@ final class EventLoop: Sendable {
         var poller = Poller()
         let controlIndex = poller.add(control.socket)
         let dispatchIndex = poller.add(dispatch.socket)
+        let monitorIndex = poller.add(monitor.socket)
         let limitsIndex = poller.add(limits)
         let wakeupIndex = poller.add(fileDescriptor: wakeup.fileDescriptor)
         while !stopping.load(ordering: .sequentiallyConsistent) {
@@ -93,8 +101,12 @@ final class EventLoop: Sendable {
             if events[controlIndex].contains(.readable) {
                 serveControl(control.socket, &coordinator, replies: &replies)
             }
-            if events[dispatchIndex].contains(.readable) {
-                try serveDispatch(dispatch.socket, &coordinator)
+            if events[monitorIndex].contains(.readable) {
+                try readConnectionEvents(monitor, &connections, &coordinator)
+            }
+            if events[dispatchIndex].contains(.readable) || connections.sweepDue {
+                let drained = try serveDispatch(dispatch.socket, monitor: monitor, &connections, &coordinator)
+                if drained { closeSilentConnections(monitor, &connections) }
             }
             if events[limitsIndex].contains(.readable) {
                 try serveLimits(limits, &coordinator)
@@ -111,7 +123,7 @@ final class EventLoop: Sendable {
         // Finish what was already received, then close.
         var replies: [ControlReply] = []
         serveControl(control.socket, &coordinator, replies: &replies)
-        try serveDispatch(dispatch.socket, &coordinator)
+        try serveDispatch(dispatch.socket, monitor: monitor, &connections, &coordinator)
         try coordinator.sync()
         send(replies, on: control.socket)
         try flush(&coordinator, to: dispatch.socket, limits: limits)
@@ -123,6 +135,15 @@ final class EventLoop: Sendable {
         try RouterEndpoint.bind(
             context, endpoint: configuration.endpoint(port: port), maxFrameBytes: configuration.maxFrameBytes,
             ipv6: configuration.usesIPv6, portOption: option)
+    }
+
+    /// The dispatch socket's monitor: which connections open and close.
+    private func monitorConnections(of dispatch: Socket) throws(DroverError) -> SocketMonitor {
+        do {
+            return try SocketMonitor(dispatch, events: [.accepted, .disconnected])
+        } catch {
+            throw DroverError(.internal, "Could not monitor the dispatch endpoint's connections: \(error)")
+        }
     }
 
     /// A DEALER to the limit service. It connects in the background and keeps what is
@@ -173,9 +194,16 @@ final class EventLoop: Sendable {
 
     // MARK: Dispatch
 
-    private func serveDispatch(_ dispatch: Socket, _ coordinator: inout Coordinator) throws {
+    /// Handles the workers' messages received so far. Before each, the connection events
+    /// written before it are read, so the connection table knows the connection it came on.
+    /// Returns whether every message was read (not stopped by the batch limit).
+    @discardableResult
+    private func serveDispatch(
+        _ dispatch: Socket, monitor: SocketMonitor, _ connections: inout ConnectionTable, _ coordinator: inout Coordinator
+    ) throws -> Bool {
         for _ in 0..<Self.batchLimit {
-            guard let message = try? dispatch.receive(wait: false) else { return }
+            guard let message = try? dispatch.receive(wait: false) else { return true }
+            try readConnectionEvents(monitor, &connections, &coordinator)
             guard message.frames.count == 2, let identity = message.frames.first, !identity.isEmpty,
                 let envelope = try? Drover_V1_Envelope(serializedBytes: message.frames[1]),
                 case .workerMessage(let workerMessage)? = envelope.body
@@ -188,6 +216,7 @@ final class EventLoop: Sendable {
                 coordinator.refuseVersion(envelope.protocolVersion, worker: worker)
                 continue
             }
+            let sighting = message.sourceFD.map { connections.spoke(worker, on: $0) }
             do throws(DroverError) {
                 try coordinator.handle(worker: worker, workerMessage)
             } catch {
@@ -197,6 +226,40 @@ final class EventLoop: Sendable {
                 // failures (.internal) stop the server, which cannot promise what it cannot persist.
                 logger.warning("refused a worker's report", metadata: ["worker.id": "\(worker)", "reason": "\(error.message)"])
             }
+            if sighting == .alreadyClosed {
+                // It spoke from a connection that has closed since: it is gone (or on its way back).
+                try coordinator.connectionClosed(of: worker)
+            }
+        }
+        return false
+    }
+
+    /// Reads the dispatch connections' events; a worker whose current connection closed
+    /// is lost at once.
+    private func readConnectionEvents(
+        _ monitor: SocketMonitor, _ connections: inout ConnectionTable, _ coordinator: inout Coordinator
+    ) throws {
+        while let event = try? monitor.receive(wait: false) {
+            switch event.kind {
+            case .accepted:
+                connections.accepted(event.fileDescriptor)
+            case .disconnected:
+                if let worker = connections.disconnected(event.fileDescriptor) {
+                    try coordinator.connectionClosed(of: worker)
+                }
+            default:
+                break
+            }
+        }
+    }
+
+    /// Closes the connections the table says to (silent ones, once a worker's connection
+    /// closed): a reconnecting worker's new connection, which the ROUTER may have ignored
+    /// while its old one held the routing id, comes back by itself before its Hello is due.
+    private func closeSilentConnections(_ monitor: SocketMonitor, _ connections: inout ConnectionTable) {
+        for fd in connections.silentConnectionsToClose() {
+            logger.debug("closed a dispatch connection that has not spoken yet", metadata: ["connection.fd": "\(fd)"])
+            monitor.shutDown(connection: fd)
         }
     }
 
