@@ -2,18 +2,28 @@ import DroverCore
 import ZeroMQ
 
 /// A ROUTER socket bound the way every Drover endpoint is: messages to a vanished peer
-/// fail instead of vanishing, frames are size-bounded, and queues are deep.
+/// fail instead of vanishing, frames are size-bounded, and each peer's queues are bounded.
 public enum RouterEndpoint {
+    /// The per-peer queue bound of the limit service's endpoint: its peers are a few
+    /// coordinators, each with many runs' requests in flight at once.
+    public static let limitServiceQueueBound: Int32 = 100_000
+
     /// Binds a ROUTER on `endpoint`; `portOption` names the flag to change the port, for the error.
+    ///
+    /// - Parameter queueBound: messages queued per peer each way (SNDHWM and RCVHWM). With
+    ///   `ROUTER_MANDATORY`, a send to a peer whose queue is full fails at once
+    ///   (`Socket.send` returns false) and the caller decides what that means; a peer that
+    ///   sends faster than it is read is slowed by TCP.
     public static func bind(
-        _ context: Context, endpoint: String, maxFrameBytes: Int64, ipv6: Bool, portOption: String
+        _ context: Context, endpoint: String, maxFrameBytes: Int64, ipv6: Bool, portOption: String,
+        queueBound: Int32 = limitServiceQueueBound
     ) throws(DroverError) -> (socket: Socket, endpoint: String) {
         do {
             let socket = try Socket(context: context, type: .router)
             try socket.set(.routerMandatory, true)
             try socket.set(.maxMessageSize, maxFrameBytes)
-            try socket.set(.sendHighWaterMark, 100_000)
-            try socket.set(.receiveHighWaterMark, 100_000)
+            try socket.set(.sendHighWaterMark, queueBound)
+            try socket.set(.receiveHighWaterMark, queueBound)
             if ipv6 { try socket.set(.ipv6, true) }
             return (socket, try socket.bind(endpoint))
         } catch {

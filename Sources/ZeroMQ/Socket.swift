@@ -16,7 +16,7 @@ public final class Socket {
     public let type: SocketType
     let handle: UnsafeMutableRawPointer
     // Retained so the context is terminated only after this socket is closed.
-    private let context: Context
+    let context: Context
 
     /// Creates a socket of `type` in `context`.
     public init(context: Context, type: SocketType) throws(ZeroMQError) {
@@ -112,12 +112,14 @@ public final class Socket {
     /// Receives one whole multipart message.
     ///
     /// - Parameter wait: when false, return nil at once if no message is waiting.
-    /// - Returns: the message, or nil when `wait` is false and none is waiting, or when a
-    ///   receive timeout set with `receiveTimeout` expired.
+    /// - Returns: the message, with the descriptor of the connection it came in on, or nil
+    ///   when `wait` is false and none is waiting, or when a receive timeout set with
+    ///   `receiveTimeout` expired.
     public func receive(wait: Bool = true) throws(ZeroMQError) -> Message? {
         let part = UnsafeMutablePointer<zmq_msg_t>.allocate(capacity: 1)
         defer { part.deallocate() }
         var frames: [[UInt8]] = []
+        var sourceFD: Int32?
         while true {
             zmq_msg_init(part)
             let flags: Int32 = (frames.isEmpty && !wait) ? ZMQ_DONTWAIT : 0
@@ -134,10 +136,19 @@ public final class Socket {
             } else {
                 frames.append([])
             }
+            if sourceFD == nil {
+                // Deprecated in libzmq but kept (Debian's 4.3.4 has it); -1 for inproc.
+                let fd = zmq_msg_get(part, ZMQ_SRCFD)
+                if fd >= 0 { sourceFD = fd }
+            }
             // Read `more` before closing: closing releases the message's state.
             let more = zmq_msg_more(part) != 0
             zmq_msg_close(part)
-            if !more { return Message(frames) }
+            if !more {
+                var message = Message(frames)
+                message.sourceFD = sourceFD
+                return message
+            }
         }
     }
 }

@@ -6,9 +6,9 @@ import Testing
 import Glibc
 #endif
 
-/// A worker killed with SIGKILL: the server notices its silence (heartbeat 0.5 s, lost
-/// after three), crashes its running run, shows it OFFLINE, and hands work it never
-/// started to another worker.
+/// A worker killed with SIGKILL: the server notices at once that its connection closed
+/// (or, were it hung, its silence: heartbeat 0.5 s, lost after three), crashes its running
+/// run, shows it OFFLINE, and hands work it never started to another worker.
 @Suite(.timeLimit(.minutes(2)))
 struct WorkerLossTests {
     @Test func aKilledWorkersRunCrashesAndItsQueuedWorkGoesToAnotherWorker() async throws {
@@ -50,6 +50,62 @@ struct WorkerLossTests {
         #expect(quick.workerName == "w2")
         #expect(try await server.flowRun(longID).state == "CRASHED", "a crashed run stays crashed")
         #expect(await second.stop(signal: SIGINT) == .exit(0))
+        #expect(await server.stop() == .exit(0))
+    }
+
+    /// With heartbeats 30 s apart (silence would take 90 s to notice), a killed worker's
+    /// run is CRASHED within the guard: its closed connection is what the server noticed.
+    @Test func aKilledWorkerIsLostWhenItsConnectionClosesNotAfterItsHeartbeats() async throws {
+        let home = try TemporaryDirectory()
+        let server = try await DroverServer.start(
+            home: home.url, arguments: ["--control-port", "0", "--dispatch-port", "0", "--limits-port", "0", "--heartbeat-interval", "30"])
+        defer { server.terminate() }
+        try await server.succeed("work-pool", "create", "sudden")
+        try await server.succeed("deployment", "create", "long", "--pool", "sudden", "--command", "sleep 30")
+        let worker = try await DroverWorkerProcess.start(on: server, pool: "sudden", name: "w1", arguments: ["--limit", "1"])
+        defer { worker.terminate() }
+        let id = try await server.runDeployment("long")
+        let running = try await server.awaitFlowRun(id, toBe: "RUNNING")
+        let group = try #require(running.startedPID, "\(running)")
+        defer { ProcessGroup.kill(group) }
+
+        #expect(await worker.stop(signal: SIGKILL) == .signal(SIGKILL))
+        let crashed = try await server.awaitFlowRun(id, toBe: "CRASHED", seconds: 20)
+        #expect(crashed.workerName == "w1")
+        let w1 = try #require(element(named: "w1", in: try await server.workers(pool: "sudden")))
+        #expect(w1["status"] as? String == "OFFLINE", "\(w1)")
+        #expect(server.stderr.contains("a worker's connection closed"), "\(server.stderr)")
+        #expect(await server.stop() == .exit(0))
+    }
+
+    /// A hung worker keeps its connection open: heartbeats catch it. Woken, it is told its
+    /// run is over and says Hello again; the run stays CRASHED and is not run again by it.
+    @Test func aStoppedWorkerIsLostByItsSilenceAndItsRunIsNotTakenBack() async throws {
+        let home = try TemporaryDirectory()
+        let server = try await DroverServer.start(
+            home: home.url, arguments: ["--control-port", "0", "--dispatch-port", "0", "--limits-port", "0", "--heartbeat-interval", "0.5"])
+        defer { server.terminate() }
+        try await server.succeed("work-pool", "create", "hung")
+        try await server.succeed("deployment", "create", "long", "--pool", "hung", "--command", "sleep 30")
+        let worker = try await DroverWorkerProcess.start(on: server, pool: "hung", name: "w1", arguments: ["--limit", "1"])
+        defer { worker.terminate() }
+        let id = try await server.runDeployment("long")
+        let running = try await server.awaitFlowRun(id, toBe: "RUNNING")
+        let group = try #require(running.startedPID, "\(running)")
+        defer { ProcessGroup.kill(group) }
+
+        worker.send(SIGSTOP)
+        let crashed = try await server.awaitFlowRun(id, toBe: "CRASHED", seconds: 20)
+        #expect(crashed.history.last?.message == "Crashed: its worker stopped responding.", "\(crashed)")
+        worker.send(SIGCONT)
+        try await server.awaitWorker("w1", pool: "hung", status: "ONLINE")
+        // Told at its Hello that the run is no longer its own, it stops the process.
+        #expect(
+            await ProcessGroup.awaitEmpty(group, seconds: 20),
+            "pids \(ProcessGroup.livingMembers(of: group)) of the crashed run still run")
+        #expect(try await server.flowRun(id).state == "CRASHED")
+        #expect(try await server.flowRun(id).attempt == 1, "not run again")
+        #expect(await worker.stop(signal: SIGINT) == .exit(0), "\(worker.stderr)")
         #expect(await server.stop() == .exit(0))
     }
 

@@ -36,6 +36,32 @@ import ZeroMQ
         #expect(try second.receive(wait: false) == nil)
     }
 
+    /// What the dispatch endpoint relies on to keep a worker's connection its own: without
+    /// `ROUTER_HANDOVER`, a second connection with a routing id in use is ignored (libzmq
+    /// never routes to or from it), and the first keeps the id.
+    @Test func routerWithoutHandoverKeepsAnIDWithItsFirstConnection() throws {
+        let context = try Context()
+        let router = try Socket(context: context, type: .router)
+        try router.set(.routerMandatory, true)
+        let endpoint = try router.bind(loopbackWildcard)
+        let owner = try Socket(context: context, type: .dealer)
+        try owner.set(.routingID, bytes("worker-1"))
+        try owner.connect(endpoint)
+        try owner.send(Message(strings: ["from the owner"]))
+        #expect(try receiveGuarded(router).strings == ["worker-1", "from the owner"])
+
+        let impostor = try Socket(context: context, type: .dealer)
+        try impostor.set(.routingID, bytes("worker-1"))
+        try impostor.connect(endpoint)
+        try impostor.send(Message(strings: ["forged"]))
+        try owner.send(Message(strings: ["still here"]))
+        #expect(try receiveGuarded(router).strings == ["worker-1", "still here"])
+        try router.send(Message(strings: ["worker-1", "for the owner"]))
+        #expect(try receiveGuarded(owner).strings == ["for the owner"])
+        #expect(try !isReadable(impostor, within: .milliseconds(200)))
+        #expect(try router.receive(wait: false) == nil, "the impostor's message was never delivered")
+    }
+
     @Test func dealerEnvelopeWithEmptyDelimiterKeepsItsFrames() throws {
         let context = try Context()
         let router = try Socket(context: context, type: .router)

@@ -86,6 +86,15 @@ extension Coordinator {
         try perform(dispatcher.workerDisconnected(worker))
     }
 
+    /// The connection the worker's last message came from closed: its process died, or it
+    /// left that connection for a new one. Either way it is lost now, not after its
+    /// heartbeats stop; a worker that lives says Hello again from its new connection.
+    public mutating func connectionClosed(of worker: String) throws(DroverError) {
+        guard let session = sessions[worker] else { return }
+        logger.info("a worker's connection closed", metadata: ["worker.name": "\(session.name)"])
+        try perform(dispatcher.workerDisconnected(worker))
+    }
+
     private mutating func welcome(_ worker: String, _ hello: Drover_V1_Hello, now: Date) throws(DroverError) {
         do {
             var connected = try admit(worker, hello, now: now)

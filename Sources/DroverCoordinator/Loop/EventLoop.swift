@@ -7,21 +7,54 @@ import Synchronization
 import ZeroMQ
 
 /// The coordinator's event loop: one OS thread that owns the control and dispatch
-/// ROUTER sockets, the DEALER to the limit service, and the `Coordinator` state.
+/// ROUTER sockets, the dispatch socket's monitor, the DEALER to the limit service, and
+/// the `Coordinator` state.
 ///
 /// ZeroMQ sockets are not thread-safe, so every socket is created, used and closed on
 /// this thread, which blocks in `zmq_poll` and never on Swift's cooperative pool. The
 /// poll timeout is the coordinator's next deadline (a run falling due, a worker going
 /// silent), so timers need no thread of their own and nothing polls the store. Other
 /// threads reach the loop only through `stop()`, which rings an eventfd in the poll set.
+///
+/// Every peer may be hostile: what one sends cannot take the loop from the others. Each
+/// peer's outgoing queue is bounded (`controlQueueBound`, `dispatchQueueBound`), the
+/// replies one wake-up holds are bounded (`replyBudget`), warnings about bad frames are
+/// rate-limited, and what a peer sent is escaped before it is logged.
 final class EventLoop: Sendable {
     private let configuration: CoordinatorConfiguration
     private let logger: Logger
     private let wakeup: Wakeup
     private let stopping = Atomic<Bool>(false)
+    /// Warnings about what peers send: at most one of a kind every 10 s, with a count of
+    /// those held back. Only the loop's thread takes it.
+    private let peerWarnings = Mutex(WarningGate())
+    /// Control replies dropped because their client's queue was full, since the start.
+    private let droppedReplies = Atomic<Int>(0)
 
     /// Messages handled per socket per wake-up, so one busy socket cannot starve the other.
     private static let batchLimit = 1024
+
+    /// Bytes of control replies one wake-up holds until they are sent: past it the loop
+    /// reads no more requests until the next wake-up. Replies wait for the group commit,
+    /// so without a bound one client's burst of large requests (a list of many pools) would
+    /// be held in memory all at once.
+    static let replyBudget = 8 << 20
+
+    /// How long one wake-up spends handling control requests before it sends what it has
+    /// and polls again. Requests are read fairly, one client's then the next's, so a client
+    /// waits for about this long behind one that floods the server with costly requests.
+    static let controlTimeBudget: Duration = .milliseconds(50)
+
+    /// Replies queued per control client (its SNDHWM and RCVHWM). Twice the deepest
+    /// pipelining of our own clients (`drover bench` keeps 256 requests in flight), since
+    /// libzmq counts what the peer read in steps of half the mark. A client that leaves more
+    /// unread is not reading: further replies to it are dropped and counted.
+    static let controlQueueBound: Int32 = 512
+
+    /// Messages queued per worker (its SNDHWM and RCVHWM). A worker is sent at most its
+    /// limit of runs plus an acknowledgement per report and a few cancels and stops, and
+    /// reads them at once; one that leaves this many unread is treated as unreachable.
+    static let dispatchQueueBound: Int32 = 10_000
 
     init(configuration: CoordinatorConfiguration, logger: Logger) throws(DroverError) {
         self.configuration = configuration
@@ -71,9 +104,17 @@ final class EventLoop: Sendable {
         } catch {
             throw DroverError(.internal, "Could not create a ZeroMQ context: \(error)")
         }
-        let control = try bindRouter(context, port: configuration.controlPort, option: "--control-port")
-        let dispatch = try bindRouter(context, port: configuration.dispatchPort, option: "--dispatch-port")
-        try? dispatch.socket.set(.routerHandover, true)
+        let control = try bindRouter(
+            context, port: configuration.controlPort, option: "--control-port", queueBound: Self.controlQueueBound)
+        let dispatch = try bindRouter(
+            context, port: configuration.dispatchPort, option: "--dispatch-port", queueBound: Self.dispatchQueueBound)
+        // No handover: with it, any peer that connects with a worker's routing id (which
+        // `worker ls` prints) takes the worker's connection. A worker closes its old socket
+        // before it opens a new one, so its id is free again once the old connection's
+        // close reached this loop, which the monitor reports.
+        try? dispatch.socket.set(.routerHandover, false)
+        let monitor = try monitorConnections(of: dispatch.socket)
+        var connections = ConnectionTable()
         let limits = try connectLimits(context, endpoint: limitsEndpoint)
         let endpoints = ServerEndpoints(control: control.endpoint, dispatch: dispatch.endpoint, limits: limitsEndpoint)
         var coordinator = try factory.make(endpoints)
@@ -83,6 +124,7 @@ final class EventLoop: Sendable {
         var poller = Poller()
         let controlIndex = poller.add(control.socket)
         let dispatchIndex = poller.add(dispatch.socket)
+        let monitorIndex = poller.add(monitor.socket)
         let limitsIndex = poller.add(limits)
         let wakeupIndex = poller.add(fileDescriptor: wakeup.fileDescriptor)
         while !stopping.load(ordering: .sequentiallyConsistent) {
@@ -93,8 +135,12 @@ final class EventLoop: Sendable {
             if events[controlIndex].contains(.readable) {
                 serveControl(control.socket, &coordinator, replies: &replies)
             }
-            if events[dispatchIndex].contains(.readable) {
-                try serveDispatch(dispatch.socket, &coordinator)
+            if events[monitorIndex].contains(.readable) {
+                try readConnectionEvents(monitor, &connections, &coordinator)
+            }
+            if events[dispatchIndex].contains(.readable) || connections.sweepDue {
+                let drained = try serveDispatch(dispatch.socket, monitor: monitor, &connections, &coordinator)
+                if drained { closeSilentConnections(monitor, &connections) }
             }
             if events[limitsIndex].contains(.readable) {
                 try serveLimits(limits, &coordinator)
@@ -111,18 +157,27 @@ final class EventLoop: Sendable {
         // Finish what was already received, then close.
         var replies: [ControlReply] = []
         serveControl(control.socket, &coordinator, replies: &replies)
-        try serveDispatch(dispatch.socket, &coordinator)
+        try serveDispatch(dispatch.socket, monitor: monitor, &connections, &coordinator)
         try coordinator.sync()
         send(replies, on: control.socket)
         try flush(&coordinator, to: dispatch.socket, limits: limits)
     }
 
     private func bindRouter(
-        _ context: Context, port: Int, option: String
+        _ context: Context, port: Int, option: String, queueBound: Int32
     ) throws(DroverError) -> (socket: Socket, endpoint: String) {
         try RouterEndpoint.bind(
             context, endpoint: configuration.endpoint(port: port), maxFrameBytes: configuration.maxFrameBytes,
-            ipv6: configuration.usesIPv6, portOption: option)
+            ipv6: configuration.usesIPv6, portOption: option, queueBound: queueBound)
+    }
+
+    /// The dispatch socket's monitor: which connections open and close.
+    private func monitorConnections(of dispatch: Socket) throws(DroverError) -> SocketMonitor {
+        do {
+            return try SocketMonitor(dispatch, events: [.accepted, .disconnected])
+        } catch {
+            throw DroverError(.internal, "Could not monitor the dispatch endpoint's connections: \(error)")
+        }
     }
 
     /// A DEALER to the limit service. It connects in the background and keeps what is
@@ -144,43 +199,75 @@ final class EventLoop: Sendable {
 
     // MARK: Control
 
-    /// A reply to a control client, held until the changes behind it are durable.
-    private typealias ControlReply = (identity: [UInt8], reply: Drover_V1_ControlReply)
+    /// A reply to a control client, serialized, held until the changes behind it are durable.
+    private typealias ControlReply = (identity: [UInt8], payload: [UInt8])
 
-    /// Handles the control requests received so far and adds their replies to `replies`.
+    /// Handles the control requests received so far and adds their replies to `replies`,
+    /// until the batch, the reply budget or the time budget is spent.
     private func serveControl(_ control: Socket, _ coordinator: inout Coordinator, replies: inout [ControlReply]) {
+        var bytes = replies.reduce(0) { $0 + $1.payload.count }
+        let deadline = ContinuousClock.now + Self.controlTimeBudget
         for _ in 0..<Self.batchLimit {
-            guard let message = try? control.receive(wait: false) else { return }
+            guard bytes < Self.replyBudget, ContinuousClock.now < deadline, let message = try? control.receive(wait: false)
+            else { return }
+            let identity: [UInt8]
+            let reply: Drover_V1_ControlReply
             switch ControlFrame.decode(message) {
             case nil:
-                logger.warning("dropped a control message without a routing id")
-            case .reject(let identity, let reply)?:
-                logger.warning(
+                warn("dropped a control message without a routing id", ["bytes": "\(message.byteCount)"])
+                continue
+            case .reject(let who, let rejection)?:
+                warn(
                     "rejected a control message",
-                    metadata: ["reason": "\(reply.error.message)", "bytes": "\(message.byteCount)"])
-                replies.append((identity, reply))
-            case .request(let identity, let request)?:
-                replies.append((identity, coordinator.handle(request)))
+                    ["reason": "\(ResourceName.printable(rejection.error.message))", "bytes": "\(message.byteCount)"])
+                (identity, reply) = (who, rejection)
+            case .request(let who, let request)?:
+                (identity, reply) = (who, coordinator.handle(request))
+            }
+            do {
+                let payload: [UInt8] = try Drover_V1_Envelope.reply(reply).serializedBytes()
+                bytes += payload.count
+                replies.append((identity, payload))
+            } catch {
+                logger.error("could not encode a control reply", metadata: ["error": "\(error)"])
             }
         }
     }
 
+    /// Sends the replies; one whose client's queue is full is dropped and counted.
     private func send(_ replies: [ControlReply], on control: Socket) {
-        for (identity, reply) in replies {
-            send(.reply(reply), to: identity, on: control, what: "control reply")
+        for (identity, payload) in replies {
+            do {
+                if try control.send(ZeroMQ.Message([identity, payload]), wait: false) { continue }
+                let dropped = droppedReplies.add(1, ordering: .relaxed).newValue
+                warn(
+                    "dropped a control reply: the client's queue is full",
+                    ["client.bytes": "\(identity.count)", "replies.dropped": "\(dropped)"])
+            } catch let error where error.code == .hostUnreachable {
+                logger.debug("a control client left before its reply")
+            } catch {
+                logger.error("could not send a control reply", metadata: ["error": "\(error)"])
+            }
         }
     }
 
     // MARK: Dispatch
 
-    private func serveDispatch(_ dispatch: Socket, _ coordinator: inout Coordinator) throws {
+    /// Handles the workers' messages received so far. Before each, the connection events
+    /// written before it are read, so the connection table knows the connection it came on.
+    /// Returns whether every message was read (not stopped by the batch limit).
+    @discardableResult
+    private func serveDispatch(
+        _ dispatch: Socket, monitor: SocketMonitor, _ connections: inout ConnectionTable, _ coordinator: inout Coordinator
+    ) throws -> Bool {
         for _ in 0..<Self.batchLimit {
-            guard let message = try? dispatch.receive(wait: false) else { return }
+            guard let message = try? dispatch.receive(wait: false) else { return true }
+            try readConnectionEvents(monitor, &connections, &coordinator)
             guard message.frames.count == 2, let identity = message.frames.first, !identity.isEmpty,
                 let envelope = try? Drover_V1_Envelope(serializedBytes: message.frames[1]),
                 case .workerMessage(let workerMessage)? = envelope.body
             else {
-                logger.warning("dropped a malformed message on the dispatch endpoint", metadata: ["bytes": "\(message.byteCount)"])
+                warn("dropped a malformed message on the dispatch endpoint", ["bytes": "\(message.byteCount)"])
                 continue
             }
             let worker = String(decoding: identity, as: UTF8.self)
@@ -188,6 +275,7 @@ final class EventLoop: Sendable {
                 coordinator.refuseVersion(envelope.protocolVersion, worker: worker)
                 continue
             }
+            let sighting = message.sourceFD.map { connections.spoke(worker, on: $0) }
             do throws(DroverError) {
                 try coordinator.handle(worker: worker, workerMessage)
             } catch {
@@ -195,7 +283,43 @@ final class EventLoop: Sendable {
                 // A report that breaks the rules (a transition the state machine forbids) is
                 // the worker's problem, not the server's: log it and carry on. Store
                 // failures (.internal) stop the server, which cannot promise what it cannot persist.
-                logger.warning("refused a worker's report", metadata: ["worker.id": "\(worker)", "reason": "\(error.message)"])
+                warn(
+                    "refused a worker's report",
+                    ["worker.id": "\(ResourceName.printable(worker))", "reason": "\(ResourceName.printable(error.message))"])
+            }
+            if sighting == .alreadyClosed {
+                // It spoke from a connection that has closed since: it is gone (or on its way back).
+                try coordinator.connectionClosed(of: worker)
+            }
+        }
+        return false
+    }
+
+    /// Closes the connections the table says to (silent ones, once a worker's connection
+    /// closed): a reconnecting worker's new connection, which the ROUTER may have ignored
+    /// while its old one held the routing id, comes back by itself before its Hello is due.
+    private func closeSilentConnections(_ monitor: SocketMonitor, _ connections: inout ConnectionTable) {
+        for fd in connections.silentConnectionsToClose() {
+            logger.debug("closed a dispatch connection that has not spoken yet", metadata: ["connection.fd": "\(fd)"])
+            monitor.shutDown(connection: fd)
+        }
+    }
+
+    /// Reads the dispatch connections' events; a worker whose current connection closed
+    /// is lost at once.
+    private func readConnectionEvents(
+        _ monitor: SocketMonitor, _ connections: inout ConnectionTable, _ coordinator: inout Coordinator
+    ) throws {
+        while let event = try? monitor.receive(wait: false) {
+            switch event.kind {
+            case .accepted:
+                connections.accepted(event.fileDescriptor)
+            case .disconnected:
+                if let worker = connections.disconnected(event.fileDescriptor) {
+                    try coordinator.connectionClosed(of: worker)
+                }
+            default:
+                break
             }
         }
     }
@@ -208,7 +332,7 @@ final class EventLoop: Sendable {
             guard message.frames.count == 1, let envelope = try? Drover_V1_Envelope(serializedBytes: message.frames[0]),
                 case .limitReply(let reply)? = envelope.body
             else {
-                logger.warning("dropped a malformed message from the limit service", metadata: ["bytes": "\(message.byteCount)"])
+                warn("dropped a malformed message from the limit service", ["bytes": "\(message.byteCount)"])
                 continue
             }
             try coordinator.handle(limitReply: reply)
@@ -233,7 +357,7 @@ final class EventLoop: Sendable {
                         $0.limitRequest = request
                     }.serializedBytes()
                     if try !limits.send(payload, wait: false) {
-                        logger.warning("dropped a request for the limit service: its queue is full")
+                        warn("dropped a request for the limit service: its queue is full", [:])
                     }
                 } catch {
                     logger.error("could not send a request to the limit service", metadata: ["error": "\(error)"])
@@ -242,7 +366,7 @@ final class EventLoop: Sendable {
             for (worker, message) in outbox {
                 let delivered = send(
                     .with { $0.protocolVersion = droverProtocolVersion; $0.coordinatorMessage = message },
-                    to: Array(worker.utf8), on: dispatch, what: "dispatch message")
+                    to: worker, on: dispatch)
                 if !delivered && coordinator.isConnected(worker) {
                     try coordinator.workerUnreachable(worker)
                 }
@@ -250,19 +374,32 @@ final class EventLoop: Sendable {
         }
     }
 
-    /// Sends one envelope without blocking; false when the peer is gone or its queue is full.
-    @discardableResult
-    private func send(_ envelope: Drover_V1_Envelope, to identity: [UInt8], on socket: Socket, what: String) -> Bool {
+    /// Sends one envelope to a worker without blocking; false when it is gone or its queue
+    /// is full (it does not read: the caller treats it as unreachable).
+    private func send(_ envelope: Drover_V1_Envelope, to worker: String, on dispatch: Socket) -> Bool {
         do {
             let payload: [UInt8] = try envelope.serializedBytes()
-            if try socket.send(ZeroMQ.Message([identity, payload]), wait: false) { return true }
-            logger.warning("dropped a \(what): the peer's queue is full")
+            if try dispatch.send(ZeroMQ.Message([Array(worker.utf8), payload]), wait: false) { return true }
+            warn("dropped a dispatch message: the worker's queue is full", ["worker.id": "\(ResourceName.printable(worker))"])
         } catch let error as ZeroMQError where error.code == .hostUnreachable {
-            logger.debug("a peer left before its \(what)")
+            logger.debug("a worker left before its dispatch message")
         } catch {
-            logger.error("could not send a \(what)", metadata: ["error": "\(error)"])
+            logger.error("could not send a dispatch message", metadata: ["error": "\(error)"])
         }
         return false
+    }
+
+    /// Logs a warning about what a peer sent, unless one of the same kind went out in the
+    /// last 10 s; the next one says how many were held back meanwhile. `kind` is the
+    /// message; the metadata must hold nothing a peer sent unescaped.
+    private func warn(_ kind: String, _ metadata: Logger.Metadata) {
+        let heldBack: Int? = peerWarnings.withLock { gate in
+            gate.allows(kind, now: .now) ? gate.takeHeldBack(kind) : nil
+        }
+        guard let heldBack else { return }
+        var metadata = metadata
+        if heldBack > 0 { metadata["warnings.held_back"] = "\(heldBack)" }
+        logger.warning("\(kind)", metadata: metadata)
     }
 }
 
