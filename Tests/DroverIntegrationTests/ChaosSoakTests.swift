@@ -4,12 +4,14 @@ import Testing
 
 /// A short `drover bench chaos`: real server, real workers, real runs, and the server,
 /// workers and limit service killed on a seeded schedule. Every invariant must hold.
-@Suite(.timeLimit(.minutes(4)))
+@Suite(.timeLimit(.minutes(5)))
 struct ChaosSoakTests {
     @Test func aShortSoakWithServerAndWorkerKillsKeepsEveryInvariant() async throws {
         let result = try await drover(
-            "bench", "chaos", "--seed", "7", "--duration", "25", "--server-kills", "3", "--worker-kills", "2",
-            "--worker-stops", "2", "-o", "json")
+            [
+                "bench", "chaos", "--seed", "7", "--duration", "20", "--server-kills", "3", "--worker-kills", "2",
+                "--worker-stops", "2", "-o", "json",
+            ], guardSeconds: 200)
         #expect(result.status == 0, "\(result)")
         let report = try JSON.object(result.stdout)
         #expect((report["runs"] as? Int ?? 0) > 20, "\(report)")
@@ -21,8 +23,10 @@ struct ChaosSoakTests {
 
     @Test func aStandaloneLimitServiceKilledMidSoakLeavesNoSlotTaken() async throws {
         let result = try await drover(
-            "bench", "chaos", "--seed", "11", "--duration", "15", "--server-kills", "1", "--worker-kills", "0",
-            "--worker-stops", "0", "--limit-service", "standalone", "--limit-service-kills", "2", "-o", "json")
+            [
+                "bench", "chaos", "--seed", "11", "--duration", "12", "--server-kills", "1", "--worker-kills", "0",
+                "--worker-stops", "0", "--limit-service", "standalone", "--limit-service-kills", "2", "-o", "json",
+            ], guardSeconds: 200)
         #expect(result.status == 0, "\(result)")
         let report = try JSON.object(result.stdout)
         #expect(report["limit_service_kills"] as? Int == 2, "\(report)")
