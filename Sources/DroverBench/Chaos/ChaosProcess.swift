@@ -1,3 +1,4 @@
+import CProcessSpawn
 import DroverCore
 import Foundation
 
@@ -6,16 +7,16 @@ import Glibc
 #endif
 
 /// A process the chaos soak starts, signals and reaps: a server, a limit service or a
-/// worker, with its output in a log file.
+/// worker, with its output in a log file. It is started with `drover_spawn`, so it dies with
+/// the soak (a parent-death signal) even if the soak itself is killed.
 final class ChaosProcess {
     let pid: Int32
     /// The line the process printed when it was ready (empty when not awaited).
     let readyLine: String
-    private let process: Process
+    private var reaped = false
 
-    private init(process: Process, readyLine: String) {
-        self.process = process
-        self.pid = process.processIdentifier
+    private init(pid: Int32, readyLine: String) {
+        self.pid = pid
         self.readyLine = readyLine
     }
 
@@ -24,41 +25,46 @@ final class ChaosProcess {
     static func launch(
         _ executable: URL, _ arguments: [String], environment: [String: String], log: URL, awaiting marker: String?
     ) throws(DroverError) -> ChaosProcess {
-        let process = Process()
-        process.executableURL = executable
-        process.arguments = arguments
         // Nothing of the caller's own Drover settings: the soak says what each process serves.
         var inherited = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("DROVER_") }
         inherited.merge(environment) { _, new in new }
-        process.environment = inherited
-        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
-        do {
-            let handle = try FileHandle(forWritingTo: log)
-            process.standardOutput = handle
-            process.standardError = handle
-            process.standardInput = FileHandle.nullDevice
-            try process.run()
-        } catch {
-            throw DroverError(.internal, "The soak could not start \(arguments.prefix(2).joined(separator: " ")): \(error)")
+        let what = arguments.prefix(2).joined(separator: " ")
+        let output = open(log.path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard output >= 0 else { throw DroverError(.internal, "The soak could not open \(log.path): errno \(errno).") }
+        defer { close(output) }
+        var pid: pid_t = 0
+        var childErrno: Int32 = 0
+        var step: Int32 = 0
+        let started = CStringArray.with([executable.path] + arguments) { argv in
+            CStringArray.with(inherited.map { "\($0.key)=\($0.value)" }) { envp in
+                guard let argv, let envp else { return Int32(-1) }
+                return drover_spawn(executable.path, argv, envp, nil, output, output, &pid, &childErrno, &step)
+            }
         }
-        let started = ChaosProcess(process: process, readyLine: "")
-        guard let marker else { return started }
+        guard started == 0 else {
+            throw DroverError(.internal, "The soak could not start \(what): step \(step), errno \(childErrno).")
+        }
+        let process = ChaosProcess(pid: pid, readyLine: "")
+        guard let marker else { return process }
         let deadline = Date().addingTimeInterval(30)
         while Date() < deadline && process.isRunning {
             let text = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
             if let line = text.split(separator: "\n").first(where: { $0.contains(marker) }) {
-                return ChaosProcess(process: process, readyLine: String(line))
+                return ChaosProcess(pid: pid, readyLine: String(line))
             }
             usleep(10_000)
         }
-        started.signal(SIGKILL)
-        started.reap()
+        process.signal(SIGKILL)
+        process.reap()
         let text = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
-        throw DroverError(.unavailable, "\(arguments.prefix(2).joined(separator: " ")) did not start:\n\(text.suffix(2000))")
+        throw DroverError(.unavailable, "\(what) did not start:\n\(text.suffix(2000))")
     }
 
+    /// Whether it has not exited yet.
+    var isRunning: Bool { !reaped && drover_child_has_exited(pid) == 0 }
+
     func signal(_ signal: Int32) {
-        if process.isRunning { kill(pid, signal) }
+        if isRunning { kill(pid, signal) }
     }
 
     /// Signals the process and every process group its children lead (a worker's runs).
@@ -70,10 +76,14 @@ final class ChaosProcess {
 
     /// Waits for the process to end; after `graceSeconds`, kills it.
     func reap(graceSeconds: Double = 10) {
+        guard !reaped else { return }
         let deadline = Date().addingTimeInterval(graceSeconds)
-        while process.isRunning && Date() < deadline { usleep(10_000) }
-        if process.isRunning { kill(pid, SIGKILL) }
-        process.waitUntilExit()
+        while isRunning && Date() < deadline { usleep(10_000) }
+        if isRunning { kill(pid, SIGKILL) }
+        var signaled: Int32 = 0
+        var value: Int32 = 0
+        _ = drover_reap(pid, &signaled, &value)
+        reaped = true
     }
 
     /// The process's peak resident memory so far, in MiB (0 once it ended).
