@@ -16,6 +16,12 @@ import ZeroMQ
 /// silent), so timers need no thread of their own and nothing polls the store. Other
 /// threads reach the loop only through `stop()`, which rings an eventfd in the poll set.
 ///
+/// Deadlines are checked between wake-ups, so a wake-up is bounded in time, not only in
+/// messages: each endpoint is served for at most `serveTimeBudget`, then what it produced
+/// is committed and sent, and the deadlines come due. (Bounded by count alone, one wake-up
+/// of 1,024 costly requests took tens of seconds in a debug build, and a dead worker's
+/// heartbeat deadline waited for it.)
+///
 /// Every peer may be hostile: what one sends cannot take the loop from the others. Each
 /// peer's outgoing queue is bounded (`controlQueueBound`, `dispatchQueueBound`), the
 /// replies one wake-up holds are bounded (`replyBudget`), warnings about bad frames are
@@ -40,10 +46,11 @@ final class EventLoop: Sendable {
     /// be held in memory all at once.
     static let replyBudget = 8 << 20
 
-    /// How long one wake-up spends handling control requests before it sends what it has
-    /// and polls again. Requests are read fairly, one client's then the next's, so a client
-    /// waits for about this long behind one that floods the server with costly requests.
-    static let controlTimeBudget: Duration = .milliseconds(50)
+    /// How long one wake-up serves one endpoint before it commits and sends what it has,
+    /// handles deadlines and polls again. Control requests are read fairly, one client's then
+    /// the next's, so a client waits for about this long behind one that floods the server
+    /// with costly requests, and a deadline is late by at most about twice this.
+    static let serveTimeBudget: Duration = .milliseconds(50)
 
     /// Replies queued per control client (its SNDHWM and RCVHWM). Twice the deepest
     /// pipelining of our own clients (`drover bench` keeps 256 requests in flight), since
@@ -206,7 +213,7 @@ final class EventLoop: Sendable {
     /// until the batch, the reply budget or the time budget is spent.
     private func serveControl(_ control: Socket, _ coordinator: inout Coordinator, replies: inout [ControlReply]) {
         var bytes = replies.reduce(0) { $0 + $1.payload.count }
-        let deadline = ContinuousClock.now + Self.controlTimeBudget
+        let deadline = ContinuousClock.now + Self.serveTimeBudget
         for _ in 0..<Self.batchLimit {
             guard bytes < Self.replyBudget, ContinuousClock.now < deadline, let message = try? control.receive(wait: false)
             else { return }
@@ -253,14 +260,16 @@ final class EventLoop: Sendable {
 
     // MARK: Dispatch
 
-    /// Handles the workers' messages received so far. Before each, the connection events
-    /// written before it are read, so the connection table knows the connection it came on.
-    /// Returns whether every message was read (not stopped by the batch limit).
+    /// Handles the workers' messages received so far, until the batch or the time budget is
+    /// spent. Before each, the connection events written before it are read, so the
+    /// connection table knows the connection it came on. Returns whether every message was read.
     @discardableResult
     private func serveDispatch(
         _ dispatch: Socket, monitor: SocketMonitor, _ connections: inout ConnectionTable, _ coordinator: inout Coordinator
     ) throws -> Bool {
+        let deadline = ContinuousClock.now + Self.serveTimeBudget
         for _ in 0..<Self.batchLimit {
+            guard ContinuousClock.now < deadline else { return false }
             guard let message = try? dispatch.receive(wait: false) else { return true }
             try readConnectionEvents(monitor, &connections, &coordinator)
             guard message.frames.count == 2, let identity = message.frames.first, !identity.isEmpty,
