@@ -75,9 +75,7 @@ struct BenchChaosCommand: ParsableCommand {
         let report = try ChaosSoak(configuration: configuration).run()
         if configuration.progress != nil { Terminal.error("") }
         if output.json {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys]
-            Terminal.print(String(decoding: try encoder.encode(report), as: UTF8.self))
+            try Terminal.printJSON(report)
         } else {
             Terminal.print(Self.describe(report))
         }

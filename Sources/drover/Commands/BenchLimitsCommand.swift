@@ -72,9 +72,7 @@ struct BenchLimitsCommand: ParsableCommand {
         if showProgress { Terminal.error("") }
         if let own { report.server = ServerUsage.read(pid: own.pid) }
         if output.json {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys]
-            Terminal.print(String(decoding: try encoder.encode(report), as: UTF8.self))
+            try Terminal.printJSON(report)
         } else {
             Terminal.print(Self.describe(report))
         }

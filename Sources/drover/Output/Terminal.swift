@@ -11,4 +11,11 @@ enum Terminal {
     static func error(_ text: String, newline: Bool = true) {
         FileHandle.standardError.write(Data((!newline || text.hasSuffix("\n") ? text : text + "\n").utf8))
     }
+
+    /// Prints `value` as one line of JSON with sorted keys: a bench report for scripts.
+    static func printJSON(_ value: some Encodable) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        print(String(decoding: try encoder.encode(value), as: UTF8.self))
+    }
 }
