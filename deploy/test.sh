@@ -15,3 +15,10 @@ if ! "$test_python/bin/python3" -c "import croniter, dateutil" >/dev/null 2>&1; 
 fi
 swift build --build-tests
 swift test "$@"
+# Two short chaos soaks against the real binary, after the tests rather than among them (they
+# start servers, workers and runs of their own): the server, workers and a standalone limit
+# service are killed on a seeded schedule, and nothing may be lost, run twice or run past a
+# limit. Each exits 1 on a violation and prints it.
+.build/debug/drover bench chaos --seed 7 --duration 20 --server-kills 3 --worker-kills 2 --worker-stops 2
+.build/debug/drover bench chaos --seed 11 --duration 12 --server-kills 1 --worker-kills 0 --worker-stops 0 \
+  --limit-service standalone --limit-service-kills 2
