@@ -44,7 +44,7 @@ struct HostileControlTests {
                 var exchanges: [Exchange] = []
                 for (index, frame) in frames.enumerated() {
                     try hostile.send([frame.bytes])
-                    let reply = try hostile.awaitReply(seconds: 5)  // a failure guard
+                    let reply = try hostile.awaitReply(seconds: 20)  // a failure guard
                     try bystander.send([serverInfoRequest(id: 2 + UInt64(index))])
                     // The server must still answer others promptly: a second is the promise.
                     let served = try bystander.awaitReply(seconds: 1)
