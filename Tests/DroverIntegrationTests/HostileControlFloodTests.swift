@@ -5,9 +5,14 @@ import Foundation
 import Testing
 import ZeroMQ
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// A control client that sends thousands of requests with large replies and never reads
 /// them: the replies it leaves unread are bounded (then dropped and counted), so the
-/// server's memory stays bounded and everyone else is still served meanwhile.
+/// server's memory stays bounded, everyone else is still served meanwhile, and deadlines
+/// come on time (a hung worker is lost after its heartbeats, not after the flood).
 @Suite(.timeLimit(.minutes(5)))
 struct HostileControlFloodTests {
     static let pools = 100
@@ -21,7 +26,9 @@ struct HostileControlFloodTests {
             "Not yet passing: in a debug build the server takes minutes to reach the flooder's queue bound, so the 200 s guard runs out (issue 12)."))
     func aClientThatNeverReadsCannotTakeTheServersMemoryNorItsAnswers() async throws {
         let home = try TemporaryDirectory()
-        let server = try await DroverServer.start(home: home.url)
+        let server = try await DroverServer.start(
+            home: home.url,
+            arguments: ["--control-port", "0", "--dispatch-port", "0", "--limits-port", "0", "--heartbeat-interval", "0.5"])
         defer { server.terminate() }
         let endpoint = server.endpoint
 
@@ -53,6 +60,12 @@ struct HostileControlFloodTests {
         try #require(created == Self.pools)
         let listing = try await server.drover("work-pool", "ls", "-o", "json")
         try #require(listing.status == 0, "\(listing)")
+        try await server.succeed("deployment", "create", "long", "--pool", "pool-0", "--command", "sleep 60")
+        let worker = try await DroverWorkerProcess.start(on: server, pool: "pool-0", name: "w1", arguments: ["--limit", "1"])
+        defer { worker.terminate() }
+        let run = try await server.runDeployment("long")
+        let group = try #require(try await server.awaitFlowRun(run, toBe: "RUNNING").startedPID)
+        defer { ProcessGroup.kill(group) }
 
         // The flood, on a thread of its own. It never reads, and stays connected until told.
         let request: [UInt8] = try Drover_V1_Envelope.request(.with { $0.requestID = 1; $0.listWorkPools = .init() })
@@ -81,6 +94,14 @@ struct HostileControlFloodTests {
         // until the flooder's queue is full and replies to it are dropped, and a while after.
         var peakMiB = 0
         var answers: [(result: DroverResult, seconds: Double)] = []
+        answers.append((try await server.drover("work-pool", "ls"), 0))
+        // A worker that hangs now is lost after its 3 heartbeats (1.5 s), however busy the loop.
+        worker.send(SIGSTOP)
+        let stopped = Date()
+        _ = try await server.awaitFlowRun(run, toBe: "CRASHED", seconds: 60)
+        let lostAfter = Date().timeIntervalSince(stopped)
+        worker.send(SIGKILL)
+        worker.send(SIGCONT)
         var afterFull = 0
         let guardDeadline = Date(timeIntervalSinceNow: 200)
         while afterFull < 10 {
@@ -101,6 +122,7 @@ struct HostileControlFloodTests {
             answers.allSatisfy { $0.result.status == 0 && $0.result.stdout.contains("pool-99") },
             "slowest \(slowest) s: \(answers.filter { $0.result.status != 0 }.map(\.result))")
         #expect(peakMiB < Self.rssBoundMiB, "the server's resident memory reached \(peakMiB) MiB")
+        #expect(lostAfter < 10, "the hung worker was lost \(lostAfter) s after it stopped (heartbeats: 1.5 s)")
         // What could not be queued was dropped, counted, and said once in a while, not once per reply.
         let warnings = server.stderr.components(separatedBy: "dropped a control reply").count - 1
         #expect(warnings >= 1 && warnings <= 30, "\(warnings) warnings")
