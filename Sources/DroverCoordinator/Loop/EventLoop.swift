@@ -116,9 +116,11 @@ final class EventLoop: Sendable {
         let dispatch = try bindRouter(
             context, port: configuration.dispatchPort, option: "--dispatch-port", queueBound: Self.dispatchQueueBound)
         // No handover: with it, any peer that connects with a worker's routing id (which
-        // `worker ls` prints) takes the worker's connection. A worker closes its old socket
-        // before it opens a new one, so its id is free again once the old connection's
-        // close reached this loop, which the monitor reports.
+        // `worker ls` prints) takes the worker's connection. Without it, a connection that
+        // arrives with an id in use is ignored for good. A worker that reconnects closes its
+        // old socket, so its id is free once that close reached this loop; should its new
+        // connection have arrived first, it is shut down then (`ConnectionTable`'s silent
+        // connections) and libzmq brings it back by itself, before the worker's Hello.
         try? dispatch.socket.set(.routerHandover, false)
         let monitor = try monitorConnections(of: dispatch.socket)
         var connections = ConnectionTable()
