@@ -9,8 +9,6 @@ public struct SessionLedger: Sendable, Equatable {
     public let helloID: UInt64
     /// The highest report number applied in this session.
     public private(set) var applied: UInt64 = 0
-    /// Reports were applied (or seen again) that the worker has not yet been told of.
-    public private(set) var acknowledgementDue = false
 
     public init(session: UInt64, helloID: UInt64) {
         self.session = session
@@ -35,14 +33,8 @@ public struct SessionLedger: Sendable, Equatable {
     /// life, so anything at or below the highest applied one was applied.
     public mutating func admit(report seq: UInt64, session: UInt64) -> ReportVerdict {
         guard session == self.session else { return .foreignSession }
-        acknowledgementDue = true
         guard seq == 0 || seq > applied else { return .duplicate }
         applied = seq == 0 ? applied : seq
         return .apply
-    }
-
-    /// The worker was told `applied`.
-    public mutating func acknowledgementSent() {
-        acknowledgementDue = false
     }
 }

@@ -55,21 +55,20 @@ func drover(
 
 /// `drover(_:env:)` with the arguments as an array.
 func drover(
-    _ arguments: [String], env: [String: String] = [:], guardSeconds: Double = DroverBinary.commandGuardSeconds,
-    sourceLocation: SourceLocation = #_sourceLocation
+    _ arguments: [String], env: [String: String] = [:], sourceLocation: SourceLocation = #_sourceLocation
 ) async throws -> DroverResult {
     let environment = DroverBinary.baseEnvironment().merging(env) { _, new in new }
     let child = try ChildProcess(executable: DroverBinary.url, arguments: arguments, environment: environment)
     let finished = await onOwnThread {
         defer { child.killAndReap() }
-        let finished = child.waitForExit(seconds: guardSeconds)
+        let finished = child.waitForExit(seconds: DroverBinary.commandGuardSeconds)
         child.killAndReap()
         child.finishReading()
         return finished
     }
     if !finished {
         Issue.record(
-            "drover \(arguments.joined(separator: " ")) did not finish within \(guardSeconds) s; killed it",
+            "drover \(arguments.joined(separator: " ")) did not finish within \(DroverBinary.commandGuardSeconds) s; killed it",
             sourceLocation: sourceLocation)
     }
     let status: Int32 = if case .exit(let code) = child.exit { code } else { -1 }
