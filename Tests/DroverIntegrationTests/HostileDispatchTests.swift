@@ -86,5 +86,42 @@ struct HostileDispatchTests {
         #expect(await victim.stop(signal: SIGINT) == .exit(0), "\(victim.stderr)")
         #expect(await server.stop() == .exit(0))
     }
+
+    /// A peer that set no routing id (ZeroMQ gives it one starting with a zero byte), or one
+    /// that is not UTF-8, is told what to set, and nothing it asks for is done.
+    @Test(arguments: [nil, [0xFF, 0xFE, 0x41]] as [[UInt8]?])
+    func aPeerWithoutAWorkerIDIsToldToSetOne(routingID: [UInt8]?) async throws {
+        let home = try TemporaryDirectory()
+        let server = try await DroverServer.start(home: home.url)
+        defer { server.terminate() }
+        let hello: [UInt8] = try Drover_V1_Envelope.with {
+            $0.protocolVersion = droverProtocolVersion
+            $0.workerMessage = .with {
+                $0.hello = .with {
+                    $0.workerID = "nameless"
+                    $0.workPoolName = "made-by-a-stranger"
+                    $0.createPoolIfNotFound = true
+                    $0.helloID = 1
+                }
+            }
+        }.serializedBytes()
+        let endpoint = server.dispatchEndpoint
+        let reply = try await onOwnThread {
+            Result { () throws -> Drover_V1_Envelope? in
+                let peer = try RawPeer(endpoint: endpoint, routingID: routingID)
+                try peer.send([hello])
+                return try peer.awaitReply(seconds: 10)
+            }
+        }.get()
+
+        let refusal = try #require(reply, "no answer within 10 s").coordinatorMessage
+        #expect(refusal.reject.error.code == .invalidArgument, "\(refusal)")
+        #expect(refusal.reject.error.message.contains("ZMQ_ROUTING_ID"), "\(refusal)")
+        #expect(refusal.session == 0 && !refusal.reject.helloAgain)
+        let pools = try await server.drover("work-pool", "ls", "-o", "json")
+        #expect(pools.status == 0 && !pools.stdout.contains("made-by-a-stranger"), "\(pools)")
+        #expect(try await server.workers().isEmpty)
+        #expect(await server.stop() == .exit(0))
+    }
 }
 #endif

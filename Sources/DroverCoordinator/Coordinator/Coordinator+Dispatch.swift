@@ -18,9 +18,10 @@ extension Coordinator {
                 // its new session stays.
                 if !dispatcher.isConnected(worker), var session = sessions.removeValue(forKey: worker) {
                     session.online = false
-                    departed[session.poolName + "/" + session.name] = session
-                    logger.warning(
-                        "worker lost", metadata: ["worker.name": "\(session.name)", "pool.name": "\(session.poolName)"])
+                    rememberDeparted(session)
+                    logWorker(
+                        "worker lost", level: .warning,
+                        ["worker.name": "\(session.name)", "pool.name": "\(session.poolName)"])
                 }
                 pending.append(contentsOf: try recover(runs, reason: "its worker stopped responding"))
             case .orphaned(let runs):

@@ -2,6 +2,7 @@ import DroverClient
 import DroverCore
 import DroverProto
 import Foundation
+import Logging
 import SwiftProtobuf
 
 // Messages from workers on the dispatch endpoint.
@@ -54,13 +55,13 @@ extension Coordinator {
         case .logBatch(let batch):
             try appendLogs(batch, by: Reporter(connected), now: now)
         case .bye(let bye):
-            logger.info(
-                "worker said goodbye",
-                metadata: ["worker.name": "\(connected.name)", "reason": "\(ResourceName.printable(String(bye.reason.prefix(200))))"])
+            logWorker(
+                "worker said goodbye", level: .info,
+                ["worker.name": "\(connected.name)", "reason": "\(ResourceName.printable(String(bye.reason.prefix(200))))"])
             // It left on purpose: no "worker lost" for it.
             connected.online = false
             sessions[worker] = nil
-            departed[connected.poolName + "/" + connected.name] = connected
+            rememberDeparted(connected)
             try perform(dispatcher.workerDisconnected(worker))
         case .hello, nil:
             break
@@ -91,7 +92,7 @@ extension Coordinator {
     /// heartbeats stop; a worker that lives says Hello again from its new connection.
     public mutating func connectionClosed(of worker: String) throws(DroverError) {
         guard let session = sessions[worker] else { return }
-        logger.info("a worker's connection closed", metadata: ["worker.name": "\(session.name)"])
+        logWorker("a worker's connection closed", level: .info, ["worker.name": "\(session.name)"])
         try perform(dispatcher.workerDisconnected(worker))
     }
 
@@ -123,9 +124,9 @@ extension Coordinator {
             sessions[worker] = connected
             departed[connected.poolName + "/" + connected.name] = nil
             send(.welcome(connected.welcome), to: worker)
-            logger.info(
-                "worker connected",
-                metadata: [
+            logWorker(
+                "worker connected", level: .info,
+                [
                     "worker.name": "\(connected.name)", "pool.name": "\(connected.poolName)",
                     "worker.limit": "\(connected.limit.map(String.init) ?? "unlimited")", "runs.claimed": "\(claimed.count)",
                 ])
@@ -349,5 +350,31 @@ struct Reporter {
 
     init(_ session: ConnectedWorker) {
         self.init(id: session.id, name: session.name)
+    }
+}
+
+// Workers that left, and the lines about workers coming and going.
+extension Coordinator {
+    /// The most departed workers `worker ls` keeps; past it the one seen longest ago goes.
+    /// Connections are free to make, so without a bound a peer could grow the list (and
+    /// every `worker ls`) without end.
+    static let maxDeparted = 1_000
+
+    mutating func rememberDeparted(_ worker: ConnectedWorker) {
+        departed[worker.poolName + "/" + worker.name] = worker
+        guard departed.count > Self.maxDeparted,
+            let oldest = departed.min(by: { $0.value.lastSeen < $1.value.lastSeen })?.key
+        else { return }
+        departed[oldest] = nil
+    }
+
+    /// Logs a line about a worker unless a hundred of its kind went out in the last 10 s;
+    /// the next one let through says how many were not logged meanwhile.
+    mutating func logWorker(_ kind: String, level: Logger.Level, _ metadata: Logger.Metadata) {
+        guard workerLines.allows(kind, now: .now) else { return }
+        var metadata = metadata
+        let heldBack = workerLines.takeHeldBack(kind)
+        if heldBack > 0 { metadata["lines.not_logged"] = "\(heldBack)" }
+        logger.log(level: level, "\(kind)", metadata: metadata)
     }
 }

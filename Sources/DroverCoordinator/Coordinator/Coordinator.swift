@@ -72,6 +72,9 @@ public struct Coordinator {
     var refusedSessions: Set<RefusedSession> = []
     /// Warnings about what peers send, at most one of a kind every few seconds.
     var peerWarnings = WarningGate()
+    /// Lines about workers coming and going: a fleet starting shows each worker, a flood of
+    /// Hellos (or of connections) a hundred lines per 10 s and the count of the rest.
+    var workerLines = WarningGate(interval: .seconds(10), burst: 100)
 
     let store: any Store
     let settings: Settings

@@ -274,19 +274,29 @@ final class EventLoop: Sendable {
             guard ContinuousClock.now < deadline else { return false }
             guard let message = try? dispatch.receive(wait: false) else { return true }
             try readConnectionEvents(monitor, &connections, &coordinator)
-            guard message.frames.count == 2, let identity = message.frames.first, !identity.isEmpty,
-                let envelope = try? Drover_V1_Envelope(serializedBytes: message.frames[1]),
-                case .workerMessage(let workerMessage)? = envelope.body
-            else {
+            let worker: String
+            let workerMessage: Drover_V1_WorkerMessage
+            switch DispatchFrame.decode(message.frames) {
+            case .message(let sender, let decoded):
+                (worker, workerMessage) = (sender, decoded)
+            case .otherVersion(let sender, let version):
+                coordinator.refuseVersion(version, worker: sender)
+                continue
+            case .unnamed(let identity):
+                warn("refused a worker that did not set its routing id to its worker id", ["bytes": "\(message.byteCount)"])
+                refuseUnnamed(identity, on: dispatch)
+                continue
+            case .malformed:
                 warn("dropped a malformed message on the dispatch endpoint", ["bytes": "\(message.byteCount)"])
                 continue
             }
-            let worker = String(decoding: identity, as: UTF8.self)
-            guard envelope.protocolVersion == droverProtocolVersion else {
-                coordinator.refuseVersion(envelope.protocolVersion, worker: worker)
+            let sighting = message.sourceFD.map { connections.spoke(worker, on: $0) }
+            if sighting == .alreadyClosed, case .hello? = workerMessage.kind {
+                // Its connection closed before its Hello was read: no one is there to welcome
+                // (a session now would only be lost at once, and listed as departed).
+                try coordinator.connectionClosed(of: worker)
                 continue
             }
-            let sighting = message.sourceFD.map { connections.spoke(worker, on: $0) }
             do throws(DroverError) {
                 try coordinator.handle(worker: worker, workerMessage)
             } catch {
@@ -388,9 +398,15 @@ final class EventLoop: Sendable {
     /// Sends one envelope to a worker without blocking; false when it is gone or its queue
     /// is full (it does not read: the caller treats it as unreachable).
     private func send(_ envelope: Drover_V1_Envelope, to worker: String, on dispatch: Socket) -> Bool {
+        send(envelope, toIdentity: Array(worker.utf8), on: dispatch)
+    }
+
+    @discardableResult
+    private func send(_ envelope: Drover_V1_Envelope, toIdentity identity: [UInt8], on dispatch: Socket) -> Bool {
         do {
             let payload: [UInt8] = try envelope.serializedBytes()
-            if try dispatch.send(ZeroMQ.Message([Array(worker.utf8), payload]), wait: false) { return true }
+            if try dispatch.send(ZeroMQ.Message([identity, payload]), wait: false) { return true }
+            let worker = String(decoding: identity, as: UTF8.self)
             warn("dropped a dispatch message: the worker's queue is full", ["worker.id": "\(ResourceName.printable(worker))"])
         } catch let error as ZeroMQError where error.code == .hostUnreachable {
             logger.debug("a worker left before its dispatch message")
@@ -398,6 +414,14 @@ final class EventLoop: Sendable {
             logger.error("could not send a dispatch message", metadata: ["error": "\(error)"])
         }
         return false
+    }
+
+    /// Tells a peer that did not name itself what to set; it has no session to refuse.
+    private func refuseUnnamed(_ identity: [UInt8], on dispatch: Socket) {
+        let refusal = DispatchFrame.unnamedRefusal()
+        send(
+            .with { $0.protocolVersion = droverProtocolVersion; $0.coordinatorMessage = refusal },
+            toIdentity: identity, on: dispatch)
     }
 
     /// Logs a warning about what a peer sent, unless one of the same kind went out in the

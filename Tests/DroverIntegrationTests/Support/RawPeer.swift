@@ -9,8 +9,10 @@ import ZeroMQ
 final class RawPeer {
     private let socket: Socket
 
-    init(endpoint: String) throws {
+    /// `routingID` nil: ZeroMQ picks one (5 bytes, the first of them zero).
+    init(endpoint: String, routingID: [UInt8]? = nil) throws {
         socket = try Socket(context: try Context(ioThreads: 1), type: .dealer)
+        if let routingID { try socket.set(.routingID, routingID) }
         try socket.connect(endpoint)
     }
 
