@@ -93,6 +93,15 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
+        // The coverage-guided fuzz target (deploy/fuzz.sh); built normally, it replays inputs.
+        .executableTarget(
+            name: "drover-fuzz",
+            dependencies: [
+                "DroverClient", "DroverCoordinator", "DroverCore", "DroverLimits", "DroverProto", "DroverStore", "ZeroMQ",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ]
+        ),
 
         .target(name: "DroverTestSupport", dependencies: ["DroverCore"], path: "Tests/DroverTestSupport"),
         .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ"]),
@@ -120,6 +129,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        .testTarget(name: "DroverFuzzTests", dependencies: ["drover-fuzz"]),
         .testTarget(name: "DroverWorkerTests", dependencies: ["DroverWorker", "DroverCore", "DroverTestSupport"]),
         .testTarget(name: "DroverClientTests", dependencies: ["DroverClient", "DroverTestSupport", "ZeroMQ"]),
         .testTarget(

@@ -22,3 +22,5 @@ swift test "$@"
 .build/debug/drover bench chaos --seed 7 --duration 20 --server-kills 3 --worker-kills 2 --worker-stops 2
 .build/debug/drover bench chaos --seed 11 --duration 12 --server-kills 1 --worker-kills 0 --worker-stops 0 \
   --limit-service standalone --limit-service-kills 2
+# Coverage-guided fuzzing of every decoder and message handler for a minute (deploy/fuzz.sh).
+bash deploy/fuzz.sh 60

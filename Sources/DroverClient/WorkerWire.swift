@@ -107,6 +107,17 @@ extension Drover_V1_WorkerMessage {
     }
 }
 
+extension Drover_V1_CoordinatorMessage {
+    /// The server's message in a message from the dispatch socket: one frame holding one
+    /// `Envelope`; nil for anything else.
+    public init?(frames: [[UInt8]]) {
+        guard frames.count == 1, let envelope = try? Drover_V1_Envelope(serializedBytes: frames[0]),
+            case .coordinatorMessage(let message)? = envelope.body
+        else { return nil }
+        self = message
+    }
+}
+
 extension WorkerSession.Incoming {
     /// What a message from the server means to a worker; nil for one it cannot use (no
     /// kind, or a run id that is not a UUID).

@@ -95,23 +95,11 @@ public final class LimitLoop: Sendable {
     private func serve(_ socket: Socket, _ core: inout LimitServiceCore, into deliveries: inout [LimitDelivery]) throws {
         for _ in 0..<Self.batchLimit {
             guard let message = try? socket.receive(wait: false) else { return }
-            guard let identity = message.frames.first, !identity.isEmpty else { continue }
-            guard message.frames.count == 2, let envelope = try? Drover_V1_Envelope(serializedBytes: message.frames[1]),
-                case .limitRequest(let request)? = envelope.body
-            else {
-                deliveries.append(
-                    Self.failure(identity, 0, .malformedMessage, "Malformed message: expected one frame holding a Drover limit request."))
-                continue
+            switch LimitFrame.decode(message.frames) {
+            case .request(let client, let request): deliveries += try core.handle(request, from: client)
+            case .refuse(let refusal): deliveries.append(refusal)
+            case .unanswerable: continue
             }
-            guard envelope.protocolVersion == droverProtocolVersion else {
-                deliveries.append(
-                    Self.failure(
-                        identity, request.requestID, .unsupportedVersion,
-                        "This limit service speaks Drover protocol version \(droverProtocolVersion); the client sent "
-                            + "version \(envelope.protocolVersion). Use a drover of the same release."))
-                continue
-            }
-            deliveries += try core.handle(request, from: identity)
         }
     }
 
@@ -146,16 +134,5 @@ public final class LimitLoop: Sendable {
             logger.error("could not send a limits reply", metadata: ["error": "\(error)"])
         }
         return false
-    }
-
-    private static func failure(
-        _ client: [UInt8], _ requestID: UInt64, _ code: Drover_V1_Error.Code, _ message: String
-    ) -> LimitDelivery {
-        LimitDelivery(
-            client: client,
-            reply: .with {
-                $0.requestID = requestID
-                $0.error = .with { $0.code = code; $0.message = message }
-            }, grantedLease: nil)
     }
 }

@@ -7,13 +7,13 @@ import ZeroMQ
 /// A well-formed message is two frames: the sender's routing id, then one `Envelope`
 /// of the current protocol version holding a `ControlRequest`. Anything else is
 /// answered with a typed error (when there is someone to answer) and acted on not at all.
-enum ControlFrame: Equatable {
+public enum ControlFrame: Equatable {
     /// A request to handle, and who to answer.
     case request(identity: [UInt8], Drover_V1_ControlRequest)
     /// A message that cannot be handled; send the reply to say why.
     case reject(identity: [UInt8], Drover_V1_ControlReply)
 
-    static func decode(_ message: ZeroMQ.Message) -> ControlFrame? {
+    public static func decode(_ message: ZeroMQ.Message) -> ControlFrame? {
         guard let identity = message.frames.first, !identity.isEmpty else { return nil }
         guard message.frames.count == 2 else {
             return .reject(
