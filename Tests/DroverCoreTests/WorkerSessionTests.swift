@@ -222,6 +222,24 @@ import Testing
         #expect(refused.received(.refused(helloID: 1, error), session: 0, acknowledged: 0, now: start) == [.giveUp(error)])
     }
 
+    @Test func aReconnectedSocketHeartbeatsAtOnceWhenWelcomedAndOnlyThen() {
+        var worker = session()
+        _ = worker.tick(now: start)
+        // Greeting: the Hello is on its way; nothing more to say.
+        #expect(worker.connected(now: start + .milliseconds(10)).isEmpty)
+        _ = worker.received(welcome(1, session: 10), session: 10, acknowledged: 0, now: start)
+        _ = worker.tick(now: start)
+        // Its next beat is 2 s away; a reconnection brings it forward to now.
+        let now = start + .milliseconds(300)
+        #expect(worker.tick(now: now).isEmpty)
+        #expect(worker.connected(now: now) == [.send(.init(session: 10, kind: .heartbeat))])
+        #expect(worker.tick(now: now + .milliseconds(1)).isEmpty)
+        // A new server answers it with "say Hello again", and the Hello goes after the back-off.
+        _ = worker.received(.helloAgain(rejectedSession: 10), session: 0, acknowledged: 0, now: now + .milliseconds(1))
+        #expect(worker.session == nil)
+        #expect(worker.connected(now: now + .milliseconds(2)).isEmpty)
+    }
+
     @Test func aSilentServerIsLeftForAFreshSocket() {
         var worker = running()
         #expect(worker.tick(now: start + .seconds(6)).contains(.send(.init(session: 10, kind: .heartbeat))))

@@ -284,6 +284,16 @@ public struct WorkerSession: Sendable {
         return actions
     }
 
+    /// The socket (re)connected to the server's endpoint. A welcomed worker heartbeats at
+    /// once instead of at its next beat: if a new server is there now (the old one was
+    /// restarted), its "say Hello again" comes back in a round trip, not a heartbeat later;
+    /// if it is the same server, the heartbeat is merely early.
+    public mutating func connected(now: Instant) -> [Action] {
+        guard case .welcomed = phase else { return [] }
+        nextHeartbeat = now
+        return tick(now: now)
+    }
+
     private func firstContactExpired(_ now: Instant) -> Action? {
         guard !everWelcomed, now - startedAt > settings.connectTimeout else { return nil }
         return .giveUp(

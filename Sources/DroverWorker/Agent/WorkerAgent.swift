@@ -27,6 +27,8 @@ public final class WorkerAgent {
     private let childEvents: ChildEventQueue
 
     private var socket: Socket
+    /// Tells when `socket` (re)connects, so a worker whose server restarted says so at once.
+    private var monitor: SocketMonitor
     private var session: WorkerSession
     /// The limit service runs reach for slots, from Welcome.
     private var limitsEndpoint = ""
@@ -59,7 +61,7 @@ public final class WorkerAgent {
         } catch {
             throw DroverError(.internal, "Could not set up ZeroMQ: \(error)")
         }
-        socket = try Self.connect(context, to: configuration.dispatchEndpoint, id: identity.workerID)
+        (socket, monitor) = try Self.connect(context, to: configuration.dispatchEndpoint, id: identity.workerID)
     }
 
     /// Runs until the worker has drained after a signal (returns normally), or the server
@@ -70,6 +72,7 @@ public final class WorkerAgent {
         while !finished {
             var poller = Poller()
             let socketIndex = poller.add(socket)
+            let monitorIndex = poller.add(monitor.socket)
             let wakeupIndex = poller.add(fileDescriptor: wakeup.fileDescriptor)
             let events: [PollEvents]
             do {
@@ -80,6 +83,7 @@ public final class WorkerAgent {
             if events[wakeupIndex].contains(.readable) { wakeup.drain() }
             try handleSignals()
             try handleChildEvents()
+            if events[monitorIndex].contains(.readable) { try readConnectionEvents() }
             if events[socketIndex].contains(.readable) { try receiveAll() }
             try perform(session.tick(now: .now))
         }
@@ -93,7 +97,8 @@ public final class WorkerAgent {
             case .send(let message):
                 send(message)
             case .reconnect:
-                socket = try Self.connect(context, to: configuration.dispatchEndpoint, id: identity.workerID)
+                // The old socket closes with its monitor, which holds it.
+                (socket, monitor) = try Self.connect(context, to: configuration.dispatchEndpoint, id: identity.workerID)
             case .start(let run):
                 try start(run)
             case .discard(let run):
@@ -137,7 +142,10 @@ public final class WorkerAgent {
         }
     }
 
-    private static func connect(_ context: Context, to endpoint: String, id: String) throws(DroverError) -> Socket {
+    /// A fresh DEALER to the dispatch endpoint, and its monitor.
+    private static func connect(
+        _ context: Context, to endpoint: String, id: String
+    ) throws(DroverError) -> (Socket, SocketMonitor) {
         do {
             let socket = try Socket(context: context, type: .dealer)
             try socket.set(.routingID, Array(id.utf8))
@@ -147,8 +155,9 @@ public final class WorkerAgent {
             // Reports wait in the session until acknowledged, not here: a full queue only
             // delays them, and little is replayed into a new connection.
             try socket.set(.sendHighWaterMark, 1000)
+            let monitor = try SocketMonitor(socket, events: [.connected])
             try socket.connect(endpoint)
-            return socket
+            return (socket, monitor)
         } catch {
             throw DroverError(
                 .invalidArgument, "Could not connect to the dispatch endpoint \(endpoint): \(error.code).")
@@ -175,13 +184,20 @@ public final class WorkerAgent {
 
     // MARK: Messages from the server
 
+    /// The socket's connection events: each (re)connection may reach a restarted server.
+    private func readConnectionEvents() throws(DroverError) {
+        var connected = false
+        for _ in 0..<1024 {
+            guard let event = try? monitor.receive(wait: false) else { break }
+            if event.kind == .connected { connected = true }
+        }
+        if connected { try perform(session.connected(now: .now)) }
+    }
+
     private func receiveAll() throws(DroverError) {
         for _ in 0..<1024 {
             guard let message = try? socket.receive(wait: false) else { return }
-            guard message.frames.count == 1,
-                let envelope = try? Drover_V1_Envelope(serializedBytes: message.frames[0]),
-                case .coordinatorMessage(let coordinatorMessage)? = envelope.body
-            else {
+            guard let coordinatorMessage = Drover_V1_CoordinatorMessage(frames: message.frames) else {
                 if warnings.allows("malformed", now: .now) { logger.warning("dropped a malformed message from the server") }
                 continue
             }
