@@ -10,13 +10,15 @@ import Glibc
 #endif
 
 /// 24,000 Hellos from peers that pose as workers of a healthy worker's pool, each under a
-/// new name, claiming the healthy worker's run, while that worker runs it: the run stays
-/// its own and completes, the healthy worker goes on taking runs, clients are answered, and
-/// what the flood leaves behind (sessions, departed workers, log lines, memory) is bounded.
+/// new name, claiming the healthy worker's run, while that worker runs it and a control
+/// client sends 5,000 requests it never reads: the run stays its own and completes, the
+/// healthy worker goes on taking runs, clients are answered, and what the flood leaves
+/// behind (sessions, departed workers, log lines, memory) is bounded.
 @Suite(.timeLimit(.minutes(4)))
 struct HostileHelloFloodTests {
     static let peers = 24
     static let hellosPerPeer = 1_000
+    static let unreadRequests = 5_000
     /// An idle server takes some 45 MiB.
     static let rssBoundMiB = 300
 
@@ -38,6 +40,25 @@ struct HostileHelloFloodTests {
         let done = Latch()
         defer { done.open() }
         let flooded = Latch()
+        // A control client that never reads, all along.
+        let controlEndpoint = server.endpoint
+        let unread = Task {
+            await onOwnThread {
+                Result { () throws -> Int in
+                    let context = try Context(ioThreads: 1)
+                    let flooder = try Socket(context: context, type: .dealer)
+                    try flooder.set(.sendTimeout, 30_000)
+                    try flooder.set(.receiveHighWaterMark, 1)
+                    try flooder.connect(controlEndpoint)
+                    let request: [UInt8] = try Drover_V1_Envelope.request(.with { $0.requestID = 1; $0.listWorkPools = .init() })
+                        .serializedBytes()
+                    var sent = 0
+                    for _ in 0..<Self.unreadRequests where try flooder.send(ZeroMQ.Message([request])) { sent += 1 }
+                    _ = done.wait(seconds: 120)
+                    return sent
+                }
+            }
+        }
         let flood = Task {
             await onOwnThread {
                 Result { () throws -> (sent: Int, welcomed: Int, refusedClaims: Int) in
@@ -116,6 +137,7 @@ struct HostileHelloFloodTests {
         }
         done.open()
         let (sent, welcomed, refusedClaims) = try await flood.value.get()
+        #expect(try await unread.value.get() == Self.unreadRequests)
         peakMiB = max(peakMiB, try residentMiB(of: server.pid))
 
         // Each Hello is answered (a flood is served, not a reason to stop listening), and
