@@ -14,6 +14,10 @@ public struct Message: Sendable, Equatable, ExpressibleByArrayLiteral {
     /// one's number to the next connection. `SocketMonitor` reports when each opens and closes.
     public var sourceFD: Int32?
 
+    /// The user id the ZAP handler gave the peer that sent this message when it connected
+    /// (`ZAP.Verdict.allow`); nil where no handler authenticated it.
+    public var userID: String?
+
     public init(_ frames: [[UInt8]]) {
         self.frames = frames
     }

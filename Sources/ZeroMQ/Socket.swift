@@ -120,6 +120,7 @@ public final class Socket {
         defer { part.deallocate() }
         var frames: [[UInt8]] = []
         var sourceFD: Int32?
+        var userID: String?
         while true {
             zmq_msg_init(part)
             let flags: Int32 = (frames.isEmpty && !wait) ? ZMQ_DONTWAIT : 0
@@ -141,12 +142,17 @@ public final class Socket {
                 let fd = zmq_msg_get(part, ZMQ_SRCFD)
                 if fd >= 0 { sourceFD = fd }
             }
+            // A ROUTER's routing-id frame carries no metadata; the peer's own frames do.
+            if userID == nil, let property = zmq_msg_gets(part, "User-Id"), property.pointee != 0 {
+                userID = String(cString: property)
+            }
             // Read `more` before closing: closing releases the message's state.
             let more = zmq_msg_more(part) != 0
             zmq_msg_close(part)
             if !more {
                 var message = Message(frames)
                 message.sourceFD = sourceFD
+                message.userID = userID
                 return message
             }
         }
