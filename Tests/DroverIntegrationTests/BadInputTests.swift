@@ -321,8 +321,9 @@ struct BadInputTests {
             (["--control-port", "99999"],
              "Invalid value '99999' for DROVER_SERVER_CONTROL_PORT: expected a port number from 0 to 65535 (0 picks a free port). (from flag)"),
             (["--control-port", "http"], "Invalid value 'http' for DROVER_SERVER_CONTROL_PORT"),
-            // 192.0.2.1 is TEST-NET-1: never an address of this machine.
-            (["--control-port", "0", "--dispatch-port", "0", "--limits-port", "0", "--host", "192.0.2.1"],
+            // 192.0.2.1 is TEST-NET-1: never an address of this machine (--insecure gets it past
+            // the refusal to listen beyond loopback, to the bind).
+            (["--control-port", "0", "--dispatch-port", "0", "--limits-port", "0", "--host", "192.0.2.1", "--insecure"],
              "Could not bind tcp://192.0.2.1:0: "),
             (["--control-port", "0", "--log-level", "loud"], "Invalid value 'loud' for DROVER_LOGGING_LEVEL"),
         ] {

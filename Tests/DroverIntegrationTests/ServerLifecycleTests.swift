@@ -129,6 +129,22 @@ struct ServerLifecycleTests {
         #expect(await server.stop() == .exit(0))
     }
 
+    /// Beyond loopback without security, neither daemon starts: it exits 1 before it binds
+    /// anything, saying what to do. (`--insecure` beyond loopback is checked in network
+    /// namespaces, never on this machine's own interfaces.)
+    @Test(arguments: [["server", "start"], ["limit-service", "start"]])
+    func aDaemonBeyondLoopbackWithoutSecurityIsRefused(command: [String]) async throws {
+        let home = try TemporaryDirectory()
+        for host in ["0.0.0.0", "::"] {
+            let result = try await drover(command + ["--host", host, "--home", home.url.path])
+            #expect(result.status == 1, "\(result)")
+            #expect(result.stderr.hasPrefix("Refusing to start the "), "\(result)")
+            #expect(result.stderr.contains("on \(host) without security") && result.stderr.contains("--insecure"), "\(result)")
+        }
+        let viaEnvironment = try await drover(command + ["--home", home.url.path], env: ["DROVER_SERVER_HOST": "0.0.0.0"])
+        #expect(viaEnvironment.status == 1 && viaEnvironment.stderr.contains("without security"), "\(viaEnvironment)")
+    }
+
     @Test func withoutAServerCommandsSayWhereTheyLookedAndHowToStartOne() async throws {
         let home = try TemporaryDirectory()
         // A port that was just a server's and is now bound by nothing.

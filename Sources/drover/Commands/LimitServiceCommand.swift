@@ -42,6 +42,12 @@ extension LimitServiceCommand {
         @Flag(help: "Commit with fsync at checkpoints only: faster, but a power loss may lose the last grants.")
         var relaxedDurability = false
 
+        @Flag(
+            help: ArgumentHelp(
+                "Listen beyond loopback (a --host other than 127.0.0.1) without security.",
+                discussion: "Anyone who can reach the port can then take or free every slot. Without it, such a --host is refused."))
+        var insecure = false
+
         func run() async throws {
             var environment = DroverEnvironment()
             if let home { environment.variables["DROVER_HOME"] = home }
@@ -50,12 +56,15 @@ extension LimitServiceCommand {
             if let port { flags[Setting.serverLimitsPort.name] = port }
             if let logLevel { flags[Setting.loggingLevel.name] = logLevel.lowercased() }
             let settings = try environment.settings(flags: flags)
+            let host = try settings.value(.serverHost)
+            let exposure = try Exposure.check(host: host, insecure: insecure, daemon: .limitService)
             let configuration = LimitServiceConfiguration(
-                host: try settings.value(.serverHost), port: Int(try settings.value(.serverLimitsPort))!,
+                host: host, port: Int(try settings.value(.serverLimitsPort))!,
                 home: environment.home, durability: relaxedDurability ? .normal : .full, portOption: "--port")
             let level = Logger.Level(rawValue: try settings.value(.loggingLevel).lowercased()) ?? .info
             Daemon.logToStandardError(at: level)
             let logger = Logger(label: "drover.limits")
+            if exposure == .insecure { warnInsecure(.limitService, host: host, logger: logger) }
             let service = LimitService(configuration: configuration, logger: logger) { endpoint in
                 Terminal.print("Drover limit service listening on \(endpoint) (home \(configuration.home.path))")
             }

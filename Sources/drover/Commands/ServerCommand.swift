@@ -67,6 +67,12 @@ extension ServerCommand {
         @Flag(help: "Commit with fsync at checkpoints only: faster, but a power loss may lose the last changes.")
         var relaxedDurability = false
 
+        @Flag(
+            help: ArgumentHelp(
+                "Listen beyond loopback (a --host other than 127.0.0.1) without security.",
+                discussion: "Anyone who can reach the ports can then run commands on every worker. Without it, such a --host is refused."))
+        var insecure = false
+
         func run() async throws {
             var environment = DroverEnvironment()
             if let home { environment.variables["DROVER_HOME"] = home }
@@ -102,8 +108,10 @@ extension ServerCommand {
             } else {
                 limits = .embedded(port: Int(try settings.value(.serverLimitsPort))!)
             }
+            let host = try settings.value(.serverHost)
+            let exposure = try Exposure.check(host: host, insecure: insecure, daemon: .server)
             let configuration = CoordinatorConfiguration(
-                host: try settings.value(.serverHost),
+                host: host,
                 controlPort: Int(try settings.value(.serverControlPort))!,
                 dispatchPort: Int(try settings.value(.serverDispatchPort))!,
                 home: environment.home,
@@ -113,6 +121,7 @@ extension ServerCommand {
 
             Daemon.logToStandardError(at: level)
             let logger = Logger(label: "drover.server")
+            if exposure == .insecure { warnInsecure(.server, host: host, logger: logger) }
             logger.info(
                 "starting Drover server",
                 metadata: ["version": "\(DroverVersion.current)", "home": "\(configuration.home.path)"])

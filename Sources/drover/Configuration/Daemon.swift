@@ -36,3 +36,8 @@ enum Daemon {
         }
     }
 }
+
+/// The warning a daemon started with `--insecure` beyond loopback logs, once, at start.
+func warnInsecure(_ daemon: Exposure.Daemon, host: String, logger: Logger) {
+    logger.warning("listening beyond loopback without security (--insecure): \(daemon.risk)", metadata: ["host": "\(host)"])
+}
