@@ -5,6 +5,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash deploy/setup.sh
+# The multi-host test makes network namespaces (iproute2) and captures on their bridge
+# (tcpdump); it needs root, and is skipped, saying so, without it.
+if [ "$(id -u)" -eq 0 ] && { ! command -v tcpdump >/dev/null 2>&1 || ! command -v ip >/dev/null 2>&1; }; then
+  echo "test: installing tcpdump and iproute2 for the multi-host test"
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq tcpdump iproute2 >/dev/null
+fi
 # The schedule tests check Drover's cron and rrule against independent implementations,
 # croniter and python-dateutil from PyPI, installed into a virtual environment of the build.
 test_python=.build/test-python

@@ -23,6 +23,13 @@ enum DroverBinary {
         return sibling
     }
 
+    /// How to run `drover ARGUMENTS`: directly, or inside network namespace `namespace`
+    /// (a host of a `NetworkLab`) through `ip netns exec`, which becomes `drover` itself.
+    static func invocation(_ arguments: [String], namespace: String?) -> (executable: URL, arguments: [String]) {
+        guard let namespace else { return (url, arguments) }
+        return (NetworkLab.ip, ["netns", "exec", namespace, url.path] + arguments)
+    }
+
     /// The environment every child starts from: nothing of the developer's own
     /// `DROVER_*` settings, and a `HOME` that holds no profiles.
     static func baseEnvironment() -> [String: String] {
@@ -55,10 +62,11 @@ func drover(
 
 /// `drover(_:env:)` with the arguments as an array.
 func drover(
-    _ arguments: [String], env: [String: String] = [:], sourceLocation: SourceLocation = #_sourceLocation
+    _ arguments: [String], env: [String: String] = [:], namespace: String? = nil, sourceLocation: SourceLocation = #_sourceLocation
 ) async throws -> DroverResult {
     let environment = DroverBinary.baseEnvironment().merging(env) { _, new in new }
-    let child = try ChildProcess(executable: DroverBinary.url, arguments: arguments, environment: environment)
+    let (executable, processArguments) = DroverBinary.invocation(arguments, namespace: namespace)
+    let child = try ChildProcess(executable: executable, arguments: processArguments, environment: environment)
     let finished = await onOwnThread {
         defer { child.killAndReap() }
         let finished = child.waitForExit(seconds: DroverBinary.commandGuardSeconds)

@@ -18,6 +18,8 @@ final class DroverServer: @unchecked Sendable {
     let endpoint: String
     /// The line it printed when ready.
     let listeningLine: String
+    /// The network namespace it runs in (a `NetworkLab` host); CLI commands run there too.
+    let namespace: String?
     private let child: ChildProcess
 
     /// Longest wait for the "listening on" line.
@@ -25,10 +27,11 @@ final class DroverServer: @unchecked Sendable {
     /// Longest wait for a stop signal to end the server before SIGKILL.
     static let stopGuardSeconds: Double = 15
 
-    private init(home: URL, endpoint: String, listeningLine: String, child: ChildProcess) {
+    private init(home: URL, endpoint: String, listeningLine: String, namespace: String?, child: ChildProcess) {
         self.home = home
         self.endpoint = endpoint
         self.listeningLine = listeningLine
+        self.namespace = namespace
         self.child = child
     }
 
@@ -44,7 +47,7 @@ final class DroverServer: @unchecked Sendable {
     /// port) and waits until it is ready or has exited.
     static func launch(
         home: URL, arguments: [String] = ["--control-port", "0", "--dispatch-port", "0", "--limits-port", "0"], env: [String: String] = [:],
-        sourceLocation: SourceLocation = #_sourceLocation
+        namespace: String? = nil, sourceLocation: SourceLocation = #_sourceLocation
     ) async throws -> Launch {
         let settled = Latch()
         let line = LockedValue<String?>(nil)
@@ -53,15 +56,16 @@ final class DroverServer: @unchecked Sendable {
             .merging(["DROVER_HOME": home.path]) { _, new in new }
             .merging(env) { _, new in new }
         // Settled: the server is ready, or its stdout closed because it ended.
+        let (executable, processArguments) = DroverBinary.invocation(fullArguments, namespace: namespace)
         let child = try ChildProcess(
-            executable: DroverBinary.url, arguments: fullArguments, environment: environment,
+            executable: executable, arguments: processArguments, environment: environment,
             onStdoutLine: { text in
                 if text.contains("Drover server listening on "), line.set(ifNil: text) { settled.open() }
             },
             onStdoutEnd: { settled.open() })
         _ = await onOwnThread { settled.wait(seconds: readyGuardSeconds) }
         if let text = line.value, let endpoint = Self.endpoint(in: text) {
-            return .ready(DroverServer(home: home, endpoint: endpoint, listeningLine: text, child: child))
+            return .ready(DroverServer(home: home, endpoint: endpoint, listeningLine: text, namespace: namespace, child: child))
         }
         let exited = await onOwnThread { child.waitForExit(seconds: 5) }
         if !exited {
@@ -80,9 +84,9 @@ final class DroverServer: @unchecked Sendable {
     /// Starts a server that must come up; fails the test (and throws) if it does not.
     static func start(
         home: URL, arguments: [String] = ["--control-port", "0", "--dispatch-port", "0", "--limits-port", "0"], env: [String: String] = [:],
-        sourceLocation: SourceLocation = #_sourceLocation
+        namespace: String? = nil, sourceLocation: SourceLocation = #_sourceLocation
     ) async throws -> DroverServer {
-        switch try await launch(home: home, arguments: arguments, env: env, sourceLocation: sourceLocation) {
+        switch try await launch(home: home, arguments: arguments, env: env, namespace: namespace, sourceLocation: sourceLocation) {
         case .ready(let server):
             return server
         case .exited(let exit, let result):
@@ -143,13 +147,13 @@ final class DroverServer: @unchecked Sendable {
         _ arguments: [String], env: [String: String] = [:], sourceLocation: SourceLocation = #_sourceLocation
     ) async throws -> DroverResult {
         try await DroverIntegrationTests.drover(
-            arguments, env: clientEnvironment.merging(env) { _, new in new }, sourceLocation: sourceLocation)
+            arguments, env: clientEnvironment.merging(env) { _, new in new }, namespace: namespace, sourceLocation: sourceLocation)
     }
 
     /// Runs a read command that must succeed and returns its stdout.
     func output(_ arguments: String..., sourceLocation: SourceLocation = #_sourceLocation) async throws -> String {
         let result = try await DroverIntegrationTests.drover(
-            arguments, env: clientEnvironment, sourceLocation: sourceLocation)
+            arguments, env: clientEnvironment, namespace: namespace, sourceLocation: sourceLocation)
         try #require(result.status == 0, "\(result)", sourceLocation: sourceLocation)
         return result.stdout
     }

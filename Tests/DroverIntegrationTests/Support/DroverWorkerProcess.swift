@@ -43,7 +43,7 @@ final class DroverWorkerProcess: @unchecked Sendable {
     ///   script's `&` would, so it begins life with SIGINT ignored.
     static func launch(
         on server: DroverServer, pool: String, name: String, arguments: [String] = [], ignoringSIGINT: Bool = false,
-        sourceLocation: SourceLocation = #_sourceLocation
+        namespace: String? = nil, sourceLocation: SourceLocation = #_sourceLocation
     ) async throws -> Launch {
         let workerArguments = ["worker", "start", "--pool", pool, "--name", name] + arguments
         let environment = DroverBinary.baseEnvironment().merging(server.clientEnvironment) { _, new in new }
@@ -53,8 +53,7 @@ final class DroverWorkerProcess: @unchecked Sendable {
             executable = URL(fileURLWithPath: "/bin/sh")
             processArguments = ["-c", #"trap "" INT; exec "$0" "$@""#, DroverBinary.url.path] + workerArguments
         } else {
-            executable = DroverBinary.url
-            processArguments = workerArguments
+            (executable, processArguments) = DroverBinary.invocation(workerArguments, namespace: namespace)
         }
         let lines = OutputLines()
         let child = try ChildProcess(
@@ -84,11 +83,11 @@ final class DroverWorkerProcess: @unchecked Sendable {
     /// Starts a worker that must be welcomed; fails the test (and throws) if it is not.
     static func start(
         on server: DroverServer, pool: String, name: String, arguments: [String] = [], ignoringSIGINT: Bool = false,
-        sourceLocation: SourceLocation = #_sourceLocation
+        namespace: String? = nil, sourceLocation: SourceLocation = #_sourceLocation
     ) async throws -> DroverWorkerProcess {
         let launch = try await launch(
             on: server, pool: pool, name: name, arguments: arguments, ignoringSIGINT: ignoringSIGINT,
-            sourceLocation: sourceLocation)
+            namespace: namespace, sourceLocation: sourceLocation)
         switch launch {
         case .started(let worker):
             return worker

@@ -1,0 +1,112 @@
+import DroverTestSupport
+import Foundation
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A fleet on four hosts: network namespaces this test makes (a server host and three worker
+/// hosts on a private bridge, 10.201.0.0/24), with the real binaries. Runs land on every
+/// host; what crosses the wire is captured on the bridge; and a worker host cut off for 10 s
+/// loses its runs once, none twice, and comes back by itself.
+///
+/// Skipped where network namespaces are not allowed (not root, no iproute2).
+@Suite(
+    .serialized, .timeLimit(.minutes(4)),
+    .enabled(if: NetworkLab.available, Comment(rawValue: NetworkLab.unavailableReason)))
+struct MultiHostTests {
+    @Test func aFleetOnThreeHostsRunsEverywhereAndACutHostLosesItsRunsOnce() async throws {
+        let lab = try NetworkLab(tag: "mh\(getpid() % 1000)", hosts: ["server", "w1", "w2", "w3"])
+        defer { lab.tearDown() }
+        let home = try TemporaryDirectory()
+        let serverHost = lab.host("server")
+        let server = try await DroverServer.start(
+            home: home.url, arguments: ["--host", serverHost.address, "--insecure", "--heartbeat-interval", "1"],
+            namespace: serverHost.namespace)
+        defer { server.terminate() }
+        #expect(server.endpoint == "tcp://\(serverHost.address):4201")
+        #expect(server.stderr.contains("listening beyond loopback without security (--insecure)"))
+
+        // Every run writes its id and attempt to a journal when it starts (the hosts share
+        // this machine's file system), and carries a marker to look for on the wire.
+        let journal = home.file("journal")
+        let marker = "drover-wire-marker-\(UInt32.random(in: 0...UInt32.max))"
+        let start = #"echo "$DROVER_FLOW_RUN_ID $DROVER_FLOW_RUN_ATTEMPT" >> '\#(journal.path)'"#
+        try await server.succeed("work-pool", "create", "fleet")
+        try await server.succeed(
+            "deployment", "create", "spread", "--pool", "fleet", "--command", "\(start); echo \(marker); sleep 2")
+        try await server.succeed("deployment", "create", "long", "--pool", "fleet", "--command", "\(start); sleep 5")
+        var workers: [DroverWorkerProcess] = []
+        defer { workers.forEach { $0.terminate() } }
+        for name in ["w1", "w2", "w3"] {
+            workers.append(
+                try await DroverWorkerProcess.start(
+                    on: server, pool: "fleet", name: name, arguments: ["--limit", "2"], namespace: lab.host(name).namespace))
+        }
+
+        // Six runs of 2 s on three workers of limit 2: every host runs two.
+        let pcap = home.file("fleet.pcap")
+        let tcpdump = try lab.capture(into: pcap)
+        defer { tcpdump.killAndReap() }
+        _ = await onOwnThread { waitUntil(seconds: 10) { tcpdump.stderr.contains("listening on") } }
+        var spread: [String] = []
+        for _ in 0..<6 { spread.append(try await server.runDeployment("spread")) }
+        var ranOn: [String: Int] = [:]
+        for run in spread {
+            let finished = try await server.awaitFlowRun(run, toBe: "COMPLETED")
+            ranOn[finished.workerName ?? "?", default: 0] += 1
+        }
+        #expect(ranOn == ["w1": 2, "w2": 2, "w3": 2])
+        tcpdump.send(SIGINT)
+        _ = await onOwnThread { tcpdump.waitForExit(seconds: 10) }
+        let captured = try Data(contentsOf: pcap)
+        #expect(captured.count > 1_000, "\(tcpdump.stderr)")
+        // Without security the command text crosses the network as it is.
+        #expect(captured.range(of: Data(marker.utf8)) != nil, "the marker is in the clear with --insecure")
+
+        // w2 is cut off for 10 s while each host runs two 5 s runs.
+        var long: [String] = []
+        for _ in 0..<6 { long.append(try await server.runDeployment("long")) }
+        var onW2: Set<String> = []
+        for run in long {
+            if try await server.awaitFlowRun(run, toBe: "RUNNING").workerName == "w2" { onW2.insert(run) }
+        }
+        #expect(onW2.count == 2)
+        try lab.setLink(of: lab.host("w2"), up: false)
+        try await Task.sleep(for: .seconds(10))
+        try lab.setLink(of: lab.host("w2"), up: true)
+
+        for run in long {
+            let finished = try await server.awaitTerminal(run, seconds: 60)
+            // The server gave w2 up after 3 silent heartbeats: its runs crashed (no retries
+            // here), and w2 stopped them once it heard so; the others completed.
+            #expect(finished.state == (onW2.contains(run) ? "CRASHED" : "COMPLETED"), "\(finished)")
+            #expect(finished.attempt == 1, "\(finished)")
+        }
+        // Every attempt started once, on whichever host ran it.
+        let starts = try String(contentsOf: journal, encoding: .utf8).split(separator: "\n").map(String.init)
+        #expect(starts.count == Set(starts).count, "an attempt started twice: \(starts)")
+        let startedRuns = Set(starts.compactMap { $0.split(separator: " ").first.map { $0.lowercased() } })
+        #expect(startedRuns == Set((spread + long).map { $0.lowercased() }), "a run never started: \(starts)")
+
+        // w2 came back by itself and takes work again.
+        let backDeadline = Date(timeIntervalSinceNow: 30)
+        while element(named: "w2", in: try await server.workers())?["status"] as? String != "ONLINE" {
+            try #require(Date() < backDeadline, "w2 did not reconnect within 30 s of its link coming back")
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        #expect(await server.stop() == .exit(0))
+    }
+}
+
+/// Polls `condition` every 10 ms until it holds or `seconds` pass (a failure guard).
+@discardableResult
+func waitUntil(seconds: Double, _ condition: () -> Bool) -> Bool {
+    let deadline = Date(timeIntervalSinceNow: seconds)
+    while !condition() {
+        guard Date() < deadline else { return false }
+        usleep(10_000)
+    }
+    return true
+}
