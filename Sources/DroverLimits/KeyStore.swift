@@ -1,0 +1,178 @@
+import DroverCore
+import Foundation
+import Synchronization
+import ZeroMQ
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A server's keys, in `DROVER_HOME/keys` (a folder only its owner can enter): its own CURVE
+/// key pair (`server.json`) and the client keys it issued (`issued.json`, public halves
+/// only), each 0600. The secret half of a client key exists only in the key file handed
+/// to that client.
+///
+/// The server reads `issued.json` again whenever it changed, so a key issued or revoked
+/// with `drover keys` on the server's host counts from the next connection on.
+public final class KeyStore: Sendable {
+    public let folder: URL
+    private let cache = Mutex<(modified: Date?, byPublicKey: [String: IssuedKey])>((nil, [:]))
+
+    public init(home: URL) {
+        folder = home.appendingPathComponent("keys", isDirectory: true)
+    }
+
+    private var serverFile: String { folder.appendingPathComponent("server.json").path }
+    private var issuedFile: String { folder.appendingPathComponent("issued.json").path }
+
+    // MARK: The server's key pair
+
+    private struct ServerKeys: Codable {
+        let publicKey: String
+        let secretKey: String
+
+        enum CodingKeys: String, CodingKey {
+            case publicKey = "public_key"
+            case secretKey = "secret_key"
+        }
+    }
+
+    /// The server's key pair, made on first use when `create` is true.
+    public func serverKeys(create: Bool) throws(DroverError) -> CurveKeyPair {
+        if let data = FileManager.default.contents(atPath: serverFile) {
+            guard let keys = try? JSONDecoder().decode(ServerKeys.self, from: data) else {
+                throw .failedPrecondition("\(serverFile) is damaged: it does not hold the server's key pair.")
+            }
+            return CurveKeyPair(publicKey: keys.publicKey, secretKey: keys.secretKey)
+        }
+        guard create else {
+            throw .notFound(
+                "This home has no server key yet (\(serverFile)): start the server once with --secure, which makes it.")
+        }
+        try makeFolder()
+        let pair: CurveKeyPair
+        do {
+            pair = try CurveKeyPair.generate()
+        } catch {
+            throw DroverError(.internal, "Could not generate a CURVE key pair: \(error). Is libzmq built with libsodium?")
+        }
+        try writePrivate(ServerKeys(publicKey: pair.publicKey, secretKey: pair.secretKey), to: serverFile)
+        return pair
+    }
+
+    // MARK: Issued keys
+
+    /// Every key issued, revoked ones too, in the order they were issued.
+    public func issued() throws(DroverError) -> [IssuedKey] {
+        guard let data = FileManager.default.contents(atPath: issuedFile) else { return [] }
+        do {
+            let decoder = JSONDecoder()
+            decoder.dateDecodingStrategy = .iso8601
+            return try decoder.decode([IssuedKey].self, from: data)
+        } catch {
+            throw .failedPrecondition("\(issuedFile) is damaged: \(error).")
+        }
+    }
+
+    /// Issues a new key: records its public half and returns the key file for the client.
+    public func issue(
+        name: String, role: KeyRole, pools: [String], server: String, now: Date = Date()
+    ) throws(DroverError) -> KeyFile {
+        try ResourceName.validate(name, kind: "key")
+        for pool in pools { try ResourceName.validate(pool, kind: "work pool") }
+        let serverKeys = try serverKeys(create: true)
+        return try withLock { () throws(DroverError) -> KeyFile in
+            var keys = try issued()
+            guard !keys.contains(where: { $0.name == name }) else {
+                throw .alreadyExists("A key named '\(name)' was already issued; pick another name (or revoke it and use a new one).")
+            }
+            let pair: CurveKeyPair
+            do {
+                pair = try CurveKeyPair.generate()
+            } catch {
+                throw DroverError(.internal, "Could not generate a CURVE key pair: \(error).")
+            }
+            keys.append(IssuedKey(name: name, role: role, pools: pools, publicKey: pair.publicKey, created: now))
+            try save(keys)
+            return KeyFile(
+                name: name, role: role, pools: pools, publicKey: pair.publicKey, secretKey: pair.secretKey,
+                serverPublicKey: serverKeys.publicKey, server: server)
+        }
+    }
+
+    /// Revokes the key named `name`: it never connects again.
+    @discardableResult
+    public func revoke(name: String, now: Date = Date()) throws(DroverError) -> IssuedKey {
+        try withLock { () throws(DroverError) -> IssuedKey in
+            var keys = try issued()
+            guard let index = keys.firstIndex(where: { $0.name == name }) else {
+                throw .notFound("No key named '\(name)' was issued here. `drover keys ls` lists them.")
+            }
+            if keys[index].revoked == nil { keys[index].revoked = now }
+            try save(keys)
+            return keys[index]
+        }
+    }
+
+    /// The key with this public key, if it was issued here and is not revoked.
+    public func activeKey(publicKey: String) -> IssuedKey? {
+        let modified = (try? FileManager.default.attributesOfItem(atPath: issuedFile))?[.modificationDate] as? Date
+        return cache.withLock { cache in
+            if cache.modified != modified || modified == nil {
+                let keys = (try? issued()) ?? []
+                cache = (modified, Dictionary(keys.map { ($0.publicKey, $0) }, uniquingKeysWith: { _, last in last }))
+            }
+            guard let key = cache.byPublicKey[publicKey], key.revoked == nil else { return nil }
+            return key
+        }
+    }
+
+    /// What the ZAP handler answers a handshake: the key's name as its user id, or why not.
+    public func verdict(for request: ZAP.Request) -> ZAP.Verdict {
+        guard let publicKey = request.curvePublicKey else { return .deny(reason: "a CURVE key is required") }
+        guard let key = activeKey(publicKey: publicKey) else { return .deny(reason: "unknown or revoked key") }
+        return .allow(userID: key.name)
+    }
+
+    // MARK: Files
+
+    private func makeFolder() throws(DroverError) {
+        do {
+            try FileManager.default.createDirectory(
+                at: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        } catch {
+            throw .failedPrecondition("Could not create \(folder.path): \(error).")
+        }
+    }
+
+    private func save(_ keys: [IssuedKey]) throws(DroverError) {
+        try writePrivate(keys, to: issuedFile)
+    }
+
+    /// Replaces `path` with `value` as JSON, atomically (a new 0600 file renamed over it).
+    private func writePrivate(_ value: some Encodable, to path: String) throws(DroverError) {
+        try makeFolder()
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        encoder.dateEncodingStrategy = .iso8601
+        guard let data = try? encoder.encode(value) else { throw DroverError(.internal, "Could not encode \(path).") }
+        let temporary = "\(path).\(getpid()).tmp"
+        unlink(temporary)
+        try KeyFile.createPrivateFile(at: temporary, contents: Array(data) + [0x0A])
+        guard rename(temporary, path) == 0 else {
+            unlink(temporary)
+            throw .failedPrecondition("Could not replace \(path): \(String(cString: strerror(errno))).")
+        }
+    }
+
+    /// Runs `body` holding the store's lock, so two `drover keys` at once do not lose a key.
+    private func withLock<T>(_ body: () throws(DroverError) -> T) throws(DroverError) -> T {
+        try makeFolder()
+        let lockPath = folder.appendingPathComponent(".lock").path
+        let fd = open(lockPath, O_RDWR | O_CREAT | O_CLOEXEC, mode_t(0o600))
+        guard fd >= 0 else { throw .failedPrecondition("Could not open \(lockPath): \(String(cString: strerror(errno))).") }
+        defer { close(fd) }
+        guard flock(fd, LOCK_EX) == 0 else { throw .failedPrecondition("Could not lock \(lockPath).") }
+        return try body()
+    }
+}
