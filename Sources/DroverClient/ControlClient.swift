@@ -17,14 +17,17 @@ public final class ControlClient {
     /// How long one call waits for its reply.
     public let timeout: Duration
     private let socket: Socket
+    private let handshakes: HandshakeWatch
     private var nextRequestID = UInt64.random(in: 1...(UInt64.max / 2))
 
-    /// Connects (in the background) to `endpoint`.
-    public init(endpoint: String, timeout: Duration = .seconds(5), context: Context? = nil) throws(DroverError) {
+    /// Connects (in the background) to `endpoint`; with `key`, securely, as that key.
+    public init(
+        endpoint: String, timeout: Duration = .seconds(5), context: Context? = nil, key: KeyFile? = nil
+    ) throws(DroverError) {
         self.endpoint = endpoint
         self.timeout = timeout
         do throws(ZeroMQError) {
-            socket = try DealerSocket.connect(to: endpoint, context: context)
+            (socket, handshakes) = try DealerSocket.connect(to: endpoint, context: context, key: key)
         } catch {
             throw .invalidArgument(
                 "Invalid server address '\(endpoint)' (\(error.code)). "
@@ -105,6 +108,7 @@ public final class ControlClient {
     }
 
     private func unreachable() -> DroverError {
+        if let refusal = handshakes.refusal(by: "server", at: endpoint) { return refusal }
         return DroverError(
             .unavailable,
             "Could not reach a Drover server at \(endpoint): no answer within \(Self.seconds(timeout)) s.\n"

@@ -19,6 +19,7 @@ public final class LimitClient {
     /// How often a waiting Acquire is sent again, so a restarted service learns of it.
     public let resendInterval: Duration
     private let socket: Socket
+    private let handshakes: HandshakeWatch
     private var nextRequestID = UInt64.random(in: 1...(UInt64.max / 2))
 
     /// How an Acquire ended.
@@ -34,13 +35,13 @@ public final class LimitClient {
     /// Connects (in the background) to `endpoint`.
     public init(
         endpoint: String, timeout: Duration = .seconds(5), resendInterval: Duration = .seconds(10),
-        context: Context? = nil
+        context: Context? = nil, key: KeyFile? = nil
     ) throws(DroverError) {
         self.endpoint = endpoint
         self.timeout = timeout
         self.resendInterval = resendInterval
         do throws(ZeroMQError) {
-            socket = try DealerSocket.connect(to: endpoint, context: context)
+            (socket, handshakes) = try DealerSocket.connect(to: endpoint, context: context, key: key)
         } catch {
             throw .invalidArgument(
                 "Invalid limit service address '\(endpoint)' (\(error.code)). "
@@ -260,7 +261,8 @@ public final class LimitClient {
     }
 
     private func unreachable() -> DroverError {
-        DroverError(
+        if let refusal = handshakes.refusal(by: "limit service", at: endpoint) { return refusal }
+        return DroverError(
             .unavailable,
             "Could not reach a Drover limit service at \(endpoint): no answer within \(ControlClient.seconds(timeout)) s.\n"
                 + "Start one with `drover server start`, or point this command at yours with --limits or DROVER_LIMITS.")

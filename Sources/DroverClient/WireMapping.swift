@@ -50,6 +50,7 @@ extension Drover_V1_Error.Code {
         case .malformedMessage: self = .malformedMessage
         case .unavailable: self = .unavailable
         case .internal: self = .internal
+        case .permissionDenied: self = .permissionDenied
         }
     }
 }
@@ -65,6 +66,7 @@ extension DroverError.Code {
         case .unsupportedVersion: self = .unsupportedVersion
         case .malformedMessage: self = .malformedMessage
         case .unavailable: self = .unavailable
+        case .permissionDenied: self = .permissionDenied
         case .internal, .unspecified, .UNRECOGNIZED: self = .internal
         }
     }

@@ -43,7 +43,7 @@ public struct CoordinatorService: Service {
             embedded = try LimitLoop(
                 configuration: LimitServiceConfiguration(
                     host: configuration.host, port: port, home: configuration.home, durability: configuration.durability,
-                    maxFrameBytes: configuration.maxFrameBytes),
+                    maxFrameBytes: configuration.maxFrameBytes, security: configuration.security),
                 logger: logger)
         case .remote:
             limitsHome = nil

@@ -16,7 +16,7 @@ import Glibc
 /// with `drover keys` on the server's host counts from the next connection on.
 public final class KeyStore: Sendable {
     public let folder: URL
-    private let cache = Mutex<(modified: Date?, byPublicKey: [String: IssuedKey])>((nil, [:]))
+    private let cache = Mutex<(modified: Date?, keys: ActiveKeys)>((nil, ActiveKeys()))
 
     public init(home: URL) {
         folder = home.appendingPathComponent("keys", isDirectory: true)
@@ -116,15 +116,35 @@ public final class KeyStore: Sendable {
 
     /// The key with this public key, if it was issued here and is not revoked.
     public func activeKey(publicKey: String) -> IssuedKey? {
+        current { $0.byPublicKey[publicKey] }
+    }
+
+    /// The key named `name`, if it was issued here and is not revoked.
+    public func activeKey(named name: String) -> IssuedKey? {
+        current { $0.byName[name] }
+    }
+
+    /// Looks up in the active keys, read again from `issued.json` when it changed (one
+    /// `stat` per lookup).
+    private func current(_ lookup: (ActiveKeys) -> IssuedKey?) -> IssuedKey? {
         let modified = (try? FileManager.default.attributesOfItem(atPath: issuedFile))?[.modificationDate] as? Date
         return cache.withLock { cache in
             if cache.modified != modified || modified == nil {
-                let keys = (try? issued()) ?? []
-                cache = (modified, Dictionary(keys.map { ($0.publicKey, $0) }, uniquingKeysWith: { _, last in last }))
+                let active = ((try? issued()) ?? []).filter { $0.revoked == nil }
+                cache = (
+                    modified,
+                    ActiveKeys(
+                        byPublicKey: Dictionary(active.map { ($0.publicKey, $0) }, uniquingKeysWith: { _, last in last }),
+                        byName: Dictionary(active.map { ($0.name, $0) }, uniquingKeysWith: { _, last in last }))
+                )
             }
-            guard let key = cache.byPublicKey[publicKey], key.revoked == nil else { return nil }
-            return key
+            return lookup(cache.keys)
         }
+    }
+
+    private struct ActiveKeys {
+        var byPublicKey: [String: IssuedKey] = [:]
+        var byName: [String: IssuedKey] = [:]
     }
 
     /// What the ZAP handler answers a handshake: the key's name as its user id, or why not.

@@ -1,3 +1,5 @@
+import DroverClient
+import DroverCore
 import DroverProto
 import SwiftProtobuf
 
@@ -30,6 +32,11 @@ public enum LimitFrame {
                         + "version \(envelope.protocolVersion). Use a drover of the same release."))
         }
         return .request(client: client, request)
+    }
+
+    /// The reply that refuses request `requestID` of `client` with `error`.
+    public static func failure(_ client: [UInt8], _ requestID: UInt64, _ error: DroverError) -> LimitDelivery {
+        failure(client, requestID, Drover_V1_Error.Code(error.code), error.message)
     }
 
     private static func failure(

@@ -65,9 +65,13 @@ public final class LimitLoop: Sendable {
         } catch {
             throw DroverError(.internal, "Could not create a ZeroMQ context: \(error)")
         }
+        // The ZAP handler comes first: a secure endpoint admits nobody without it.
+        let authenticator = try configuration.security?.startAuthenticator(in: context, logger: logger)
+        defer { authenticator?.stop() }
         let (socket, endpoint) = try RouterEndpoint.bind(
             context, endpoint: RouterEndpoint.tcp(host: configuration.host, port: configuration.port),
-            maxFrameBytes: configuration.maxFrameBytes, ipv6: configuration.host.contains(":"), portOption: configuration.portOption)
+            maxFrameBytes: configuration.maxFrameBytes, ipv6: configuration.host.contains(":"), portOption: configuration.portOption,
+            security: configuration.security)
         logger.info("limit service ready", metadata: ["endpoint.limits": "\(endpoint)", "store.path": "\(database.path)"])
         onBound(endpoint)
         defer { logger.info("limit loop stopped") }
@@ -96,7 +100,14 @@ public final class LimitLoop: Sendable {
         for _ in 0..<Self.batchLimit {
             guard let message = try? socket.receive(wait: false) else { return }
             switch LimitFrame.decode(message.frames) {
-            case .request(let client, let request): deliveries += try core.handle(request, from: client)
+            case .request(let client, let request):
+                if let security = configuration.security,
+                    let refusal = LimitAccess.refusal(of: request, by: security.key(for: message.userID))
+                {
+                    deliveries.append(LimitFrame.failure(client, request.requestID, refusal))
+                    continue
+                }
+                deliveries += try core.handle(request, from: client)
             case .refuse(let refusal): deliveries.append(refusal)
             case .unanswerable: continue
             }

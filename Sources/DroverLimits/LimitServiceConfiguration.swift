@@ -17,13 +17,16 @@ public struct LimitServiceConfiguration: Sendable {
     public var book: LimitBook.Settings
     /// The flag that sets `port`, named when the port cannot be bound.
     public var portOption: String
+    /// With it, the endpoint admits only CURVE clients with keys the home issued (`--secure`).
+    public var security: ServerSecurity?
 
     public init(
         host: String = "127.0.0.1", port: Int = 4203, home: URL, durability: SQLiteStore.Durability = .full,
         maxFrameBytes: Int64 = droverMaxFrameBytes, book: LimitBook.Settings = LimitBook.Settings(),
-        portOption: String = "--limits-port"
+        portOption: String = "--limits-port", security: ServerSecurity? = nil
     ) {
         self.portOption = portOption
+        self.security = security
         self.host = host
         self.port = port
         self.home = home

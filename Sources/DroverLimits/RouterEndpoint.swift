@@ -14,12 +14,15 @@ public enum RouterEndpoint {
     ///   `ROUTER_MANDATORY`, a send to a peer whose queue is full fails at once
     ///   (`Socket.send` returns false) and the caller decides what that means; a peer that
     ///   sends faster than it is read is slowed by TCP.
+    ///   With `security`, the endpoint is a CURVE server that admits only the keys its ZAP
+    ///   handler allows (start the handler first).
     public static func bind(
         _ context: Context, endpoint: String, maxFrameBytes: Int64, ipv6: Bool, portOption: String,
-        queueBound: Int32 = limitServiceQueueBound
+        queueBound: Int32 = limitServiceQueueBound, security: ServerSecurity? = nil
     ) throws(DroverError) -> (socket: Socket, endpoint: String) {
         do {
             let socket = try Socket(context: context, type: .router)
+            if let security { try security.secure(socket) }
             try socket.set(.routerMandatory, true)
             try socket.set(.maxMessageSize, maxFrameBytes)
             try socket.set(.sendHighWaterMark, queueBound)

@@ -978,6 +978,9 @@ public nonisolated struct Drover_V1_Error: Sendable {
     case malformedMessage // = 6
     case unavailable // = 7
     case `internal` // = 8
+
+    /// The client's key may not do this (its role), or the server refused the key.
+    case permissionDenied // = 9
     case UNRECOGNIZED(Int)
 
     public init() {
@@ -995,6 +998,7 @@ public nonisolated struct Drover_V1_Error: Sendable {
       case 6: self = .malformedMessage
       case 7: self = .unavailable
       case 8: self = .internal
+      case 9: self = .permissionDenied
       default: self = .UNRECOGNIZED(rawValue)
       }
     }
@@ -1010,6 +1014,7 @@ public nonisolated struct Drover_V1_Error: Sendable {
       case .malformedMessage: return 6
       case .unavailable: return 7
       case .internal: return 8
+      case .permissionDenied: return 9
       case .UNRECOGNIZED(let i): return i
       }
     }
@@ -1025,6 +1030,7 @@ public nonisolated struct Drover_V1_Error: Sendable {
       .malformedMessage,
       .unavailable,
       .internal,
+      .permissionDenied,
     ]
 
   }
@@ -4866,7 +4872,7 @@ nonisolated extension Drover_V1_Error: SwiftProtobuf.Message, SwiftProtobuf._Mes
 }
 
 nonisolated extension Drover_V1_Error.Code: SwiftProtobuf._ProtoNameProviding {
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0CODE_UNSPECIFIED\0\u{1}NOT_FOUND\0\u{1}ALREADY_EXISTS\0\u{1}INVALID_ARGUMENT\0\u{1}FAILED_PRECONDITION\0\u{1}UNSUPPORTED_VERSION\0\u{1}MALFORMED_MESSAGE\0\u{1}UNAVAILABLE\0\u{1}INTERNAL\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0CODE_UNSPECIFIED\0\u{1}NOT_FOUND\0\u{1}ALREADY_EXISTS\0\u{1}INVALID_ARGUMENT\0\u{1}FAILED_PRECONDITION\0\u{1}UNSUPPORTED_VERSION\0\u{1}MALFORMED_MESSAGE\0\u{1}UNAVAILABLE\0\u{1}INTERNAL\0\u{1}PERMISSION_DENIED\0")
 }
 
 nonisolated extension Drover_V1_Deleted: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {

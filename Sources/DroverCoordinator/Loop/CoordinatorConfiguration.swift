@@ -1,3 +1,4 @@
+import DroverCore
 import DroverLimits
 import DroverProto
 import DroverStore
@@ -21,12 +22,21 @@ public struct CoordinatorConfiguration: Sendable {
     public var coordinator: Coordinator.Settings
     /// Where the limit service runs.
     public var limits: LimitServicePlacement
+    /// With it (`--secure`), every endpoint admits only CURVE clients with keys this home
+    /// issued, and each request is checked against its key's role.
+    public var security: ServerSecurity?
+    /// The key this server uses with a standalone secure limit service (one that service's
+    /// home issued); the embedded one knows the server's own key.
+    public var limitServiceKey: KeyFile?
 
     public init(
         host: String = "127.0.0.1", controlPort: Int = 4201, dispatchPort: Int = 4202, home: URL,
         maxFrameBytes: Int64 = droverMaxFrameBytes, durability: SQLiteStore.Durability = .full,
-        coordinator: Coordinator.Settings = Coordinator.Settings(), limits: LimitServicePlacement = .embedded(port: 4203)
+        coordinator: Coordinator.Settings = Coordinator.Settings(), limits: LimitServicePlacement = .embedded(port: 4203),
+        security: ServerSecurity? = nil, limitServiceKey: KeyFile? = nil
     ) {
+        self.security = security
+        self.limitServiceKey = limitServiceKey
         self.host = host
         self.controlPort = controlPort
         self.dispatchPort = dispatchPort

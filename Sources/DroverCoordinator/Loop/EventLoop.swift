@@ -111,6 +111,9 @@ final class EventLoop: Sendable {
         } catch {
             throw DroverError(.internal, "Could not create a ZeroMQ context: \(error)")
         }
+        // The ZAP handler comes first: a secure endpoint admits nobody without it.
+        let authenticator = try configuration.security?.startAuthenticator(in: context, logger: logger)
+        defer { authenticator?.stop() }
         let control = try bindRouter(
             context, port: configuration.controlPort, option: "--control-port", queueBound: Self.controlQueueBound)
         let dispatch = try bindRouter(
@@ -177,7 +180,7 @@ final class EventLoop: Sendable {
     ) throws(DroverError) -> (socket: Socket, endpoint: String) {
         try RouterEndpoint.bind(
             context, endpoint: configuration.endpoint(port: port), maxFrameBytes: configuration.maxFrameBytes,
-            ipv6: configuration.usesIPv6, portOption: option, queueBound: queueBound)
+            ipv6: configuration.usesIPv6, portOption: option, queueBound: queueBound, security: configuration.security)
     }
 
     /// The dispatch socket's monitor: which connections open and close.
@@ -198,6 +201,9 @@ final class EventLoop: Sendable {
             try socket.set(.sendHighWaterMark, 100_000)
             try socket.set(.receiveHighWaterMark, 100_000)
             if configuration.usesIPv6 { try socket.set(.ipv6, true) }
+            if let key = configuration.limitServiceKey ?? configuration.security?.ownClientKey {
+                try socket.secure(asClientWith: key)
+            }
             try socket.connect(endpoint)
             return socket
         } catch {
@@ -231,7 +237,11 @@ final class EventLoop: Sendable {
                     ["reason": "\(ResourceName.printable(rejection.error.message))", "bytes": "\(message.byteCount)"])
                 (identity, reply) = (who, rejection)
             case .request(let who, let request)?:
-                (identity, reply) = (who, coordinator.handle(request))
+                if let refusal = refusal(of: request, from: message) {
+                    (identity, reply) = (who, .failure(requestID: request.requestID, code: .permissionDenied, message: refusal.message))
+                } else {
+                    (identity, reply) = (who, coordinator.handle(request))
+                }
             }
             do {
                 let payload: [UInt8] = try Drover_V1_Envelope.reply(reply).serializedBytes()
@@ -241,6 +251,16 @@ final class EventLoop: Sendable {
                 logger.error("could not encode a control reply", metadata: ["error": "\(error)"])
             }
         }
+    }
+
+    /// Why a secure server does not handle `request`: its key was revoked since it
+    /// connected, or its role does not allow it. Nil when it may, or the server is not secure.
+    private func refusal(of request: Drover_V1_ControlRequest, from message: ZeroMQ.Message) -> DroverError? {
+        guard let security = configuration.security else { return nil }
+        guard let key = security.key(for: message.userID) else {
+            return .permissionDenied("This connection's key was revoked; ask the server's admin for a new one.")
+        }
+        return ControlAccess.allows(key.role, request.operation) ? nil : ControlAccess.refusal(for: key.name, role: key.role)
     }
 
     /// Sends the replies; one whose client's queue is full is dropped and counted.
@@ -288,6 +308,18 @@ final class EventLoop: Sendable {
                 continue
             case .malformed:
                 warn("dropped a malformed message on the dispatch endpoint", ["bytes": "\(message.byteCount)"])
+                continue
+            }
+            if case .hello(let hello)? = workerMessage.kind, let refusal = refusal(of: hello, from: message) {
+                warn("refused a worker's key", ["reason": "\(refusal.message)"])
+                send(
+                    .with {
+                        $0.protocolVersion = droverProtocolVersion
+                        $0.coordinatorMessage.reject = .with {
+                            $0.error = .with { $0.code = .permissionDenied; $0.message = refusal.message }
+                            $0.helloID = hello.helloID
+                        }
+                    }, to: worker, on: dispatch)
                 continue
             }
             let sighting = message.sourceFD.map { connections.spoke(worker, on: $0) }
@@ -414,6 +446,16 @@ final class EventLoop: Sendable {
             logger.error("could not send a dispatch message", metadata: ["error": "\(error)"])
         }
         return false
+    }
+
+    /// Why a secure server refuses a worker's Hello: its key may not serve the pool it names.
+    private func refusal(of hello: Drover_V1_Hello, from message: ZeroMQ.Message) -> DroverError? {
+        guard let security = configuration.security else { return nil }
+        guard let key = security.key(for: message.userID) else {
+            return .permissionDenied("This connection's key was revoked; ask the server's admin for a new one.")
+        }
+        return ControlAccess.mayServe(key, pool: hello.workPoolName)
+            ? nil : ControlAccess.serveRefusal(for: key, pool: hello.workPoolName)
     }
 
     /// Tells a peer that did not name itself what to set; it has no session to refuse.

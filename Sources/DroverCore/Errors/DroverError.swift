@@ -22,6 +22,8 @@ public struct DroverError: Error, Sendable, Equatable, CustomStringConvertible {
         case unavailable
         /// A fault inside Drover, such as a store failure.
         case `internal`
+        /// The client's key may not do this (its role), or the server refused the key.
+        case permissionDenied
     }
 
     public let code: Code
@@ -38,4 +40,5 @@ public struct DroverError: Error, Sendable, Equatable, CustomStringConvertible {
     public static func alreadyExists(_ message: String) -> DroverError { .init(.alreadyExists, message) }
     public static func invalidArgument(_ message: String) -> DroverError { .init(.invalidArgument, message) }
     public static func failedPrecondition(_ message: String) -> DroverError { .init(.failedPrecondition, message) }
+    public static func permissionDenied(_ message: String) -> DroverError { .init(.permissionDenied, message) }
 }

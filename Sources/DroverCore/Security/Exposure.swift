@@ -8,6 +8,8 @@ public enum Exposure: Sendable, Equatable {
     case loopback
     /// Bound beyond loopback without security, because the user said `--insecure`.
     case insecure
+    /// Every endpoint admits only CURVE clients with keys it issued (`--secure`), wherever bound.
+    case secure
 
     /// What listens.
     public enum Daemon: Sendable {
@@ -31,13 +33,18 @@ public enum Exposure: Sendable, Equatable {
     }
 
     /// Checks `host` (the `--host` value) for `daemon`.
-    public static func check(host: String, insecure: Bool, daemon: Daemon) throws(DroverError) -> Exposure {
+    public static func check(host: String, secure: Bool = false, insecure: Bool, daemon: Daemon) throws(DroverError) -> Exposure {
+        if secure {
+            guard !insecure else { throw .invalidArgument("--secure and --insecure contradict each other; give one.") }
+            return .secure
+        }
         if isLoopback(host) { return .loopback }
         guard insecure else {
             throw DroverError(
                 .failedPrecondition,
-                "Refusing to start the \(daemon.name) on \(host) without security: \(daemon.risk). Bind it to "
-                    + "127.0.0.1 (the default) and reach it over SSH or a VPN, or, on a network you trust, add --insecure.")
+                "Refusing to start the \(daemon.name) on \(host) without security: \(daemon.risk). Start it with "
+                    + "--secure (CURVE keys; see `drover keys create --help`), or bind it to 127.0.0.1 (the default), "
+                    + "or, on a network you trust, add --insecure.")
         }
         return .insecure
     }

@@ -73,6 +73,11 @@ extension Setting {
     public static let clientTimeout = Setting(
         name: "DROVER_CLIENT_TIMEOUT", defaultValue: "5",
         summary: "Seconds a command waits for the server to answer before it gives up.", kind: .positiveSeconds)
+    /// The key file clients and workers present to a secure server.
+    public static let key = Setting(
+        name: "DROVER_KEY", defaultValue: "",
+        summary: "Key file (from `drover keys create`) that commands and workers present to a --secure server; empty: none.",
+        kind: .text)
     /// The address the server binds.
     public static let serverHost = Setting(
         name: "DROVER_SERVER_HOST", defaultValue: "127.0.0.1",
@@ -132,7 +137,7 @@ extension Setting {
 
     /// Every setting, in the order `config view` shows them.
     public static let all: [Setting] = [
-        server, limits, clientTimeout, serverHost, serverControlPort, serverDispatchPort, serverLimitsPort,
+        server, limits, clientTimeout, key, serverHost, serverControlPort, serverDispatchPort, serverLimitsPort,
         serverRunLeaseTTL, serverLateAfter, schedulerMaxRuns, schedulerMinRuns, schedulerMaxScheduledTime,
         schedulerMinScheduledTime, schedulerLoopSeconds, heartbeatInterval, loggingLevel,
     ]

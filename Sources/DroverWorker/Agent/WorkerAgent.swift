@@ -61,7 +61,8 @@ public final class WorkerAgent {
         } catch {
             throw DroverError(.internal, "Could not set up ZeroMQ: \(error)")
         }
-        (socket, monitor) = try Self.connect(context, to: configuration.dispatchEndpoint, id: identity.workerID)
+        (socket, monitor) = try Self.connect(
+            context, to: configuration.dispatchEndpoint, id: identity.workerID, key: configuration.key)
     }
 
     /// Runs until the worker has drained after a signal (returns normally), or the server
@@ -98,7 +99,8 @@ public final class WorkerAgent {
                 send(message)
             case .reconnect:
                 // The old socket closes with its monitor, which holds it.
-                (socket, monitor) = try Self.connect(context, to: configuration.dispatchEndpoint, id: identity.workerID)
+                (socket, monitor) = try Self.connect(
+            context, to: configuration.dispatchEndpoint, id: identity.workerID, key: configuration.key)
             case .start(let run):
                 try start(run)
             case .discard(let run):
@@ -144,10 +146,11 @@ public final class WorkerAgent {
 
     /// A fresh DEALER to the dispatch endpoint, and its monitor.
     private static func connect(
-        _ context: Context, to endpoint: String, id: String
+        _ context: Context, to endpoint: String, id: String, key: KeyFile?
     ) throws(DroverError) -> (Socket, SocketMonitor) {
         do {
             let socket = try Socket(context: context, type: .dealer)
+            if let key { try socket.secure(asClientWith: key) }
             try socket.set(.routingID, Array(id.utf8))
             try socket.set(.maxMessageSize, droverMaxFrameBytes)
             try socket.set(.reconnectInterval, 100)

@@ -1,3 +1,4 @@
+import DroverCore
 import Foundation
 
 /// Everything `drover worker start` can be told.
@@ -17,12 +18,15 @@ public struct WorkerConfiguration: Sendable {
     public var terminationGrace: Duration
     /// How long the first connection may take before the worker gives up.
     public var connectTimeout: Duration
+    /// The key presented to a secure server; nil: none.
+    public var key: KeyFile?
 
     public init(
         dispatchEndpoint: String, poolName: String, name: String? = nil, limit: UInt32? = nil,
         queueNames: [String] = [], type: String = "process", createPoolIfNotFound: Bool = false,
-        terminationGrace: Duration = .seconds(10), connectTimeout: Duration = .seconds(10)
+        terminationGrace: Duration = .seconds(10), connectTimeout: Duration = .seconds(10), key: KeyFile? = nil
     ) {
+        self.key = key
         self.dispatchEndpoint = dispatchEndpoint
         self.poolName = poolName
         self.name = name

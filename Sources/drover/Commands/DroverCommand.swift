@@ -17,7 +17,8 @@ struct DroverCommand: AsyncParsableCommand {
         subcommands: [
             ServerCommand.self, WorkPoolCommand.self, WorkQueueCommand.self, WorkerCommand.self, DeploymentCommand.self,
             FlowRunCommand.self, ConcurrencyLimitCommand.self, GlobalConcurrencyLimitCommand.self,
-            ConcurrencyCommand.self, RateLimitCommand.self, LimitServiceCommand.self, BenchCommand.self, ConfigCommand.self,
+            ConcurrencyCommand.self, RateLimitCommand.self, LimitServiceCommand.self, KeysCommand.self, BenchCommand.self,
+            ConfigCommand.self,
         ]
     )
 }

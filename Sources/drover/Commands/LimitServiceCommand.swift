@@ -48,6 +48,12 @@ extension LimitServiceCommand {
                 discussion: "Anyone who can reach the port can then take or free every slot. Without it, such a --host is refused."))
         var insecure = false
 
+        @Flag(
+            help: ArgumentHelp(
+                "Admit only clients and workers with keys this home issued (CURVE on every endpoint).",
+                discussion: "Makes the server's key pair in DROVER_HOME/keys on first use. Issue keys with `drover keys create`."))
+        var secure = false
+
         func run() async throws {
             var environment = DroverEnvironment()
             if let home { environment.variables["DROVER_HOME"] = home }
@@ -57,10 +63,11 @@ extension LimitServiceCommand {
             if let logLevel { flags[Setting.loggingLevel.name] = logLevel.lowercased() }
             let settings = try environment.settings(flags: flags)
             let host = try settings.value(.serverHost)
-            let exposure = try Exposure.check(host: host, insecure: insecure, daemon: .limitService)
+            let exposure = try Exposure.check(host: host, secure: secure, insecure: insecure, daemon: .limitService)
             let configuration = LimitServiceConfiguration(
                 host: host, port: Int(try settings.value(.serverLimitsPort))!,
-                home: environment.home, durability: relaxedDurability ? .normal : .full, portOption: "--port")
+                home: environment.home, durability: relaxedDurability ? .normal : .full, portOption: "--port",
+                security: secure ? try ServerSecurity(home: environment.home) : nil)
             let level = Logger.Level(rawValue: try settings.value(.loggingLevel).lowercased()) ?? .info
             Daemon.logToStandardError(at: level)
             let logger = Logger(label: "drover.limits")

@@ -1,6 +1,7 @@
 import ArgumentParser
 import DroverClient
 import DroverCoordinator
+import DroverLimits
 import DroverCore
 import DroverProto
 import Foundation
@@ -49,6 +50,12 @@ extension ServerCommand {
                 valueName: "endpoint"))
         var limitService: String?
 
+        @Option(
+            help: ArgumentHelp(
+                "Key file for a --secure standalone limit service (issued by its home with `drover keys create`).",
+                valueName: "file"))
+        var limitServiceKey: String?
+
         @Option(help: "Seconds a run's concurrency-slot lease lasts unless renewed, 3 to 86400 (DROVER_SERVER_RUN_LEASE_TTL; default 30).")
         var runLeaseTTL: String?
 
@@ -72,6 +79,12 @@ extension ServerCommand {
                 "Listen beyond loopback (a --host other than 127.0.0.1) without security.",
                 discussion: "Anyone who can reach the ports can then run commands on every worker. Without it, such a --host is refused."))
         var insecure = false
+
+        @Flag(
+            help: ArgumentHelp(
+                "Admit only clients and workers with keys this home issued (CURVE on every endpoint).",
+                discussion: "Makes the server's key pair in DROVER_HOME/keys on first use. Issue keys with `drover keys create`."))
+        var secure = false
 
         func run() async throws {
             var environment = DroverEnvironment()
@@ -109,14 +122,16 @@ extension ServerCommand {
                 limits = .embedded(port: Int(try settings.value(.serverLimitsPort))!)
             }
             let host = try settings.value(.serverHost)
-            let exposure = try Exposure.check(host: host, insecure: insecure, daemon: .server)
+            let exposure = try Exposure.check(host: host, secure: secure, insecure: insecure, daemon: .server)
             let configuration = CoordinatorConfiguration(
                 host: host,
                 controlPort: Int(try settings.value(.serverControlPort))!,
                 dispatchPort: Int(try settings.value(.serverDispatchPort))!,
                 home: environment.home,
                 durability: relaxedDurability ? .normal : .full,
-                coordinator: coordinatorSettings, limits: limits)
+                coordinator: coordinatorSettings, limits: limits,
+                security: secure ? try ServerSecurity(home: environment.home) : nil,
+                limitServiceKey: try limitServiceKey.map { path throws(DroverError) in try KeyFile.read(from: path) })
             let level = Logger.Level(rawValue: try settings.value(.loggingLevel).lowercased()) ?? .info
 
             Daemon.logToStandardError(at: level)

@@ -62,6 +62,7 @@ extension WorkerCommand {
             let level = Logger.Level(rawValue: try settings.value(.loggingLevel).lowercased()) ?? .info
             Daemon.logToStandardError(at: level)
             let connection = try client.connect()
+            let key = try client.keyFile()
             guard case .serverInfo(let info) = try connection.call(.getServerInfo(.init())),
                 let dispatch = info.endpoints["dispatch"]
             else {
@@ -71,7 +72,7 @@ extension WorkerCommand {
                 dispatchEndpoint: dispatch, poolName: pool, name: name,
                 limit: try limit.map { try parseLimit($0, of: "the worker") }, queueNames: workQueues, type: type,
                 createPoolIfNotFound: createPoolIfNotFound,
-                terminationGrace: .milliseconds(Int64(terminationGrace * 1000)))
+                terminationGrace: .milliseconds(Int64(terminationGrace * 1000)), key: key)
             let names = NameBox()
             let agent = try WorkerAgent(
                 configuration: configuration, logger: Logger(label: "drover.worker"),

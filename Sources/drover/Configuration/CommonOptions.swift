@@ -12,14 +12,34 @@ struct ClientOptions: ParsableArguments {
             valueName: "endpoint"))
     var server: String?
 
-    /// A client for the resolved server endpoint and timeout.
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Key file to present to a --secure server (from `drover keys create`).",
+            discussion: "Defaults to DROVER_KEY, then the active profile.", valueName: "file"))
+    var key: String?
+
+    /// A client for the resolved server endpoint, timeout and key.
     func connect() throws(DroverError) -> ControlClient {
         var flags: [String: String] = [:]
         if let server { flags[Setting.server.name] = server }
+        if let key { flags[Setting.key.name] = key }
         let settings = try DroverEnvironment().settings(flags: flags)
         let endpoint = try settings.value(.server)
         let seconds = Double(try settings.value(.clientTimeout)) ?? 5
-        return try ControlClient(endpoint: endpoint, timeout: .milliseconds(Int64(seconds * 1000)))
+        return try ControlClient(
+            endpoint: endpoint, timeout: .milliseconds(Int64(seconds * 1000)), key: try Self.keyFile(settings))
+    }
+
+    /// The key file `--key`, DROVER_KEY or the profile names, read; nil when none names one.
+    func keyFile() throws(DroverError) -> KeyFile? {
+        try Self.keyFile(try DroverEnvironment().settings(flags: key.map { [Setting.key.name: $0] } ?? [:]))
+    }
+
+    /// The key file the settings name, read; nil when they name none.
+    static func keyFile(_ settings: ResolvedSettings) throws(DroverError) -> KeyFile? {
+        let path = try settings.value(.key)
+        return path.isEmpty ? nil : try KeyFile.read(from: path)
     }
 }
 

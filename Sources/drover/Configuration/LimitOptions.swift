@@ -20,11 +20,13 @@ struct LimitOptions: ParsableArguments {
     func connect() throws(DroverError) -> LimitClient {
         var flags: [String: String] = [:]
         if let limits { flags[Setting.limits.name] = limits }
+        if let key = client.key { flags[Setting.key.name] = key }
         let settings = try DroverEnvironment().settings(flags: flags)
         let configured = try settings.value(.limits)
         let seconds = Double(try settings.value(.clientTimeout)) ?? 5
         let endpoint = try LimitClient.endpoint(configured: configured) { () throws(DroverError) in try client.connect() }
-        return try LimitClient(endpoint: endpoint, timeout: .milliseconds(Int64(seconds * 1000)))
+        return try LimitClient(
+            endpoint: endpoint, timeout: .milliseconds(Int64(seconds * 1000)), key: try ClientOptions.keyFile(settings))
     }
 }
 

@@ -20,6 +20,9 @@ final class DroverServer: @unchecked Sendable {
     let listeningLine: String
     /// The network namespace it runs in (a `NetworkLab` host); CLI commands run there too.
     let namespace: String?
+    /// The key file CLI commands and workers present by default (`DROVER_KEY`), for a
+    /// `--secure` server; a `--key` of their own wins.
+    let clientKey: String?
     private let child: ChildProcess
 
     /// Longest wait for the "listening on" line.
@@ -27,7 +30,10 @@ final class DroverServer: @unchecked Sendable {
     /// Longest wait for a stop signal to end the server before SIGKILL.
     static let stopGuardSeconds: Double = 15
 
-    private init(home: URL, endpoint: String, listeningLine: String, namespace: String?, child: ChildProcess) {
+    private init(
+        home: URL, endpoint: String, listeningLine: String, namespace: String?, clientKey: String?, child: ChildProcess
+    ) {
+        self.clientKey = clientKey
         self.home = home
         self.endpoint = endpoint
         self.listeningLine = listeningLine
@@ -47,7 +53,7 @@ final class DroverServer: @unchecked Sendable {
     /// port) and waits until it is ready or has exited.
     static func launch(
         home: URL, arguments: [String] = ["--control-port", "0", "--dispatch-port", "0", "--limits-port", "0"], env: [String: String] = [:],
-        namespace: String? = nil, sourceLocation: SourceLocation = #_sourceLocation
+        namespace: String? = nil, clientKey: String? = nil, sourceLocation: SourceLocation = #_sourceLocation
     ) async throws -> Launch {
         let settled = Latch()
         let line = LockedValue<String?>(nil)
@@ -65,7 +71,9 @@ final class DroverServer: @unchecked Sendable {
             onStdoutEnd: { settled.open() })
         _ = await onOwnThread { settled.wait(seconds: readyGuardSeconds) }
         if let text = line.value, let endpoint = Self.endpoint(in: text) {
-            return .ready(DroverServer(home: home, endpoint: endpoint, listeningLine: text, namespace: namespace, child: child))
+            return .ready(
+                DroverServer(
+                    home: home, endpoint: endpoint, listeningLine: text, namespace: namespace, clientKey: clientKey, child: child))
         }
         let exited = await onOwnThread { child.waitForExit(seconds: 5) }
         if !exited {
@@ -84,9 +92,11 @@ final class DroverServer: @unchecked Sendable {
     /// Starts a server that must come up; fails the test (and throws) if it does not.
     static func start(
         home: URL, arguments: [String] = ["--control-port", "0", "--dispatch-port", "0", "--limits-port", "0"], env: [String: String] = [:],
-        namespace: String? = nil, sourceLocation: SourceLocation = #_sourceLocation
+        namespace: String? = nil, clientKey: String? = nil, sourceLocation: SourceLocation = #_sourceLocation
     ) async throws -> DroverServer {
-        switch try await launch(home: home, arguments: arguments, env: env, namespace: namespace, sourceLocation: sourceLocation) {
+        switch try await launch(
+            home: home, arguments: arguments, env: env, namespace: namespace, clientKey: clientKey, sourceLocation: sourceLocation)
+        {
         case .ready(let server):
             return server
         case .exited(let exit, let result):
@@ -132,7 +142,9 @@ final class DroverServer: @unchecked Sendable {
     /// The environment that points a CLI command at this server: `DROVER_HOME` is the
     /// server's home and `DROVER_SERVER` its endpoint.
     var clientEnvironment: [String: String] {
-        ["DROVER_HOME": home.path, "DROVER_SERVER": endpoint]
+        var environment = ["DROVER_HOME": home.path, "DROVER_SERVER": endpoint]
+        if let clientKey { environment["DROVER_KEY"] = clientKey }
+        return environment
     }
 
     /// Runs `drover ARGUMENTS` against this server (see `clientEnvironment`), with `env` added.

@@ -98,7 +98,8 @@ final class NetworkLab: Sendable {
         try Self.run(Self.ip, arguments)
     }
 
-    /// Runs a command to its end (a guard of 20 s); throws with its stderr if it fails.
+    /// Runs a command to its end (a failure guard of 90 s: the kernel can take long to make a
+    /// namespace while others are being torn down); throws with its stderr if it fails.
     @discardableResult
     static func run(_ executable: URL, _ arguments: [String]) throws -> String {
         let process = Process()
@@ -109,7 +110,7 @@ final class NetworkLab: Sendable {
         process.standardError = errors
         process.standardOutput = output
         try process.run()
-        let deadline = Date(timeIntervalSinceNow: 20)
+        let deadline = Date(timeIntervalSinceNow: 90)
         while process.isRunning, Date() < deadline { usleep(2_000) }
         if process.isRunning {
             process.terminate()

@@ -1,0 +1,48 @@
+import DroverCore
+import DroverProto
+
+/// What each role of key may ask a secure server. Admin keys may do everything; worker and
+/// viewer keys may read; a worker key serves runs of its pools (all when it names none).
+/// Every request kind is classified here, so a new one cannot slip through unclassified.
+public enum ControlAccess {
+    /// Whether a key of `role` may send `operation`.
+    public static func allows(_ role: KeyRole, _ operation: Drover_V1_ControlRequest.OneOf_Operation?) -> Bool {
+        role == .admin || isReadOnly(operation)
+    }
+
+    /// Whether `operation` only reads.
+    public static func isReadOnly(_ operation: Drover_V1_ControlRequest.OneOf_Operation?) -> Bool {
+        switch operation {
+        case nil, .getServerInfo, .getWorkPool, .listWorkPools, .getWorkQueue, .listWorkQueues, .previewWorkPool,
+            .listWorkers, .getDeployment, .listDeployments, .listDeploymentSchedules, .listFlowRuns, .getFlowRun,
+            .readFlowRunLogs:
+            true
+        case .createWorkPool, .updateWorkPool, .deleteWorkPool, .createWorkQueue, .updateWorkQueue, .deleteWorkQueue,
+            .createDeployment, .updateDeployment, .deleteDeployment, .runDeployment, .createDeploymentSchedule,
+            .updateDeploymentSchedule, .deleteDeploymentSchedule, .cancelFlowRun, .deleteFlowRun:
+            false
+        }
+    }
+
+    /// Whether a key may serve `pool` as a worker.
+    public static func mayServe(_ key: IssuedKey, pool: String) -> Bool {
+        switch key.role {
+        case .admin: true
+        case .worker: key.pools.isEmpty || key.pools.contains(pool)
+        case .viewer: false
+        }
+    }
+
+    /// The refusal of a request the key's role does not allow.
+    public static func refusal(for key: String, role: KeyRole) -> DroverError {
+        .permissionDenied("The key '\(key)' is a \(role.rawValue) key: it can read but not change anything. This needs an admin key.")
+    }
+
+    /// The refusal of a Hello from a key that may not serve its pool.
+    public static func serveRefusal(for key: IssuedKey, pool: String) -> DroverError {
+        key.role == .viewer
+            ? .permissionDenied("The key '\(key.name)' is a viewer key: it cannot run a worker. This needs a worker key.")
+            : .permissionDenied(
+                "The key '\(key.name)' serves only \(key.pools.map { "'\($0)'" }.joined(separator: ", ")), not work pool '\(pool)'.")
+    }
+}

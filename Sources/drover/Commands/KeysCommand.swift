@@ -1,0 +1,129 @@
+import ArgumentParser
+import DroverCore
+import DroverLimits
+import Foundation
+import SwiftProtobuf
+
+/// `drover keys`: the client keys of a `--secure` server (or limit service), managed on its
+/// host, in its home.
+struct KeysCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "keys",
+        abstract: "Issue, list and revoke the keys clients and workers present to a --secure server.",
+        discussion: """
+            Run these on the server's host, with the server's home (--home or DROVER_HOME). A key \
+            file holds the client's key pair and the server's public key; hand it to the client \
+            and point the client at it with --key or DROVER_KEY. Roles: admin (everything), \
+            worker (serves its pools, reads), viewer (reads).
+            """,
+        subcommands: [Create.self, List.self, Revoke.self]
+    )
+
+    /// `--home`, shared by the subcommands.
+    struct HomeOption: ParsableArguments {
+        @Option(help: "The server's home (DROVER_HOME; default ~/.drover).")
+        var home: String?
+
+        var store: KeyStore {
+            var environment = DroverEnvironment()
+            if let home { environment.variables["DROVER_HOME"] = home }
+            return KeyStore(home: environment.home)
+        }
+    }
+
+    struct Create: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Issue a key and write its key file (0600).",
+            discussion: """
+                The server admits it from its next connection on; no restart. Example: \
+                drover keys create gpu-host-1 --role worker --pool gpu --server tcp://10.0.0.5:4201
+                """)
+
+        @Argument(help: "The key's name, shown in the server's log and in `drover keys ls`.")
+        var name: String
+
+        @Option(help: "admin, worker or viewer.")
+        var role: KeyRole
+
+        @Option(name: .customLong("pool"), help: "A pool a worker key serves (repeat for several; none: every pool).")
+        var pools: [String] = []
+
+        @Option(
+            help: ArgumentHelp(
+                "The server's control endpoint as the client reaches it, recorded in the key file.",
+                discussion: "Defaults to DROVER_SERVER, then tcp://127.0.0.1:4201.", valueName: "endpoint"))
+        var server: String?
+
+        @Option(name: [.short, .long], help: "Where to write the key file (default: NAME.key here).")
+        var output: String?
+
+        @OptionGroup var home: HomeOption
+
+        func validate() throws {
+            if !pools.isEmpty && role != .worker {
+                throw ValidationError("--pool applies to worker keys only; an \(role.rawValue) key reaches every pool.")
+            }
+        }
+
+        func run() throws {
+            var flags: [String: String] = [:]
+            if let server { flags[Setting.server.name] = server }
+            let endpoint = try DroverEnvironment().settings(flags: flags).value(.server)
+            let path = output ?? "\(name).key"
+            // Refuse an existing file before the key is recorded, so nothing is issued for nobody.
+            guard !FileManager.default.fileExists(atPath: path) else {
+                throw DroverError.alreadyExists("\(path) already exists; remove it or write the key elsewhere with --output.")
+            }
+            let file = try home.store.issue(name: name, role: role, pools: pools, server: endpoint)
+            try file.write(to: path)
+            Terminal.print("Issued \(role.rawValue) key '\(name)'\(pools.isEmpty ? "" : " for \(pools.joined(separator: ", "))"); key file \(path) (keep it secret).")
+        }
+    }
+
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "ls", abstract: "List the keys issued, revoked ones too.")
+
+        @OptionGroup var home: HomeOption
+        @OptionGroup var output: OutputOptions
+
+        func run() throws {
+            let keys = try home.store.issued()
+            if output.json {
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+                encoder.dateEncodingStrategy = .iso8601
+                Terminal.print(String(decoding: try encoder.encode(keys), as: UTF8.self))
+                return
+            }
+            var table = Table(
+                title: "Keys",
+                columns: [.init(header: "Name"), .init(header: "Role"), .init(header: "Pools"), .init(header: "Created"),
+                    .init(header: "Status")])
+            for key in keys {
+                table.append([
+                    key.name, key.role.rawValue, key.pools.isEmpty ? (key.role == .worker ? "any" : "") : key.pools.joined(separator: ", "),
+                    Formatting.timestamp(Google_Protobuf_Timestamp(date: key.created)),
+                    key.revoked.map { "revoked \(Formatting.timestamp(Google_Protobuf_Timestamp(date: $0)))" } ?? "active",
+                ])
+            }
+            Terminal.print(table.render())
+        }
+    }
+
+    struct Revoke: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Revoke a key: the server refuses it from the next connection and request on.")
+
+        @Argument(help: "The key's name.")
+        var name: String
+
+        @OptionGroup var home: HomeOption
+
+        func run() throws {
+            try home.store.revoke(name: name)
+            Terminal.print("Revoked key '\(name)'.")
+        }
+    }
+}
+
+extension KeyRole: ExpressibleByArgument {}
