@@ -258,6 +258,9 @@ public final class WorkerAgent {
             environment["DROVER_PARAMETERS"] = JSONValue(flowRun.parameters).render()
             // `drover concurrency acquire` and `drover rate-limit` inside the run find the
             // limit service here, unless the worker's or the job's environment names one.
+            if environment["DROVER_KEY", default: ""].isEmpty, let keyPath = configuration.keyPath {
+                environment["DROVER_KEY"] = keyPath
+            }
             if environment["DROVER_LIMITS", default: ""].isEmpty && !limitsEndpoint.isEmpty {
                 environment["DROVER_LIMITS"] = limitsEndpoint
             }

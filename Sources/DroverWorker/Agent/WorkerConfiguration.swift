@@ -20,13 +20,18 @@ public struct WorkerConfiguration: Sendable {
     public var connectTimeout: Duration
     /// The key presented to a secure server; nil: none.
     public var key: KeyFile?
+    /// Where that key's file is: runs get it as DROVER_KEY, so a `drover` command inside a
+    /// run (taking a concurrency slot, say) presents the worker's key.
+    public var keyPath: String?
 
     public init(
         dispatchEndpoint: String, poolName: String, name: String? = nil, limit: UInt32? = nil,
         queueNames: [String] = [], type: String = "process", createPoolIfNotFound: Bool = false,
-        terminationGrace: Duration = .seconds(10), connectTimeout: Duration = .seconds(10), key: KeyFile? = nil
+        terminationGrace: Duration = .seconds(10), connectTimeout: Duration = .seconds(10), key: KeyFile? = nil,
+        keyPath: String? = nil
     ) {
         self.key = key
+        self.keyPath = keyPath
         self.dispatchEndpoint = dispatchEndpoint
         self.poolName = poolName
         self.name = name

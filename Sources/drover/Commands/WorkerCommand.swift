@@ -72,7 +72,8 @@ extension WorkerCommand {
                 dispatchEndpoint: dispatch, poolName: pool, name: name,
                 limit: try limit.map { try parseLimit($0, of: "the worker") }, queueNames: workQueues, type: type,
                 createPoolIfNotFound: createPoolIfNotFound,
-                terminationGrace: .milliseconds(Int64(terminationGrace * 1000)), key: key)
+                terminationGrace: .milliseconds(Int64(terminationGrace * 1000)), key: key?.file,
+                keyPath: key.map { URL(fileURLWithPath: $0.path).standardizedFileURL.path })
             let names = NameBox()
             let agent = try WorkerAgent(
                 configuration: configuration, logger: Logger(label: "drover.worker"),

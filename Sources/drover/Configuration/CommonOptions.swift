@@ -31,9 +31,10 @@ struct ClientOptions: ParsableArguments {
             endpoint: endpoint, timeout: .milliseconds(Int64(seconds * 1000)), key: try Self.keyFile(settings))
     }
 
-    /// The key file `--key`, DROVER_KEY or the profile names, read; nil when none names one.
-    func keyFile() throws(DroverError) -> KeyFile? {
-        try Self.keyFile(try DroverEnvironment().settings(flags: key.map { [Setting.key.name: $0] } ?? [:]))
+    /// The key file `--key`, DROVER_KEY or the profile names, and its path; nil when none names one.
+    func keyFile() throws(DroverError) -> (file: KeyFile, path: String)? {
+        let path = try DroverEnvironment().settings(flags: key.map { [Setting.key.name: $0] } ?? [:]).value(.key)
+        return path.isEmpty ? nil : (try KeyFile.read(from: path), path)
     }
 
     /// The key file the settings name, read; nil when they name none.
