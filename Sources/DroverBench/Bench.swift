@@ -25,11 +25,16 @@ public struct BenchPlan: Sendable {
     public var fleetExecutable: URL?
     /// A command (argv) each run starts as a real process; nil runs nothing.
     public var process: [String]?
+    /// The key file the bench presents to a `--secure` server, as a client and as every
+    /// simulated worker (an admin key); nil: none.
+    public var keyPath: String?
 
     public init(
         workers: Int = 1, limit: UInt32 = 4, runs: Int = 1000, rate: Double? = nil, runDuration: Duration = .zero,
-        timeout: Duration = .seconds(300), idle: Duration = .zero, fleetExecutable: URL? = nil, process: [String]? = nil
+        timeout: Duration = .seconds(300), idle: Duration = .zero, fleetExecutable: URL? = nil, process: [String]? = nil,
+        keyPath: String? = nil
     ) {
+        self.keyPath = keyPath
         self.process = process
         self.workers = workers
         self.limit = limit
@@ -122,7 +127,8 @@ public enum Bench {
         _ plan: BenchPlan, control endpoint: String, serverPID: Int32? = nil, progress: (Progress) -> Void = { _ in }
     ) throws -> BenchReport {
         let deadline = ContinuousClock.now + plan.timeout
-        let control = try ControlClient(endpoint: endpoint)
+        let key = try plan.keyPath.map { path throws(DroverError) in try KeyFile.read(from: path) }
+        let control = try ControlClient(endpoint: endpoint, key: key)
         guard case .serverInfo(let info) = try control.call(.getServerInfo(.init())),
             let dispatch = info.endpoints["dispatch"]
         else { throw DroverError(.unavailable, "The server at \(endpoint) does not accept workers.") }
@@ -143,7 +149,7 @@ public enum Bench {
         let fleet = SimulatedFleet(
             configuration: .init(
                 dispatchEndpoint: dispatch, pool: name, workers: local, limit: plan.limit,
-                runDuration: plan.runDuration, expectedRuns: plan.runs, process: plan.process),
+                runDuration: plan.runDuration, expectedRuns: plan.runs, process: plan.process, key: key),
             tally: tally)
         let outcome = FleetOutcome()
         let thread = Thread {
@@ -171,7 +177,8 @@ public enum Bench {
                         "bench", "fleet", "--dispatch", dispatch, "--pool", name, "--workers", "\(count)",
                         "--limit", "\(plan.limit)", "--run-duration", "\(plan.runDuration.inSeconds)",
                         "--first-worker", "\(first + 1)", "--timeout", "\(plan.timeout.inSeconds)",
-                    ] + (plan.process.map { ["--process-argv", String(decoding: try JSONEncoder().encode($0), as: UTF8.self)] } ?? []),
+                    ] + (plan.process.map { ["--process-argv", String(decoding: try JSONEncoder().encode($0), as: UTF8.self)] } ?? [])
+                        + (plan.keyPath.map { ["--key", $0] } ?? []),
                     tally: tally))
             first += count
         }

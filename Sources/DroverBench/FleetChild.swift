@@ -103,13 +103,13 @@ public enum FleetChildProcess {
     /// stdout until stdin closes or `timeout` passes, then prints its measurements.
     public static func serve(
         dispatch: String, pool: String, workers: Int, limit: UInt32, runDuration: Duration, firstWorker: Int,
-        timeout: Duration, process: [String]? = nil
+        timeout: Duration, process: [String]? = nil, key: KeyFile? = nil
     ) throws {
         let tally = FleetTally()
         let fleet = SimulatedFleet(
             configuration: .init(
                 dispatchEndpoint: dispatch, pool: pool, workers: workers, limit: limit, runDuration: runDuration,
-                expectedRuns: 0, firstWorker: firstWorker, process: process),
+                expectedRuns: 0, firstWorker: firstWorker, process: process, key: key),
             tally: tally)
         let outcome = FleetOutcome()
         let deadline = ContinuousClock.now + timeout

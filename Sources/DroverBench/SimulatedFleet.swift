@@ -29,6 +29,8 @@ final class SimulatedFleet: @unchecked Sendable {
         var firstWorker = 1
         /// A command (argv) each run starts as a process; nil runs nothing.
         var process: [String]?
+        /// The key every worker presents to a `--secure` server.
+        var key: KeyFile?
     }
 
     /// What the fleet measured; read after `run` returns.
@@ -108,6 +110,7 @@ final class SimulatedFleet: @unchecked Sendable {
             try socket.set(.maxMessageSize, droverMaxFrameBytes)
             try socket.set(.sendHighWaterMark, 100_000)
             try socket.set(.receiveHighWaterMark, 100_000)
+            if let key = configuration.key { try socket.secure(asClientWith: key) }
             try socket.connect(configuration.dispatchEndpoint)
             _ = poller.add(socket)
             workers.append(Worker(id: id, socket: socket))

@@ -2,6 +2,7 @@ import ArgumentParser
 import DroverBench
 import DroverClient
 import DroverCore
+import DroverLimits
 import Foundation
 
 #if canImport(Glibc)
@@ -54,6 +55,8 @@ struct BenchDispatchCommand: ParsableCommand {
         help: ArgumentHelp(
             "Bench this server instead of one started for the bench.", valueName: "endpoint"))
     var server: String?
+    @Flag(help: "Start the bench's own server with --secure: CURVE on every endpoint, the bench and its workers with an admin key.")
+    var secure = false
     @Flag(help: "Start the bench's own server with --relaxed-durability (fsync at checkpoints only).")
     var relaxedDurability = false
     @OptionGroup var output: OutputOptions
@@ -73,21 +76,31 @@ struct BenchDispatchCommand: ParsableCommand {
         if let process, process.trimmingCharacters(in: .whitespaces).isEmpty {
             throw ValidationError("--process needs a command, such as --process true.")
         }
+        if secure && server != nil {
+            throw ValidationError("--secure applies to the bench's own server; a secure server of yours needs its admin key (DROVER_KEY).")
+        }
         if relaxedDurability && server != nil {
             throw ValidationError("--relaxed-durability applies to the bench's own server; start yours with it instead.")
         }
     }
 
     func run() throws {
+        var keyPath: String?
+        let own = server == nil ? try BenchServer.start(
+            ["server", "start", "--control-port", "0", "--dispatch-port", "0", "--limits-port", "0"]
+                + (relaxedDurability ? ["--relaxed-durability"] : []) + (secure ? ["--secure"] : []),
+            prepare: { home throws(DroverError) in
+                guard secure else { return }
+                let path = home.appendingPathComponent("bench.key").path
+                try KeyStore(home: home).issue(name: "bench", role: .admin, pools: [], server: "").write(to: path)
+                keyPath = path
+            }) : nil
+        defer { own?.stop() }
         let plan = BenchPlan(
             workers: workers, limit: limit, runs: runs, rate: rate, runDuration: .milliseconds(Int64(runDuration * 1000)),
             timeout: .milliseconds(Int64(timeout * 1000)), idle: .milliseconds(Int64(idle * 1000)),
             fleetExecutable: URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath(),
-            process: process.map(Self.arguments(of:)))
-        let own = server == nil ? try BenchServer.start(
-            ["server", "start", "--control-port", "0", "--dispatch-port", "0", "--limits-port", "0"]
-                + (relaxedDurability ? ["--relaxed-durability"] : [])) : nil
-        defer { own?.stop() }
+            process: process.map(Self.arguments(of:)), keyPath: keyPath)
         let endpoint = server ?? own!.endpoint
         let showProgress = !output.json && isatty(STDERR_FILENO) == 1
         var report = try Bench.run(plan, control: endpoint, serverPID: own?.pid) { progress in

@@ -1,4 +1,5 @@
 import ArgumentParser
+import DroverCore
 import DroverBench
 import Foundation
 
@@ -20,6 +21,8 @@ struct BenchFleetCommand: ParsableCommand {
     @Option var timeout: Double = 300
     /// The command each run starts, as a JSON array of arguments.
     @Option var processArgv: String?
+    /// The key file the workers present to a `--secure` server.
+    @Option var key: String?
 
     func validate() throws {
         guard (1...Bench.workersPerProcess).contains(workers) else {
@@ -32,6 +35,7 @@ struct BenchFleetCommand: ParsableCommand {
             dispatch: dispatch, pool: pool, workers: workers, limit: limit,
             runDuration: .milliseconds(Int64(runDuration * 1000)), firstWorker: firstWorker,
             timeout: .milliseconds(Int64(timeout * 1000)),
-            process: try processArgv.map { try JSONDecoder().decode([String].self, from: Data($0.utf8)) })
+            process: try processArgv.map { try JSONDecoder().decode([String].self, from: Data($0.utf8)) },
+            key: try key.map { path throws(DroverError) in try KeyFile.read(from: path) })
     }
 }

@@ -26,13 +26,15 @@ final class BenchServer {
 
     /// Runs this executable with `arguments` (a command that takes --home and prints
     /// "… listening on ENDPOINT …" once it serves) and returns once it serves.
-    static func start(_ arguments: [String]) throws -> BenchServer {
+    /// `prepare` runs on the new home before the server starts (to issue keys in it).
+    static func start(_ arguments: [String], prepare: (URL) throws(DroverError) -> Void = { _ in }) throws -> BenchServer {
         let home = FileManager.default.temporaryDirectory.appendingPathComponent("drover-bench-\(UUID().uuidString)")
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
         process.arguments = arguments + ["--home", home.path, "--log-level", "warning"]
         let output = Pipe()
         try FileManager.default.createDirectory(at: home, withIntermediateDirectories: true)
+        try prepare(home)
         let log = home.appendingPathComponent("server.log")
         _ = FileManager.default.createFile(atPath: log.path, contents: nil)
         process.standardOutput = output
