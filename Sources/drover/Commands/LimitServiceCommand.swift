@@ -42,17 +42,7 @@ extension LimitServiceCommand {
         @Flag(help: "Commit with fsync at checkpoints only: faster, but a power loss may lose the last grants.")
         var relaxedDurability = false
 
-        @Flag(
-            help: ArgumentHelp(
-                "Listen beyond loopback (a --host other than 127.0.0.1) without security.",
-                discussion: "Anyone who can reach the port can then take or free every slot. Without it, such a --host is refused."))
-        var insecure = false
-
-        @Flag(
-            help: ArgumentHelp(
-                "Admit only clients and workers with keys this home issued (CURVE on every endpoint).",
-                discussion: "Makes the server's key pair in DROVER_HOME/keys on first use. Issue keys with `drover keys create`."))
-        var secure = false
+        @OptionGroup var security: SecurityOptions
 
         func run() async throws {
             var environment = DroverEnvironment()
@@ -63,11 +53,11 @@ extension LimitServiceCommand {
             if let logLevel { flags[Setting.loggingLevel.name] = logLevel.lowercased() }
             let settings = try environment.settings(flags: flags)
             let host = try settings.value(.serverHost)
-            let exposure = try Exposure.check(host: host, secure: secure, insecure: insecure, daemon: .limitService)
+            let exposure = try security.exposure(host: host, daemon: .limitService)
             let configuration = LimitServiceConfiguration(
                 host: host, port: Int(try settings.value(.serverLimitsPort))!,
                 home: environment.home, durability: relaxedDurability ? .normal : .full, portOption: "--port",
-                security: secure ? try ServerSecurity(home: environment.home) : nil)
+                security: security.secure ? try ServerSecurity(home: environment.home) : nil)
             let level = Logger.Level(rawValue: try settings.value(.loggingLevel).lowercased()) ?? .info
             Daemon.logToStandardError(at: level)
             let logger = Logger(label: "drover.limits")

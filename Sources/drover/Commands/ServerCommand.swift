@@ -74,17 +74,7 @@ extension ServerCommand {
         @Flag(help: "Commit with fsync at checkpoints only: faster, but a power loss may lose the last changes.")
         var relaxedDurability = false
 
-        @Flag(
-            help: ArgumentHelp(
-                "Listen beyond loopback (a --host other than 127.0.0.1) without security.",
-                discussion: "Anyone who can reach the ports can then run commands on every worker. Without it, such a --host is refused."))
-        var insecure = false
-
-        @Flag(
-            help: ArgumentHelp(
-                "Admit only clients and workers with keys this home issued (CURVE on every endpoint).",
-                discussion: "Makes the server's key pair in DROVER_HOME/keys on first use. Issue keys with `drover keys create`."))
-        var secure = false
+        @OptionGroup var security: SecurityOptions
 
         func run() async throws {
             var environment = DroverEnvironment()
@@ -122,7 +112,7 @@ extension ServerCommand {
                 limits = .embedded(port: Int(try settings.value(.serverLimitsPort))!)
             }
             let host = try settings.value(.serverHost)
-            let exposure = try Exposure.check(host: host, secure: secure, insecure: insecure, daemon: .server)
+            let exposure = try security.exposure(host: host, daemon: .server)
             let configuration = CoordinatorConfiguration(
                 host: host,
                 controlPort: Int(try settings.value(.serverControlPort))!,
@@ -130,7 +120,7 @@ extension ServerCommand {
                 home: environment.home,
                 durability: relaxedDurability ? .normal : .full,
                 coordinator: coordinatorSettings, limits: limits,
-                security: secure ? try ServerSecurity(home: environment.home) : nil,
+                security: security.secure ? try ServerSecurity(home: environment.home) : nil,
                 limitServiceKey: try limitServiceKey.map { path throws(DroverError) in try KeyFile.read(from: path) })
             let level = Logger.Level(rawValue: try settings.value(.loggingLevel).lowercased()) ?? .info
 

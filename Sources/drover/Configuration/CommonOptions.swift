@@ -64,3 +64,24 @@ func parseLimit(_ text: String, of subject: String) throws -> UInt32 {
         throw ValidationError(error.message)
     }
 }
+
+/// `--secure` / `--insecure`, for the daemons that listen (`server start`, `limit-service start`).
+struct SecurityOptions: ParsableArguments {
+    @Flag(
+        help: ArgumentHelp(
+            "Admit only clients and workers with keys this home issued (CURVE on every endpoint).",
+            discussion: "Makes the key pair in DROVER_HOME/keys on first use. Issue keys with `drover keys create`."))
+    var secure = false
+
+    @Flag(
+        help: ArgumentHelp(
+            "Listen beyond loopback (a --host other than 127.0.0.1) without security.",
+            discussion: "Anyone who can reach the ports can then use them as an admin would. Without it, such a --host is refused."))
+    var insecure = false
+
+    /// How `daemon` may listen on `host`, or the refusal to say what to do.
+    func exposure(host: String, daemon: Exposure.Daemon) throws(DroverError) -> Exposure {
+        try Exposure.check(host: host, secure: secure, insecure: insecure, daemon: daemon)
+    }
+}
+
