@@ -56,10 +56,17 @@ struct SecureServerTests {
             #expect(result.status == 1 && result.stderr.contains("serves only 'gpu'"), "\(result)")
         }
 
-        // Revoked: refused from the next connection on.
+        // Revoked: refused from the next connection on, and a worker of the key is cut off.
         #expect(try await drover("keys", "revoke", "viewer", "--home", home.url.path).status == 0)
         let revoked = try await server.drover(["work-pool", "ls"] + viewer, env: Self.quick)
         #expect(revoked.status == 1 && revoked.stderr.contains("refused the key 'viewer'"), "\(revoked)")
+        #expect(try await drover("keys", "revoke", "gpu-host", "--home", home.url.path).status == 0)
+        let cutDeadline = Date(timeIntervalSinceNow: 20)
+        while element(named: "gpu-1", in: try await server.workers())?["status"] as? String == "ONLINE" {
+            try #require(Date() < cutDeadline, "the worker of a revoked key was still online 20 s later")
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        #expect(server.stderr.contains("dropped a worker whose key was revoked"))
 
         #expect(server.stderr.contains("CURVE security on"))
         for name in ["admin", "viewer", "gpu-host"] {

@@ -127,6 +127,8 @@ final class EventLoop: Sendable {
         try? dispatch.socket.set(.routerHandover, false)
         let monitor = try monitorConnections(of: dispatch.socket)
         var connections = ConnectionTable()
+        // A secure server's workers, by the key each said Hello with: a revoked key's worker goes.
+        var keyed = KeyedWorkers()
         let limits = try connectLimits(context, endpoint: limitsEndpoint)
         let endpoints = ServerEndpoints(control: control.endpoint, dispatch: dispatch.endpoint, limits: limitsEndpoint)
         var coordinator = try factory.make(endpoints)
@@ -140,7 +142,9 @@ final class EventLoop: Sendable {
         let limitsIndex = poller.add(limits)
         let wakeupIndex = poller.add(fileDescriptor: wakeup.fileDescriptor)
         while !stopping.load(ordering: .sequentiallyConsistent) {
-            let timeout = coordinator.nextDeadline().map { Duration.seconds(max(0, $0.timeIntervalSinceNow)) }
+            var timeout = coordinator.nextDeadline().map { Duration.seconds(max(0, $0.timeIntervalSinceNow)) }
+            // A revocation must count while the server is idle too.
+            if configuration.security != nil { timeout = min(timeout ?? KeyedWorkers.checkInterval, KeyedWorkers.checkInterval) }
             let events = try poller.poll(timeout: timeout)
             if events[wakeupIndex].contains(.readable) { wakeup.drain() }
             var replies: [ControlReply] = []
@@ -150,8 +154,11 @@ final class EventLoop: Sendable {
             if events[monitorIndex].contains(.readable) {
                 try readConnectionEvents(monitor, &connections, &coordinator)
             }
+            if let security = configuration.security {
+                try dropRevoked(&keyed, security: security, monitor: monitor, connections, &coordinator)
+            }
             if events[dispatchIndex].contains(.readable) || connections.sweepDue {
-                let drained = try serveDispatch(dispatch.socket, monitor: monitor, &connections, &coordinator)
+                let drained = try serveDispatch(dispatch.socket, monitor: monitor, &connections, &keyed, &coordinator)
                 if drained { closeSilentConnections(monitor, &connections) }
             }
             if events[limitsIndex].contains(.readable) {
@@ -169,7 +176,7 @@ final class EventLoop: Sendable {
         // Finish what was already received, then close.
         var replies: [ControlReply] = []
         serveControl(control.socket, &coordinator, replies: &replies)
-        try serveDispatch(dispatch.socket, monitor: monitor, &connections, &coordinator)
+        try serveDispatch(dispatch.socket, monitor: monitor, &connections, &keyed, &coordinator)
         try coordinator.sync()
         send(replies, on: control.socket)
         try flush(&coordinator, to: dispatch.socket, limits: limits)
@@ -287,7 +294,8 @@ final class EventLoop: Sendable {
     /// connection table knows the connection it came on. Returns whether every message was read.
     @discardableResult
     private func serveDispatch(
-        _ dispatch: Socket, monitor: SocketMonitor, _ connections: inout ConnectionTable, _ coordinator: inout Coordinator
+        _ dispatch: Socket, monitor: SocketMonitor, _ connections: inout ConnectionTable, _ keyed: inout KeyedWorkers,
+        _ coordinator: inout Coordinator
     ) throws -> Bool {
         let deadline = ContinuousClock.now + Self.serveTimeBudget
         for _ in 0..<Self.batchLimit {
@@ -322,6 +330,9 @@ final class EventLoop: Sendable {
                     }, to: worker, on: dispatch)
                 continue
             }
+            if case .hello? = workerMessage.kind, configuration.security != nil, let key = message.userID {
+                keyed.saidHello(worker, key: key)
+            }
             let sighting = message.sourceFD.map { connections.spoke(worker, on: $0) }
             if sighting == .alreadyClosed, case .hello? = workerMessage.kind {
                 // Its connection closed before its Hello was read: no one is there to welcome
@@ -346,6 +357,21 @@ final class EventLoop: Sendable {
             }
         }
         return false
+    }
+
+    /// Loses the workers whose key was revoked since their Hello, and cuts their connections:
+    /// their runs go elsewhere, and they cannot come back (their handshakes fail).
+    private func dropRevoked(
+        _ keyed: inout KeyedWorkers, security: ServerSecurity, monitor: SocketMonitor, _ connections: ConnectionTable,
+        _ coordinator: inout Coordinator
+    ) throws {
+        let revoked = keyed.revoked(
+            now: .now, isActive: { security.key(for: $0) != nil }, isConnected: { coordinator.isConnected($0) })
+        for (worker, key) in revoked {
+            logger.warning("dropped a worker whose key was revoked", metadata: ["key.name": "\(key)"])
+            if let fd = connections.connection(of: worker) { monitor.shutDown(connection: fd) }
+            try coordinator.connectionClosed(of: worker)
+        }
     }
 
     /// Closes the connections the table says to (silent ones, once a worker's connection
