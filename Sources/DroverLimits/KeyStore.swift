@@ -105,12 +105,14 @@ public final class KeyStore: Sendable {
     public func revoke(name: String, now: Date = Date()) throws(DroverError) -> IssuedKey {
         try withLock { () throws(DroverError) -> IssuedKey in
             var keys = try issued()
-            guard let index = keys.firstIndex(where: { $0.name == name }) else {
+            guard let last = keys.lastIndex(where: { $0.name == name }) else {
                 throw .notFound("No key named '\(name)' was issued here. `drover keys ls` lists them.")
             }
-            if keys[index].revoked == nil { keys[index].revoked = now }
+            for index in keys.indices where keys[index].name == name && keys[index].revoked == nil {
+                keys[index].revoked = now
+            }
             try save(keys)
-            return keys[index]
+            return keys[last]
         }
     }
 
@@ -147,11 +149,37 @@ public final class KeyStore: Sendable {
         var byName: [String: IssuedKey] = [:]
     }
 
-    /// What the ZAP handler answers a handshake: the key's name as its user id, or why not.
+    /// What the ZAP handler answers a handshake: the key's public key as its user id (what
+    /// identifies this very key, even after a rotation gives its name a new one), or why not.
     public func verdict(for request: ZAP.Request) -> ZAP.Verdict {
         guard let publicKey = request.curvePublicKey else { return .deny(reason: "a CURVE key is required") }
-        guard let key = activeKey(publicKey: publicKey) else { return .deny(reason: "unknown or revoked key") }
-        return .allow(userID: key.name)
+        guard activeKey(publicKey: publicKey) != nil else { return .deny(reason: "unknown or revoked key") }
+        return .allow(userID: publicKey)
+    }
+
+    /// Gives the active key named `name` a new key pair, with the same role and pools, and
+    /// returns its key file; the old pair is revoked at once.
+    public func rotate(name: String, server: String, now: Date = Date()) throws(DroverError) -> KeyFile {
+        let serverKeys = try serverKeys(create: true)
+        return try withLock { () throws(DroverError) -> KeyFile in
+            var keys = try issued()
+            guard let index = keys.firstIndex(where: { $0.name == name && $0.revoked == nil }) else {
+                throw .notFound("No active key named '\(name)' here. `drover keys ls` lists them.")
+            }
+            let pair: CurveKeyPair
+            do {
+                pair = try CurveKeyPair.generate()
+            } catch {
+                throw DroverError(.internal, "Could not generate a CURVE key pair: \(error).")
+            }
+            let old = keys[index]
+            keys[index].revoked = now
+            keys.append(IssuedKey(name: name, role: old.role, pools: old.pools, publicKey: pair.publicKey, created: now))
+            try save(keys)
+            return KeyFile(
+                name: name, role: old.role, pools: old.pools, publicKey: pair.publicKey, secretKey: pair.secretKey,
+                serverPublicKey: serverKeys.publicKey, server: server)
+        }
     }
 
     // MARK: Files

@@ -45,13 +45,19 @@ public struct ServerSecurity: Sendable {
         }
     }
 
-    /// The key a message came with (`Message.userID`), while it is issued and not revoked.
+    /// The key a message came with (`Message.userID`, the key's public key), while it is
+    /// issued and not revoked.
     public func key(for userID: String?) -> IssuedKey? {
         guard let userID else { return nil }
         if userID == Self.serverUserID {
             return IssuedKey(name: userID, role: .admin, pools: [], publicKey: keys.publicKey, created: .distantPast)
         }
-        return store.activeKey(named: userID)
+        return store.activeKey(publicKey: userID)
+    }
+
+    /// The name of the key with this user id, revoked or not, for logs.
+    public func keyName(for userID: String) -> String {
+        ((try? store.issued()) ?? []).last { $0.publicKey == userID }?.name ?? "unknown"
     }
 
     /// Makes `socket` a CURVE server of this key pair that asks the ZAP handler about every peer.

@@ -60,13 +60,17 @@ struct SecureServerTests {
         #expect(try await drover("keys", "revoke", "viewer", "--home", home.url.path).status == 0)
         let revoked = try await server.drover(["work-pool", "ls"] + viewer, env: Self.quick)
         #expect(revoked.status == 1 && revoked.stderr.contains("refused the key 'viewer'"), "\(revoked)")
-        #expect(try await drover("keys", "revoke", "gpu-host", "--home", home.url.path).status == 0)
-        let cutDeadline = Date(timeIntervalSinceNow: 20)
-        while element(named: "gpu-1", in: try await server.workers())?["status"] as? String == "ONLINE" {
-            try #require(Date() < cutDeadline, "the worker of a revoked key was still online 20 s later")
-            try await Task.sleep(for: .milliseconds(100))
-        }
+        // Rotated: the old pair's worker is cut off, the new key file serves; revoked: that one too.
+        let rotated = try await drover(
+            "keys", "rotate", "gpu-host", "--output", keys.file("gpu-host-2.key").path, "--home", home.url.path)
+        #expect(rotated.status == 0, "\(rotated)")
+        try await awaitOffline("gpu-1", on: server)
         #expect(server.stderr.contains("dropped a worker whose key was revoked"))
+        let second = try await DroverWorkerProcess.start(
+            on: server, pool: "gpu", name: "gpu-2", arguments: ["--key", keys.file("gpu-host-2.key").path])
+        defer { second.terminate() }
+        #expect(try await drover("keys", "revoke", "gpu-host", "--home", home.url.path).status == 0)
+        try await awaitOffline("gpu-2", on: server)
 
         #expect(server.stderr.contains("CURVE security on"))
         for name in ["admin", "viewer", "gpu-host"] {
@@ -75,5 +79,14 @@ struct SecureServerTests {
             #expect(!server.stderr.contains(secret) && !worker.stderr.contains(secret), "a secret key in a log")
         }
         #expect(await server.stop() == .exit(0))
+    }
+
+    /// Waits until the worker named `name` is no longer ONLINE (a failure guard of 20 s).
+    private func awaitOffline(_ name: String, on server: DroverServer) async throws {
+        let deadline = Date(timeIntervalSinceNow: 20)
+        while element(named: name, in: try await server.workers())?["status"] as? String == "ONLINE" {
+            try #require(Date() < deadline, "worker \(name) was still online 20 s after its key was revoked")
+            try await Task.sleep(for: .milliseconds(100))
+        }
     }
 }

@@ -44,6 +44,19 @@ import ZeroMQ
         #expect(again?.code == .notFound)
     }
 
+    @Test func rotatingGivesTheNameANewPairAndRevokesTheOld() throws {
+        let store = KeyStore(home: try TemporaryDirectory().url)
+        let old = try store.issue(name: "w1", role: .worker, pools: ["gpu"], server: "tcp://h:4201")
+        let new = try store.rotate(name: "w1", server: "tcp://h:4201")
+        #expect(new.publicKey != old.publicKey && new.role == .worker && new.pools == ["gpu"])
+        #expect(store.activeKey(publicKey: old.publicKey) == nil)
+        #expect(store.activeKey(publicKey: new.publicKey)?.name == "w1")
+        #expect(store.activeKey(named: "w1")?.publicKey == new.publicKey)
+        #expect(try store.issued().map(\.revoked).map { $0 != nil } == [true, false])
+        let missing = #expect(throws: DroverError.self) { try store.rotate(name: "nobody", server: "") }
+        #expect(missing?.code == .notFound)
+    }
+
     @Test func namesAreUniqueAndValid() throws {
         let store = KeyStore(home: try TemporaryDirectory().url)
         _ = try store.issue(name: "admin", role: .admin, pools: [], server: "tcp://127.0.0.1:4201")
@@ -108,7 +121,7 @@ import ZeroMQ
 
         let first = try connect("first")
         _ = try first.send(ZeroMQ.Message(strings: ["hello"]))
-        #expect(try next(within: 10)?.userID == "w1")
+        #expect(try next(within: 10)?.userID == file.publicKey)
         try store.revoke(name: "w1")
         let second = try connect("second")
         _ = try second.send(ZeroMQ.Message(strings: ["hello again"]))

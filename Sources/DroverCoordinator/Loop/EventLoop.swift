@@ -368,7 +368,7 @@ final class EventLoop: Sendable {
         let revoked = keyed.revoked(
             now: .now, isActive: { security.key(for: $0) != nil }, isConnected: { coordinator.isConnected($0) })
         for (worker, key) in revoked {
-            logger.warning("dropped a worker whose key was revoked", metadata: ["key.name": "\(key)"])
+            logger.warning("dropped a worker whose key was revoked", metadata: ["key.name": "\(security.keyName(for: key))"])
             if let fd = connections.connection(of: worker) { monitor.shutDown(connection: fd) }
             try coordinator.connectionClosed(of: worker)
         }

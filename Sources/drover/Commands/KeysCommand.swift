@@ -16,7 +16,7 @@ struct KeysCommand: ParsableCommand {
             and point the client at it with --key or DROVER_KEY. Roles: admin (everything), \
             worker (serves its pools, reads), viewer (reads).
             """,
-        subcommands: [Create.self, List.self, Revoke.self]
+        subcommands: [Create.self, List.self, Revoke.self, Rotate.self]
     )
 
     /// `--home`, shared by the subcommands.
@@ -122,6 +122,41 @@ struct KeysCommand: ParsableCommand {
         func run() throws {
             try home.store.revoke(name: name)
             Terminal.print("Revoked key '\(name)'.")
+        }
+    }
+
+    struct Rotate: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Give a key a new key pair (same name, role and pools) and write its new key file.",
+            discussion: """
+                The old pair is revoked at once: its workers are dropped within a second. Hand the \
+                new file over first where downtime matters, or start the client again with it.
+                """)
+
+        @Argument(help: "The key's name.")
+        var name: String
+
+        @Option(
+            help: ArgumentHelp(
+                "The server's control endpoint as the client reaches it, recorded in the key file.",
+                discussion: "Defaults to DROVER_SERVER, then tcp://127.0.0.1:4201.", valueName: "endpoint"))
+        var server: String?
+
+        @Option(name: [.short, .long], help: "Where to write the new key file (default: NAME.key here).")
+        var output: String?
+
+        @OptionGroup var home: HomeOption
+
+        func run() throws {
+            var flags: [String: String] = [:]
+            if let server { flags[Setting.server.name] = server }
+            let endpoint = try DroverEnvironment().settings(flags: flags).value(.server)
+            let path = output ?? "\(name).key"
+            guard !FileManager.default.fileExists(atPath: path) else {
+                throw DroverError.alreadyExists("\(path) already exists; remove it or write the key elsewhere with --output.")
+            }
+            try home.store.rotate(name: name, server: endpoint).write(to: path)
+            Terminal.print("Rotated key '\(name)': new key file \(path); the old one no longer connects.")
         }
     }
 }
