@@ -109,7 +109,7 @@ struct MultiHostTests {
         let keys = try TemporaryDirectory()
         let serverHost = lab.host("server")
         let endpoint = "tcp://\(serverHost.address):4201"
-        for (name, role) in [("admin", "admin"), ("w1", "worker"), ("w2", "worker")] {
+        for (name, role) in [("admin", "admin"), ("w1", "worker"), ("w2", "worker"), ("old", "worker"), ("viewer", "viewer")] {
             let created = try await drover(
                 "keys", "create", name, "--role", role, "--server", endpoint, "--output", keys.file("\(name).key").path,
                 "--home", home.url.path)
@@ -138,8 +138,20 @@ struct MultiHostTests {
                     on: server, pool: "fleet", name: name, arguments: ["--limit", "1", "--key", keys.file("\(name).key").path],
                     namespace: lab.host(name).namespace))
         }
-        // A host without a key, and one with a key another server issued, are turned away.
-        for (key, says) in [("", "accepts only secure connections"), (keys.file("foreign.key").path, "key 'w1'")] {
+        // A host without a key, with a key another server issued, or with a revoked key is
+        // turned away; a viewer key reads but creates nothing.
+        #expect(try await drover("keys", "revoke", "old", "--home", home.url.path).status == 0)
+        let viewer = ["--key", keys.file("viewer.key").path, "--server", endpoint]
+        let read = try await drover(["work-pool", "ls"] + viewer, namespace: lab.host("stranger").namespace)
+        #expect(read.status == 0 && read.stdout.contains("fleet"), "\(read)")
+        let write = try await drover(
+            ["deployment", "create", "sneaky", "--pool", "fleet", "--command", "true"] + viewer,
+            namespace: lab.host("stranger").namespace)
+        #expect(write.status == 1 && write.stderr.contains("viewer key"), "\(write)")
+        for (key, says) in [
+            ("", "accepts only secure connections"), (keys.file("foreign.key").path, "key 'w1'"),
+            (keys.file("old.key").path, "refused the key 'old'"),
+        ] {
             let launch = try await DroverWorkerProcess.launch(
                 on: server, pool: "fleet", name: "intruder", arguments: ["--key", key],
                 namespace: lab.host("stranger").namespace)
