@@ -92,7 +92,7 @@ public final class KeyStore: Sendable {
             } catch {
                 throw DroverError(.internal, "Could not generate a CURVE key pair: \(error).")
             }
-            keys.append(IssuedKey(name: name, role: role, pools: pools, publicKey: pair.publicKey, created: now))
+            keys.append(IssuedKey(name: name, role: role, pools: pools, publicKey: pair.publicKey, created: now, server: server))
             try save(keys)
             return KeyFile(
                 name: name, role: role, pools: pools, publicKey: pair.publicKey, secretKey: pair.secretKey,
@@ -159,7 +159,8 @@ public final class KeyStore: Sendable {
 
     /// Gives the active key named `name` a new key pair, with the same role and pools, and
     /// returns its key file; the old pair is revoked at once.
-    public func rotate(name: String, server: String, now: Date = Date()) throws(DroverError) -> KeyFile {
+    /// `server` nil keeps the endpoint the old key file named.
+    public func rotate(name: String, server: String? = nil, now: Date = Date()) throws(DroverError) -> KeyFile {
         let serverKeys = try serverKeys(create: true)
         return try withLock { () throws(DroverError) -> KeyFile in
             var keys = try issued()
@@ -173,8 +174,10 @@ public final class KeyStore: Sendable {
                 throw DroverError(.internal, "Could not generate a CURVE key pair: \(error).")
             }
             let old = keys[index]
+            let server = server ?? old.server ?? ""
             keys[index].revoked = now
-            keys.append(IssuedKey(name: name, role: old.role, pools: old.pools, publicKey: pair.publicKey, created: now))
+            keys.append(
+                IssuedKey(name: name, role: old.role, pools: old.pools, publicKey: pair.publicKey, created: now, server: server))
             try save(keys)
             return KeyFile(
                 name: name, role: old.role, pools: old.pools, publicKey: pair.publicKey, secretKey: pair.secretKey,

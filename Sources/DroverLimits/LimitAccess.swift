@@ -20,7 +20,7 @@ public enum LimitAccess {
         return allowed
             ? nil
             : .permissionDenied(
-                "The key '\(key.name)' is a \(key.role.rawValue) key: it cannot do this on the limit service. This needs "
+                "The key '\(key.name)' is \(key.role.keyPhrase): it cannot do this on the limit service. This needs "
                     + (key.role == .viewer ? "a worker or admin key." : "an admin key."))
     }
 }

@@ -35,7 +35,7 @@ public enum ControlAccess {
 
     /// The refusal of a request the key's role does not allow.
     public static func refusal(for key: String, role: KeyRole) -> DroverError {
-        .permissionDenied("The key '\(key)' is a \(role.rawValue) key: it can read but not change anything. This needs an admin key.")
+        .permissionDenied("The key '\(key)' is \(role.keyPhrase): it can read but not change anything. This needs an admin key.")
     }
 
     /// The refusal of a Hello from a key that may not serve its pool.

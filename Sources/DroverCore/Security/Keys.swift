@@ -12,6 +12,9 @@ public enum KeyRole: String, Codable, Sendable, CaseIterable {
     case worker
     /// Read, change nothing.
     case viewer
+
+    /// "an admin key", "a worker key": the role as messages name it.
+    public var keyPhrase: String { self == .admin ? "an admin key" : "a \(rawValue) key" }
 }
 
 /// A client key as the server keeps it: its public half, never its secret.
@@ -25,8 +28,14 @@ public struct IssuedKey: Codable, Sendable, Equatable {
     public let created: Date
     /// When it was revoked; a revoked key never connects again.
     public var revoked: Date?
+    /// The server endpoint its key file names, kept for `keys rotate`.
+    public let server: String?
 
-    public init(name: String, role: KeyRole, pools: [String], publicKey: String, created: Date, revoked: Date? = nil) {
+    public init(
+        name: String, role: KeyRole, pools: [String], publicKey: String, created: Date, revoked: Date? = nil,
+        server: String? = nil
+    ) {
+        self.server = server
         self.name = name
         self.role = role
         self.pools = pools
@@ -36,7 +45,7 @@ public struct IssuedKey: Codable, Sendable, Equatable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case name, role, pools, revoked, created
+        case name, role, pools, revoked, created, server
         case publicKey = "public_key"
     }
 }

@@ -31,6 +31,32 @@ struct KeysCommand: ParsableCommand {
         }
     }
 
+    /// Where a new key file goes and what server it names, shared by `create` and `rotate`.
+    struct KeyFileOptions: ParsableArguments {
+        @Option(
+            help: ArgumentHelp(
+                "The server's control endpoint as the client reaches it, recorded in the key file.",
+                discussion: "Defaults to DROVER_SERVER, then tcp://127.0.0.1:4201.", valueName: "endpoint"))
+        var server: String?
+
+        @Option(name: [.short, .long], help: "Where to write the key file (default: NAME.key here).")
+        var output: String?
+
+        /// The endpoint to record: --server, else DROVER_SERVER or its default.
+        func endpoint() throws(DroverError) -> String {
+            try DroverEnvironment().settings(flags: server.map { [Setting.server.name: $0] } ?? [:]).value(.server)
+        }
+
+        /// Where to write the key file of `name`; refused before anything is issued if a file is there.
+        func path(for name: String) throws(DroverError) -> String {
+            let path = output ?? "\(name).key"
+            guard !FileManager.default.fileExists(atPath: path) else {
+                throw .alreadyExists("\(path) already exists; remove it or write the key elsewhere with --output.")
+            }
+            return path
+        }
+    }
+
     struct Create: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Issue a key and write its key file (0600).",
@@ -48,34 +74,19 @@ struct KeysCommand: ParsableCommand {
         @Option(name: .customLong("pool"), help: "A pool a worker key serves (repeat for several; none: every pool).")
         var pools: [String] = []
 
-        @Option(
-            help: ArgumentHelp(
-                "The server's control endpoint as the client reaches it, recorded in the key file.",
-                discussion: "Defaults to DROVER_SERVER, then tcp://127.0.0.1:4201.", valueName: "endpoint"))
-        var server: String?
-
-        @Option(name: [.short, .long], help: "Where to write the key file (default: NAME.key here).")
-        var output: String?
-
+        @OptionGroup var file: KeyFileOptions
         @OptionGroup var home: HomeOption
 
         func validate() throws {
             if !pools.isEmpty && role != .worker {
-                throw ValidationError("--pool applies to worker keys only; an \(role.rawValue) key reaches every pool.")
+                throw ValidationError("--pool applies to worker keys only; \(role.keyPhrase) reaches every pool.")
             }
         }
 
         func run() throws {
-            var flags: [String: String] = [:]
-            if let server { flags[Setting.server.name] = server }
-            let endpoint = try DroverEnvironment().settings(flags: flags).value(.server)
-            let path = output ?? "\(name).key"
-            // Refuse an existing file before the key is recorded, so nothing is issued for nobody.
-            guard !FileManager.default.fileExists(atPath: path) else {
-                throw DroverError.alreadyExists("\(path) already exists; remove it or write the key elsewhere with --output.")
-            }
-            let file = try home.store.issue(name: name, role: role, pools: pools, server: endpoint)
-            try file.write(to: path)
+            // The path is checked before the key is recorded, so nothing is issued for nobody.
+            let path = try file.path(for: name)
+            try home.store.issue(name: name, role: role, pools: pools, server: try file.endpoint()).write(to: path)
             Terminal.print("Issued \(role.rawValue) key '\(name)'\(pools.isEmpty ? "" : " for \(pools.joined(separator: ", "))"); key file \(path) (keep it secret).")
         }
     }
@@ -136,26 +147,13 @@ struct KeysCommand: ParsableCommand {
         @Argument(help: "The key's name.")
         var name: String
 
-        @Option(
-            help: ArgumentHelp(
-                "The server's control endpoint as the client reaches it, recorded in the key file.",
-                discussion: "Defaults to DROVER_SERVER, then tcp://127.0.0.1:4201.", valueName: "endpoint"))
-        var server: String?
-
-        @Option(name: [.short, .long], help: "Where to write the new key file (default: NAME.key here).")
-        var output: String?
-
+        @OptionGroup var file: KeyFileOptions
         @OptionGroup var home: HomeOption
 
         func run() throws {
-            var flags: [String: String] = [:]
-            if let server { flags[Setting.server.name] = server }
-            let endpoint = try DroverEnvironment().settings(flags: flags).value(.server)
-            let path = output ?? "\(name).key"
-            guard !FileManager.default.fileExists(atPath: path) else {
-                throw DroverError.alreadyExists("\(path) already exists; remove it or write the key elsewhere with --output.")
-            }
-            try home.store.rotate(name: name, server: endpoint).write(to: path)
+            let path = try file.path(for: name)
+            // The new file names the server the old one did, unless told another.
+            try home.store.rotate(name: name, server: file.server == nil ? nil : try file.endpoint()).write(to: path)
             Terminal.print("Rotated key '\(name)': new key file \(path); the old one no longer connects.")
         }
     }
