@@ -28,5 +28,16 @@ swift test "$@"
 .build/debug/drover bench chaos --seed 7 --duration 20 --server-kills 3 --worker-kills 2 --worker-stops 2
 .build/debug/drover bench chaos --seed 11 --duration 12 --server-kills 1 --worker-kills 0 --worker-stops 0 \
   --limit-service standalone --limit-service-kills 2
+# The systemd units in deploy/ must load: systemd-analyze checks them (where it is installed).
+if command -v systemd-analyze >/dev/null 2>&1; then
+  units=$(mktemp -d)
+  for unit in deploy/systemd/*.service; do
+    sed "s#/usr/local/bin/drover#$PWD/.build/debug/drover#" "$unit" > "$units/$(basename "$unit")"
+  done
+  mv "$units/drover-worker@.service" "$units/drover-worker@check.service"
+  systemd-analyze verify "$units"/*.service
+  rm -rf "$units"
+  echo "test: the systemd units in deploy/systemd load"
+fi
 # Coverage-guided fuzzing of every decoder and message handler for a minute (deploy/fuzz.sh).
 bash deploy/fuzz.sh 60
