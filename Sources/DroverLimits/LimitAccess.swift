@@ -7,7 +7,7 @@ public enum LimitAccess {
     /// Why `key` may not send `request`; nil when it may. A nil key (revoked since it
     /// connected) may send nothing.
     public static func refusal(of request: Drover_V1_LimitRequest, by key: IssuedKey?) -> DroverError? {
-        guard let key else { return .permissionDenied("This connection's key was revoked; ask the admin for a new one.") }
+        guard let key else { return ServerSecurity.revokedRefusal }
         let allowed: Bool =
             switch (key.role, request.operation) {
             case (.admin, _): true

@@ -55,6 +55,10 @@ public struct ServerSecurity: Sendable {
         return store.activeKey(publicKey: userID)
     }
 
+    /// The refusal of a request on a connection whose key was revoked since it connected.
+    public static let revokedRefusal = DroverError.permissionDenied(
+        "This connection's key was revoked; ask the server's admin for a new one.")
+
     /// The name of the key with this user id, revoked or not, for logs.
     public func keyName(for userID: String) -> String {
         ((try? store.issued()) ?? []).last { $0.publicKey == userID }?.name ?? "unknown"

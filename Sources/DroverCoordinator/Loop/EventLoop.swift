@@ -265,7 +265,7 @@ final class EventLoop: Sendable {
     private func refusal(of request: Drover_V1_ControlRequest, from message: ZeroMQ.Message) -> DroverError? {
         guard let security = configuration.security else { return nil }
         guard let key = security.key(for: message.userID) else {
-            return .permissionDenied("This connection's key was revoked; ask the server's admin for a new one.")
+            return ServerSecurity.revokedRefusal
         }
         return ControlAccess.allows(key.role, request.operation) ? nil : ControlAccess.refusal(for: key.name, role: key.role)
     }
@@ -478,7 +478,7 @@ final class EventLoop: Sendable {
     private func refusal(of hello: Drover_V1_Hello, from message: ZeroMQ.Message) -> DroverError? {
         guard let security = configuration.security else { return nil }
         guard let key = security.key(for: message.userID) else {
-            return .permissionDenied("This connection's key was revoked; ask the server's admin for a new one.")
+            return ServerSecurity.revokedRefusal
         }
         return ControlAccess.mayServe(key, pool: hello.workPoolName)
             ? nil : ControlAccess.serveRefusal(for: key, pool: hello.workPoolName)
