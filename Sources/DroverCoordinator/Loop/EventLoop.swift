@@ -319,7 +319,8 @@ final class EventLoop: Sendable {
                 continue
             }
             if case .hello(let hello)? = workerMessage.kind, let refusal = refusal(of: hello, from: message) {
-                warn("refused a worker's key", ["reason": "\(refusal.message)"])
+                // The message names the pool the peer sent: escaped and cut short for the log.
+                warn("refused a worker's key", ["reason": "\(ResourceName.printable(String(refusal.message.prefix(300))))"])
                 send(
                     .with {
                         $0.protocolVersion = droverProtocolVersion
