@@ -130,8 +130,9 @@ public enum Bench {
         let key = try plan.keyPath.map { path throws(DroverError) in try KeyFile.read(from: path) }
         let control = try ControlClient(endpoint: endpoint, key: key)
         guard case .serverInfo(let info) = try control.call(.getServerInfo(.init())),
-            let dispatch = info.endpoints["dispatch"]
+            let advertised = info.endpoints["dispatch"]
         else { throw DroverError(.unavailable, "The server at \(endpoint) does not accept workers.") }
+        let dispatch = AdvertisedEndpoint.reachable(advertised, via: endpoint)
         let name = "bench-\(UUID().uuidString.prefix(8).lowercased())"
         _ = try control.call(.createWorkPool(.with { $0.name = name; $0.type = "process" }))
         _ = try control.call(.createDeployment(.with { $0.name = name; $0.workPoolName = name; $0.command = "true" }))

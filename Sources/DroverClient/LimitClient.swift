@@ -187,7 +187,7 @@ public final class LimitClient {
                 "The server at \(control.endpoint) runs no limit service. "
                     + "Point this command at one with --limits or DROVER_LIMITS.")
         }
-        return limits
+        return AdvertisedEndpoint.reachable(limits, via: control.endpoint)
     }
 
     // MARK: Wire

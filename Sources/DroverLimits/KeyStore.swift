@@ -18,12 +18,54 @@ public final class KeyStore: Sendable {
     public let folder: URL
     private let cache = Mutex<(modified: Date?, keys: ActiveKeys)>((nil, ActiveKeys()))
 
-    public init(home: URL) {
+    /// Where the server's key pair is.
+    public enum ServerKeyLocation: Sendable, Equatable {
+        /// `keys/server.json` in the home, made there on first use.
+        case home
+        /// A file outside the home (`--server-key`), such as a Kubernetes Secret.
+        case file(String)
+        /// Wherever the home's server was last started with: a file it recorded, else the
+        /// home. What `drover keys` on the server's host uses, so it issues keys for the pair
+        /// the server uses, even without `DROVER_SERVER_KEY`, and never makes a second pair.
+        case asRecorded
+    }
+
+    private let serverKeyLocation: ServerKeyLocation
+
+    public init(home: URL, serverKey: ServerKeyLocation = .asRecorded) {
         folder = home.appendingPathComponent("keys", isDirectory: true)
+        serverKeyLocation = serverKey
     }
 
     private var serverFile: String { folder.appendingPathComponent("server.json").path }
+    private var serverKeyFileRecord: String { folder.appendingPathComponent("server-key-file").path }
     private var issuedFile: String { folder.appendingPathComponent("issued.json").path }
+
+    /// The server's key pair file outside the home; nil: `keys/server.json`.
+    public var serverKeyFile: String? {
+        switch serverKeyLocation {
+        case .home: return nil
+        case .file(let path): return path
+        case .asRecorded:
+            guard let data = FileManager.default.contents(atPath: serverKeyFileRecord) else { return nil }
+            let path = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+            return path.isEmpty ? nil : path
+        }
+    }
+
+    /// Records in the home the key pair file a server is started with (its absolute path),
+    /// or forgets it when the server keeps its pair in the home.
+    public func recordServerKeyFile() throws(DroverError) {
+        switch serverKeyLocation {
+        case .home:
+            unlink(serverKeyFileRecord)
+        case .file(let file):
+            let path = URL(fileURLWithPath: file).standardizedFileURL.path
+            try writePrivate(raw: Array(path.utf8) + [0x0A], to: serverKeyFileRecord)
+        case .asRecorded:
+            return
+        }
+    }
 
     // MARK: The server's key pair
 
@@ -35,10 +77,46 @@ public final class KeyStore: Sendable {
             case publicKey = "public_key"
             case secretKey = "secret_key"
         }
+
+        /// Both halves are Z85 CURVE keys (40 characters for 32 bytes).
+        var isWellFormed: Bool {
+            Z85.decode(publicKey)?.count == 32 && Z85.decode(secretKey)?.count == 32
+        }
     }
 
-    /// The server's key pair, made on first use when `create` is true.
+    /// Writes a new server key pair to a new file at `path` (0600, never over one), for a
+    /// server that keeps its key outside its home (`--server-key`); returns its public key.
+    public static func writeServerKeys(to path: String) throws(DroverError) -> String {
+        let pair: CurveKeyPair
+        do {
+            pair = try CurveKeyPair.generate()
+        } catch {
+            throw DroverError(.internal, "Could not generate a CURVE key pair: \(error). Is libzmq built with libsodium?")
+        }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        guard let data = try? encoder.encode(ServerKeys(publicKey: pair.publicKey, secretKey: pair.secretKey)) else {
+            throw DroverError(.internal, "Could not encode the server key pair.")
+        }
+        try KeyFile.createPrivateFile(at: path, contents: Array(data) + [0x0A])
+        return pair.publicKey
+    }
+
+    /// The server's key pair, made on first use when `create` is true; one kept outside the
+    /// home is never made here (`writeServerKeys(to:)` does, by hand).
     public func serverKeys(create: Bool) throws(DroverError) -> CurveKeyPair {
+        if let serverKeyFile {
+            try PrivateFile.check(
+                serverKeyFile, kind: "server key file",
+                missing: "No server key file at \(serverKeyFile). Make one with `drover keys server-key -o \(serverKeyFile)`.")
+            guard let data = FileManager.default.contents(atPath: serverKeyFile),
+                let keys = try? JSONDecoder().decode(ServerKeys.self, from: data), keys.isWellFormed
+            else {
+                throw .invalidArgument(
+                    "\(serverKeyFile) is not a server key file (one written by `drover keys server-key`).")
+            }
+            return CurveKeyPair(publicKey: keys.publicKey, secretKey: keys.secretKey)
+        }
         if let data = FileManager.default.contents(atPath: serverFile) {
             guard let keys = try? JSONDecoder().decode(ServerKeys.self, from: data) else {
                 throw .failedPrecondition("\(serverFile) is damaged: it does not hold the server's key pair.")
@@ -202,14 +280,19 @@ public final class KeyStore: Sendable {
 
     /// Replaces `path` with `value` as JSON, atomically (a new 0600 file renamed over it).
     private func writePrivate(_ value: some Encodable, to path: String) throws(DroverError) {
-        try makeFolder()
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         encoder.dateEncodingStrategy = .iso8601
         guard let data = try? encoder.encode(value) else { throw DroverError(.internal, "Could not encode \(path).") }
+        try writePrivate(raw: Array(data) + [0x0A], to: path)
+    }
+
+    /// Replaces `path` with `contents`, atomically (a new 0600 file renamed over it).
+    private func writePrivate(raw contents: [UInt8], to path: String) throws(DroverError) {
+        try makeFolder()
         let temporary = "\(path).\(getpid()).tmp"
         unlink(temporary)
-        try KeyFile.createPrivateFile(at: temporary, contents: Array(data) + [0x0A])
+        try KeyFile.createPrivateFile(at: temporary, contents: contents)
         guard rename(temporary, path) == 0 else {
             unlink(temporary)
             throw .failedPrecondition("Could not replace \(path): \(String(cString: strerror(errno))).")

@@ -16,10 +16,11 @@ public struct ServerSecurity: Sendable {
     public let keys: CurveKeyPair
     public let store: KeyStore
 
-    /// Loads the key pair of `home`, making it on first use.
-    public init(home: URL) throws(DroverError) {
-        store = KeyStore(home: home)
+    /// Loads the key pair of `home` (made there on first use), or the one in `keyFile`.
+    public init(home: URL, keyFile: String? = nil) throws(DroverError) {
+        store = KeyStore(home: home, serverKey: keyFile.flatMap { $0.isEmpty ? nil : .file($0) } ?? .home)
         keys = try store.serverKeys(create: true)
+        try store.recordServerKeyFile()
     }
 
     /// Starts the ZAP handler of `context`; bind no secure endpoint before it.

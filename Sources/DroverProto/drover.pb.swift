@@ -350,6 +350,54 @@ public nonisolated enum Drover_V1_StateType: SwiftProtobuf.Enum, Swift.CaseItera
 
 }
 
+public nonisolated enum Drover_V1_KeyRole: SwiftProtobuf.Enum, Swift.CaseIterable {
+  public typealias RawValue = Int
+  case unspecified // = 0
+
+  /// everything
+  case admin // = 1
+
+  /// serves its pools (every pool when it names none), reads
+  case worker // = 2
+
+  /// reads
+  case viewer // = 3
+  case UNRECOGNIZED(Int)
+
+  public init() {
+    self = .unspecified
+  }
+
+  public init?(rawValue: Int) {
+    switch rawValue {
+    case 0: self = .unspecified
+    case 1: self = .admin
+    case 2: self = .worker
+    case 3: self = .viewer
+    default: self = .UNRECOGNIZED(rawValue)
+    }
+  }
+
+  public var rawValue: Int {
+    switch self {
+    case .unspecified: return 0
+    case .admin: return 1
+    case .worker: return 2
+    case .viewer: return 3
+    case .UNRECOGNIZED(let i): return i
+    }
+  }
+
+  // The compiler won't synthesize support with the UNRECOGNIZED case.
+  public static let allCases: [Drover_V1_KeyRole] = [
+    .unspecified,
+    .admin,
+    .worker,
+    .viewer,
+  ]
+
+}
+
 public nonisolated enum Drover_V1_RunOutcome: SwiftProtobuf.Enum, Swift.CaseIterable {
   public typealias RawValue = Int
   case unspecified // = 0
@@ -763,6 +811,39 @@ public nonisolated struct Drover_V1_ControlRequest: @unchecked Sendable {
     set {_uniqueStorage()._operation = .readFlowRunLogs(newValue)}
   }
 
+  /// Keys of a --secure server; an admin key's requests only.
+  public var createKey: Drover_V1_CreateKey {
+    get {
+      if case .createKey(let v)? = _storage._operation {return v}
+      return Drover_V1_CreateKey()
+    }
+    set {_uniqueStorage()._operation = .createKey(newValue)}
+  }
+
+  public var listKeys: Drover_V1_ListKeys {
+    get {
+      if case .listKeys(let v)? = _storage._operation {return v}
+      return Drover_V1_ListKeys()
+    }
+    set {_uniqueStorage()._operation = .listKeys(newValue)}
+  }
+
+  public var revokeKey: Drover_V1_RevokeKey {
+    get {
+      if case .revokeKey(let v)? = _storage._operation {return v}
+      return Drover_V1_RevokeKey()
+    }
+    set {_uniqueStorage()._operation = .revokeKey(newValue)}
+  }
+
+  public var rotateKey: Drover_V1_RotateKey {
+    get {
+      if case .rotateKey(let v)? = _storage._operation {return v}
+      return Drover_V1_RotateKey()
+    }
+    set {_uniqueStorage()._operation = .rotateKey(newValue)}
+  }
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public nonisolated enum OneOf_Operation: Equatable, Sendable {
@@ -794,6 +875,11 @@ public nonisolated struct Drover_V1_ControlRequest: @unchecked Sendable {
     case cancelFlowRun(Drover_V1_CancelFlowRun)
     case deleteFlowRun(Drover_V1_DeleteFlowRun)
     case readFlowRunLogs(Drover_V1_ReadFlowRunLogs)
+    /// Keys of a --secure server; an admin key's requests only.
+    case createKey(Drover_V1_CreateKey)
+    case listKeys(Drover_V1_ListKeys)
+    case revokeKey(Drover_V1_RevokeKey)
+    case rotateKey(Drover_V1_RotateKey)
 
   }
 
@@ -931,6 +1017,30 @@ public nonisolated struct Drover_V1_ControlReply: Sendable {
     set {result = .logs(newValue)}
   }
 
+  public var newKeyFile: Drover_V1_NewKeyFile {
+    get {
+      if case .newKeyFile(let v)? = result {return v}
+      return Drover_V1_NewKeyFile()
+    }
+    set {result = .newKeyFile(newValue)}
+  }
+
+  public var keys: Drover_V1_KeyList {
+    get {
+      if case .keys(let v)? = result {return v}
+      return Drover_V1_KeyList()
+    }
+    set {result = .keys(newValue)}
+  }
+
+  public var key: Drover_V1_Key {
+    get {
+      if case .key(let v)? = result {return v}
+      return Drover_V1_Key()
+    }
+    set {result = .key(newValue)}
+  }
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public nonisolated enum OneOf_Result: Equatable, Sendable {
@@ -949,6 +1059,9 @@ public nonisolated struct Drover_V1_ControlReply: Sendable {
     case flowRun(Drover_V1_FlowRun)
     case flowRuns(Drover_V1_FlowRunList)
     case logs(Drover_V1_LogList)
+    case newKeyFile(Drover_V1_NewKeyFile)
+    case keys(Drover_V1_KeyList)
+    case key(Drover_V1_Key)
 
   }
 
@@ -2657,6 +2770,148 @@ public nonisolated struct Drover_V1_LogList: Sendable {
   fileprivate var _flowRun: Drover_V1_FlowRun? = nil
 }
 
+public nonisolated struct Drover_V1_CreateKey: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var name: String = String()
+
+  public var role: Drover_V1_KeyRole = .unspecified
+
+  /// The pools a worker key serves; empty: any. Only for worker keys.
+  public var pools: [String] = []
+
+  /// The control endpoint the key file names; empty: the one the server bound.
+  public var server: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Drover_V1_ListKeys: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// Revokes every pair of the named key: refused from the next connection and request on,
+/// and its connected workers are dropped.
+public nonisolated struct Drover_V1_RevokeKey: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var name: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// Gives the active key `name` a new pair (same role and pools) and revokes the old one.
+public nonisolated struct Drover_V1_RotateKey: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var name: String = String()
+
+  /// The endpoint the new key file names; empty: the one the old key file named.
+  public var server: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// A key as the server keeps it.
+public nonisolated struct Drover_V1_Key: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var name: String = String()
+
+  public var role: Drover_V1_KeyRole = .unspecified
+
+  public var pools: [String] = []
+
+  /// Z85
+  public var publicKey: String = String()
+
+  public var created: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_created ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_created = newValue}
+  }
+  /// Returns true if `created` has been explicitly set.
+  public var hasCreated: Bool {self._created != nil}
+  /// Clears the value of `created`. Subsequent reads from it will return its default value.
+  public mutating func clearCreated() {self._created = nil}
+
+  /// absent while active
+  public var revoked: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_revoked ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_revoked = newValue}
+  }
+  /// Returns true if `revoked` has been explicitly set.
+  public var hasRevoked: Bool {self._revoked != nil}
+  /// Clears the value of `revoked`. Subsequent reads from it will return its default value.
+  public mutating func clearRevoked() {self._revoked = nil}
+
+  public var server: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _created: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+  fileprivate var _revoked: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+}
+
+public nonisolated struct Drover_V1_KeyList: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var keys: [Drover_V1_Key] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// A new key's file, for the client to write 0600: its key pair, the server's public key,
+/// and the endpoint. Never logged, never stored by the server.
+public nonisolated struct Drover_V1_NewKeyFile: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var name: String = String()
+
+  public var role: Drover_V1_KeyRole = .unspecified
+
+  public var pools: [String] = []
+
+  public var publicKey: String = String()
+
+  public var secretKey: String = String()
+
+  public var serverPublicKey: String = String()
+
+  public var server: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
 public nonisolated struct Drover_V1_WorkerMessage: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -3843,6 +4098,10 @@ nonisolated extension Drover_V1_StateType: SwiftProtobuf._ProtoNameProviding {
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0STATE_TYPE_UNSPECIFIED\0\u{1}SCHEDULED\0\u{1}PENDING\0\u{1}RUNNING\0\u{1}COMPLETED\0\u{1}FAILED\0\u{1}CRASHED\0\u{1}CANCELLING\0\u{1}CANCELLED\0")
 }
 
+nonisolated extension Drover_V1_KeyRole: SwiftProtobuf._ProtoNameProviding {
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0KEY_ROLE_UNSPECIFIED\0\u{1}KEY_ROLE_ADMIN\0\u{1}KEY_ROLE_WORKER\0\u{1}KEY_ROLE_VIEWER\0")
+}
+
 nonisolated extension Drover_V1_RunOutcome: SwiftProtobuf._ProtoNameProviding {
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0RUN_OUTCOME_UNSPECIFIED\0\u{1}RUN_COMPLETED\0\u{1}RUN_FAILED\0\u{1}RUN_CRASHED\0\u{1}RUN_CANCELLED\0")
 }
@@ -3993,7 +4252,7 @@ nonisolated extension Drover_V1_Envelope: SwiftProtobuf.Message, SwiftProtobuf._
 
 nonisolated extension Drover_V1_ControlRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".ControlRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}request_id\0\u{4}\u{9}get_server_info\0\u{4}\u{a}create_work_pool\0\u{3}get_work_pool\0\u{3}list_work_pools\0\u{3}update_work_pool\0\u{3}delete_work_pool\0\u{3}preview_work_pool\0\u{3}list_workers\0\u{4}\u{4}create_work_queue\0\u{3}get_work_queue\0\u{3}list_work_queues\0\u{3}update_work_queue\0\u{3}delete_work_queue\0\u{4}\u{6}create_deployment\0\u{3}get_deployment\0\u{3}list_deployments\0\u{3}update_deployment\0\u{3}delete_deployment\0\u{3}run_deployment\0\u{3}create_deployment_schedule\0\u{3}list_deployment_schedules\0\u{3}update_deployment_schedule\0\u{3}delete_deployment_schedule\0\u{3}list_flow_runs\0\u{3}get_flow_run\0\u{3}cancel_flow_run\0\u{3}delete_flow_run\0\u{3}read_flow_run_logs\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}request_id\0\u{4}\u{9}get_server_info\0\u{4}\u{a}create_work_pool\0\u{3}get_work_pool\0\u{3}list_work_pools\0\u{3}update_work_pool\0\u{3}delete_work_pool\0\u{3}preview_work_pool\0\u{3}list_workers\0\u{4}\u{4}create_work_queue\0\u{3}get_work_queue\0\u{3}list_work_queues\0\u{3}update_work_queue\0\u{3}delete_work_queue\0\u{4}\u{6}create_deployment\0\u{3}get_deployment\0\u{3}list_deployments\0\u{3}update_deployment\0\u{3}delete_deployment\0\u{3}run_deployment\0\u{3}create_deployment_schedule\0\u{3}list_deployment_schedules\0\u{3}update_deployment_schedule\0\u{3}delete_deployment_schedule\0\u{3}list_flow_runs\0\u{3}get_flow_run\0\u{3}cancel_flow_run\0\u{3}delete_flow_run\0\u{3}read_flow_run_logs\0\u{4}\u{6}create_key\0\u{3}list_keys\0\u{3}revoke_key\0\u{3}rotate_key\0")
 
   fileprivate class _StorageClass {
     var _requestID: UInt64 = 0
@@ -4393,6 +4652,58 @@ nonisolated extension Drover_V1_ControlRequest: SwiftProtobuf.Message, SwiftProt
             _storage._operation = .readFlowRunLogs(v)
           }
         }()
+        case 60: try {
+          var v: Drover_V1_CreateKey?
+          var hadOneofValue = false
+          if let current = _storage._operation {
+            hadOneofValue = true
+            if case .createKey(let m) = current {v = m}
+          }
+          try decoder.decodeSingularMessageField(value: &v)
+          if let v = v {
+            if hadOneofValue {try decoder.handleConflictingOneOf()}
+            _storage._operation = .createKey(v)
+          }
+        }()
+        case 61: try {
+          var v: Drover_V1_ListKeys?
+          var hadOneofValue = false
+          if let current = _storage._operation {
+            hadOneofValue = true
+            if case .listKeys(let m) = current {v = m}
+          }
+          try decoder.decodeSingularMessageField(value: &v)
+          if let v = v {
+            if hadOneofValue {try decoder.handleConflictingOneOf()}
+            _storage._operation = .listKeys(v)
+          }
+        }()
+        case 62: try {
+          var v: Drover_V1_RevokeKey?
+          var hadOneofValue = false
+          if let current = _storage._operation {
+            hadOneofValue = true
+            if case .revokeKey(let m) = current {v = m}
+          }
+          try decoder.decodeSingularMessageField(value: &v)
+          if let v = v {
+            if hadOneofValue {try decoder.handleConflictingOneOf()}
+            _storage._operation = .revokeKey(v)
+          }
+        }()
+        case 63: try {
+          var v: Drover_V1_RotateKey?
+          var hadOneofValue = false
+          if let current = _storage._operation {
+            hadOneofValue = true
+            if case .rotateKey(let m) = current {v = m}
+          }
+          try decoder.decodeSingularMessageField(value: &v)
+          if let v = v {
+            if hadOneofValue {try decoder.handleConflictingOneOf()}
+            _storage._operation = .rotateKey(v)
+          }
+        }()
         default: break
         }
       }
@@ -4521,6 +4832,22 @@ nonisolated extension Drover_V1_ControlRequest: SwiftProtobuf.Message, SwiftProt
         guard case .readFlowRunLogs(let v)? = _storage._operation else { preconditionFailure() }
         try visitor.visitSingularMessageField(value: v, fieldNumber: 54)
       }()
+      case .createKey?: try {
+        guard case .createKey(let v)? = _storage._operation else { preconditionFailure() }
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 60)
+      }()
+      case .listKeys?: try {
+        guard case .listKeys(let v)? = _storage._operation else { preconditionFailure() }
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 61)
+      }()
+      case .revokeKey?: try {
+        guard case .revokeKey(let v)? = _storage._operation else { preconditionFailure() }
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 62)
+      }()
+      case .rotateKey?: try {
+        guard case .rotateKey(let v)? = _storage._operation else { preconditionFailure() }
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 63)
+      }()
       case nil: break
       }
     }
@@ -4545,7 +4872,7 @@ nonisolated extension Drover_V1_ControlRequest: SwiftProtobuf.Message, SwiftProt
 
 nonisolated extension Drover_V1_ControlReply: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".ControlReply"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}request_id\0\u{1}error\0\u{4}\u{8}server_info\0\u{4}\u{a}work_pool\0\u{3}work_pools\0\u{4}\u{9}work_queue\0\u{3}work_queues\0\u{2}\u{9}deleted\0\u{1}workers\0\u{2}\u{9}deployment\0\u{1}deployments\0\u{3}deployment_schedule\0\u{3}deployment_schedules\0\u{4}\u{7}flow_run\0\u{3}flow_runs\0\u{1}logs\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}request_id\0\u{1}error\0\u{4}\u{8}server_info\0\u{4}\u{a}work_pool\0\u{3}work_pools\0\u{4}\u{9}work_queue\0\u{3}work_queues\0\u{2}\u{9}deleted\0\u{1}workers\0\u{2}\u{9}deployment\0\u{1}deployments\0\u{3}deployment_schedule\0\u{3}deployment_schedules\0\u{4}\u{7}flow_run\0\u{3}flow_runs\0\u{1}logs\0\u{4}\u{8}new_key_file\0\u{1}keys\0\u{1}key\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -4749,6 +5076,45 @@ nonisolated extension Drover_V1_ControlReply: SwiftProtobuf.Message, SwiftProtob
           self.result = .logs(v)
         }
       }()
+      case 70: try {
+        var v: Drover_V1_NewKeyFile?
+        var hadOneofValue = false
+        if let current = self.result {
+          hadOneofValue = true
+          if case .newKeyFile(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.result = .newKeyFile(v)
+        }
+      }()
+      case 71: try {
+        var v: Drover_V1_KeyList?
+        var hadOneofValue = false
+        if let current = self.result {
+          hadOneofValue = true
+          if case .keys(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.result = .keys(v)
+        }
+      }()
+      case 72: try {
+        var v: Drover_V1_Key?
+        var hadOneofValue = false
+        if let current = self.result {
+          hadOneofValue = true
+          if case .key(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.result = .key(v)
+        }
+      }()
       default: break
       }
     }
@@ -4822,6 +5188,18 @@ nonisolated extension Drover_V1_ControlReply: SwiftProtobuf.Message, SwiftProtob
     case .logs?: try {
       guard case .logs(let v)? = self.result else { preconditionFailure() }
       try visitor.visitSingularMessageField(value: v, fieldNumber: 62)
+    }()
+    case .newKeyFile?: try {
+      guard case .newKeyFile(let v)? = self.result else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 70)
+    }()
+    case .keys?: try {
+      guard case .keys(let v)? = self.result else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 71)
+    }()
+    case .key?: try {
+      guard case .key(let v)? = self.result else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 72)
     }()
     case nil: break
     }
@@ -7507,6 +7885,289 @@ nonisolated extension Drover_V1_LogList: SwiftProtobuf.Message, SwiftProtobuf._M
     if lhs.lines != rhs.lines {return false}
     if lhs._flowRun != rhs._flowRun {return false}
     if lhs.more != rhs.more {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Drover_V1_CreateKey: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".CreateKey"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}role\0\u{1}pools\0\u{1}server\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.name) }()
+      case 2: try { try decoder.decodeSingularEnumField(value: &self.role) }()
+      case 3: try { try decoder.decodeRepeatedStringField(value: &self.pools) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.server) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.name.isEmpty {
+      try visitor.visitSingularStringField(value: self.name, fieldNumber: 1)
+    }
+    if self.role != .unspecified {
+      try visitor.visitSingularEnumField(value: self.role, fieldNumber: 2)
+    }
+    if !self.pools.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.pools, fieldNumber: 3)
+    }
+    if !self.server.isEmpty {
+      try visitor.visitSingularStringField(value: self.server, fieldNumber: 4)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Drover_V1_CreateKey, rhs: Drover_V1_CreateKey) -> Bool {
+    if lhs.name != rhs.name {return false}
+    if lhs.role != rhs.role {return false}
+    if lhs.pools != rhs.pools {return false}
+    if lhs.server != rhs.server {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Drover_V1_ListKeys: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ListKeys"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap()
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    // Load everything into unknown fields
+    while try decoder.nextFieldNumber() != nil {}
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Drover_V1_ListKeys, rhs: Drover_V1_ListKeys) -> Bool {
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Drover_V1_RevokeKey: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".RevokeKey"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.name) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.name.isEmpty {
+      try visitor.visitSingularStringField(value: self.name, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Drover_V1_RevokeKey, rhs: Drover_V1_RevokeKey) -> Bool {
+    if lhs.name != rhs.name {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Drover_V1_RotateKey: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".RotateKey"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}server\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.name) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.server) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.name.isEmpty {
+      try visitor.visitSingularStringField(value: self.name, fieldNumber: 1)
+    }
+    if !self.server.isEmpty {
+      try visitor.visitSingularStringField(value: self.server, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Drover_V1_RotateKey, rhs: Drover_V1_RotateKey) -> Bool {
+    if lhs.name != rhs.name {return false}
+    if lhs.server != rhs.server {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Drover_V1_Key: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".Key"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}role\0\u{1}pools\0\u{3}public_key\0\u{1}created\0\u{1}revoked\0\u{1}server\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.name) }()
+      case 2: try { try decoder.decodeSingularEnumField(value: &self.role) }()
+      case 3: try { try decoder.decodeRepeatedStringField(value: &self.pools) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.publicKey) }()
+      case 5: try { try decoder.decodeSingularMessageField(value: &self._created) }()
+      case 6: try { try decoder.decodeSingularMessageField(value: &self._revoked) }()
+      case 7: try { try decoder.decodeSingularStringField(value: &self.server) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.name.isEmpty {
+      try visitor.visitSingularStringField(value: self.name, fieldNumber: 1)
+    }
+    if self.role != .unspecified {
+      try visitor.visitSingularEnumField(value: self.role, fieldNumber: 2)
+    }
+    if !self.pools.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.pools, fieldNumber: 3)
+    }
+    if !self.publicKey.isEmpty {
+      try visitor.visitSingularStringField(value: self.publicKey, fieldNumber: 4)
+    }
+    try { if let v = self._created {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 5)
+    } }()
+    try { if let v = self._revoked {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 6)
+    } }()
+    if !self.server.isEmpty {
+      try visitor.visitSingularStringField(value: self.server, fieldNumber: 7)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Drover_V1_Key, rhs: Drover_V1_Key) -> Bool {
+    if lhs.name != rhs.name {return false}
+    if lhs.role != rhs.role {return false}
+    if lhs.pools != rhs.pools {return false}
+    if lhs.publicKey != rhs.publicKey {return false}
+    if lhs._created != rhs._created {return false}
+    if lhs._revoked != rhs._revoked {return false}
+    if lhs.server != rhs.server {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Drover_V1_KeyList: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".KeyList"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}keys\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.keys) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.keys.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.keys, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Drover_V1_KeyList, rhs: Drover_V1_KeyList) -> Bool {
+    if lhs.keys != rhs.keys {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Drover_V1_NewKeyFile: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".NewKeyFile"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}role\0\u{1}pools\0\u{3}public_key\0\u{3}secret_key\0\u{3}server_public_key\0\u{1}server\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.name) }()
+      case 2: try { try decoder.decodeSingularEnumField(value: &self.role) }()
+      case 3: try { try decoder.decodeRepeatedStringField(value: &self.pools) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.publicKey) }()
+      case 5: try { try decoder.decodeSingularStringField(value: &self.secretKey) }()
+      case 6: try { try decoder.decodeSingularStringField(value: &self.serverPublicKey) }()
+      case 7: try { try decoder.decodeSingularStringField(value: &self.server) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.name.isEmpty {
+      try visitor.visitSingularStringField(value: self.name, fieldNumber: 1)
+    }
+    if self.role != .unspecified {
+      try visitor.visitSingularEnumField(value: self.role, fieldNumber: 2)
+    }
+    if !self.pools.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.pools, fieldNumber: 3)
+    }
+    if !self.publicKey.isEmpty {
+      try visitor.visitSingularStringField(value: self.publicKey, fieldNumber: 4)
+    }
+    if !self.secretKey.isEmpty {
+      try visitor.visitSingularStringField(value: self.secretKey, fieldNumber: 5)
+    }
+    if !self.serverPublicKey.isEmpty {
+      try visitor.visitSingularStringField(value: self.serverPublicKey, fieldNumber: 6)
+    }
+    if !self.server.isEmpty {
+      try visitor.visitSingularStringField(value: self.server, fieldNumber: 7)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Drover_V1_NewKeyFile, rhs: Drover_V1_NewKeyFile) -> Bool {
+    if lhs.name != rhs.name {return false}
+    if lhs.role != rhs.role {return false}
+    if lhs.pools != rhs.pools {return false}
+    if lhs.publicKey != rhs.publicKey {return false}
+    if lhs.secretKey != rhs.secretKey {return false}
+    if lhs.serverPublicKey != rhs.serverPublicKey {return false}
+    if lhs.server != rhs.server {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -65,4 +65,12 @@ public enum Z85 {
         _ = bytes.withUnsafeBufferPointer { zmq_z85_encode(&text, $0.baseAddress, $0.count) }
         return String(decoding: text.dropLast().map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
+
+    /// The bytes of Z85 `text`; nil when it is not Z85 (a multiple of 5 characters of its alphabet).
+    public static func decode(_ text: String) -> [UInt8]? {
+        guard !text.isEmpty, text.utf8.count % 5 == 0 else { return nil }
+        var bytes = [UInt8](repeating: 0, count: text.utf8.count * 4 / 5)
+        let decoded = bytes.withUnsafeMutableBufferPointer { zmq_z85_decode($0.baseAddress, text) }
+        return decoded == nil ? nil : bytes
+    }
 }

@@ -89,6 +89,8 @@ enum Seeds {
             .cancelFlowRun(.with { $0.id = run0 }),
             .listWorkers(.with { $0.workPoolName = "pool" }),
             .deleteWorkPool(.with { $0.name = "p2" }),
+            .createKey(.with { $0.name = "k"; $0.role = .worker; $0.pools = ["pool"] }),
+            .listKeys(.init()),
         ]
         return operations.map { operation in
             step(.control, envelope { $0.controlRequest = .with { $0.requestID = 9; $0.operation = operation } })

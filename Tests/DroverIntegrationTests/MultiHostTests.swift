@@ -102,6 +102,9 @@ struct MultiHostTests {
 
     /// The same fleet, `--secure`: workers with keys serve, a host without a key or with a
     /// key of another server runs nothing, and nothing of a run's command crosses in the clear.
+    /// The server binds every address of its host (as in a container), so workers reach the
+    /// dispatch endpoint on the host they reached the control endpoint on; an admin on
+    /// another host issues and revokes a worker key over the control endpoint.
     @Test func aSecureFleetAdmitsOnlyItsKeysAndSendsNothingInTheClear() async throws {
         let lab = try NetworkLab(tag: "ms\(getpid() % 1000)", hosts: ["server", "w1", "w2", "stranger"])
         defer { lab.tearDown() }
@@ -120,9 +123,10 @@ struct MultiHostTests {
             try await drover(
                 "keys", "create", "w1", "--role", "worker", "--output", keys.file("foreign.key").path, "--home", elsewhere.url.path
             ).status == 0)
-        // Secure beyond loopback: no --insecure needed, no warning.
+        // Secure beyond loopback: no --insecure needed, no warning. Its own commands reach it
+        // on its host's 0.0.0.0; every other host names its address.
         let server = try await DroverServer.start(
-            home: home.url, arguments: ["--host", serverHost.address, "--secure"], namespace: serverHost.namespace,
+            home: home.url, arguments: ["--host", "0.0.0.0", "--secure"], namespace: serverHost.namespace,
             clientKey: keys.file("admin.key").path)
         defer { server.terminate() }
         #expect(!server.stderr.contains("--insecure"))
@@ -135,9 +139,28 @@ struct MultiHostTests {
         for name in ["w1", "w2"] {
             workers.append(
                 try await DroverWorkerProcess.start(
-                    on: server, pool: "fleet", name: name, arguments: ["--limit", "1", "--key", keys.file("\(name).key").path],
+                    on: server, pool: "fleet", name: name,
+                    arguments: ["--limit", "1", "--key", keys.file("\(name).key").path, "--server", endpoint],
                     namespace: lab.host(name).namespace))
         }
+        // An admin on another host issues a worker key over the control endpoint; a worker
+        // serves with it until the admin revokes it, which cuts that worker off.
+        let stranger = lab.host("stranger").namespace
+        let admin = ["--key", keys.file("admin.key").path, "--server", endpoint]
+        let issued = try await drover(
+            ["keys", "create", "late", "--role", "worker", "--pool", "fleet", "-o", keys.file("late.key").path] + admin,
+            namespace: stranger)
+        #expect(issued.status == 0, "\(issued)")
+        let late = try await DroverWorkerProcess.start(
+            on: server, pool: "fleet", name: "late", arguments: ["--key", keys.file("late.key").path, "--server", endpoint],
+            namespace: stranger)
+        defer { late.terminate() }
+        let listed = try await drover(["keys", "ls", "-o", "json"] + admin, namespace: stranger)
+        #expect(listed.status == 0 && listed.stdout.contains("\"late\"") && !listed.stdout.contains("secret"), "\(listed)")
+        #expect(try await drover(["keys", "revoke", "late"] + admin, namespace: stranger).status == 0)
+        try await server.awaitWorker("late", pool: "fleet", status: "OFFLINE")
+        #expect(server.stderr.contains("dropped a worker whose key was revoked"))
+        #expect(server.stderr.contains("issued a key") && server.stderr.contains("revoked a key"))
         // A host without a key, with a key another server issued, or with a revoked key is
         // turned away; a viewer key reads but creates nothing.
         #expect(try await drover("keys", "revoke", "old", "--home", home.url.path).status == 0)
@@ -153,7 +176,7 @@ struct MultiHostTests {
             (keys.file("old.key").path, "refused the key 'old'"),
         ] {
             let launch = try await DroverWorkerProcess.launch(
-                on: server, pool: "fleet", name: "intruder", arguments: ["--key", key],
+                on: server, pool: "fleet", name: "intruder", arguments: ["--key", key, "--server", endpoint],
                 namespace: lab.host("stranger").namespace)
             switch launch {
             case .started(let intruder):

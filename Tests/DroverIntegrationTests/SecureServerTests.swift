@@ -81,6 +81,63 @@ struct SecureServerTests {
         #expect(await server.stop() == .exit(0))
     }
 
+    /// A server whose key pair is a file of its own (`--server-key`, as a Kubernetes Secret),
+    /// and an admin key that issues, lists, rotates and revokes keys over the control endpoint.
+    @Test func anAdminKeyManagesKeysOverTheControlEndpoint() async throws {
+        let home = try TemporaryDirectory()
+        let keys = try TemporaryDirectory()
+        let serverKey = keys.file("server-key.json").path
+        let made = try await drover("keys", "server-key", "-o", serverKey)
+        #expect(made.status == 0 && made.stdout.contains("public key is"), "\(made)")
+        let onHost = ["DROVER_SERVER_KEY": serverKey]
+        let adminKey = keys.file("admin.key").path
+        let bootstrap = try await drover(
+            ["keys", "create", "admin", "--role", "admin", "-o", adminKey, "--home", home.url.path], env: onHost)
+        try #require(bootstrap.status == 0, "\(bootstrap)")
+        let server = try await DroverServer.start(
+            home: home.url,
+            arguments: ["--control-port", "0", "--dispatch-port", "0", "--limits-port", "0", "--secure", "--server-key", serverKey],
+            clientKey: adminKey)
+        defer { server.terminate() }
+        #expect(!FileManager.default.fileExists(atPath: home.file("keys/server.json").path), "the home made a key of its own")
+
+        // `-o -`: the key file on standard output, the message on standard error.
+        let issued = try await server.drover("keys", "create", "gpu-host", "--role", "worker", "--pool", "gpu", "-o", "-")
+        try #require(issued.status == 0 && issued.stderr.contains("Issued worker key 'gpu-host'"), "\(issued)")
+        let workerKey = keys.file("gpu-host.key").path
+        #expect(FileManager.default.createFile(atPath: workerKey, contents: Data(issued.stdout.utf8), attributes: [.posixPermissions: 0o600]))
+        let file = try JSON.object(issued.stdout)
+        #expect(file["server"] as? String == server.endpoint, "the key file names the endpoint the admin reached")
+        let viewerKey = keys.file("viewer.key").path
+        #expect(try await server.drover("keys", "create", "viewer", "--role", "viewer", "-o", viewerKey).status == 0)
+
+        // Only an admin manages keys, listing them too.
+        let peek = try await server.drover(["keys", "ls"], env: ["DROVER_KEY": viewerKey])
+        #expect(peek.status == 1 && peek.stderr.contains("only an admin key manages keys"), "\(peek)")
+        let listed = try await server.drover("keys", "ls", "-o", "json")
+        #expect(listed.status == 0, "\(listed)")
+        #expect(try JSON.array(listed.stdout).compactMap { $0["name"] as? String } == ["admin", "gpu-host", "viewer"])
+        // With no endpoint set anywhere, a client goes to the server its key file names.
+        let byKeyFile = try await drover(["work-pool", "ls", "--key", viewerKey], env: ["DROVER_SERVER": ""])
+        #expect(byKeyFile.status == 0 && byKeyFile.stdout.contains("No work pools"), "\(byKeyFile)")
+
+        try await server.succeed("work-pool", "create", "gpu")
+        let worker = try await DroverWorkerProcess.start(on: server, pool: "gpu", name: "gpu-1", arguments: ["--key", workerKey])
+        defer { worker.terminate() }
+        let rotated = try await server.drover("keys", "rotate", "viewer", "-o", keys.file("viewer-2.key").path)
+        #expect(rotated.status == 0, "\(rotated)")
+        let stale = try await server.drover(["work-pool", "ls"], env: Self.quick.merging(["DROVER_KEY": viewerKey]) { _, new in new })
+        #expect(stale.status == 1 && stale.stderr.contains("refused the key 'viewer'"), "\(stale)")
+        #expect(try await server.drover(["work-pool", "ls"], env: ["DROVER_KEY": keys.file("viewer-2.key").path]).status == 0)
+        // Revoked over the control endpoint: the worker of the key is cut off at once.
+        #expect(try await server.drover("keys", "revoke", "gpu-host").status == 0)
+        try await server.awaitWorker("gpu-1", pool: "gpu", status: "OFFLINE")
+        #expect(server.stderr.contains("issued a key") && server.stderr.contains("revoked a key"))
+        let secret = try #require(file["secret_key"] as? String)
+        #expect(!server.stderr.contains(secret) && !worker.stderr.contains(secret), "a secret key in a log")
+        #expect(await server.stop() == .exit(0))
+    }
+
     /// Waits until the worker named `name` is no longer ONLINE (a failure guard of 20 s).
     private func awaitOffline(_ name: String, on server: DroverServer) async throws {
         let deadline = Date(timeIntervalSinceNow: 20)

@@ -23,6 +23,54 @@ import ZeroMQ
         #expect(try mode(store.folder.appendingPathComponent("server.json").path) == 0o600)
     }
 
+    /// `--server-key FILE`: the pair comes from a file made by `drover keys server-key` (a
+    /// Kubernetes Secret), never made in the home, and keys issued name it.
+    @Test func aServerKeyFileOutsideTheHomeIsUsedAndNeverMade() throws {
+        let home = try TemporaryDirectory()
+        let path = home.file("server-key.json").path
+        let missing = #expect(throws: DroverError.self) {
+            try KeyStore(home: home.url, serverKey: .file(path)).serverKeys(create: true)
+        }
+        #expect(missing?.code == .notFound && missing?.message.contains("drover keys server-key -o \(path)") == true)
+        #expect(!FileManager.default.fileExists(atPath: path))
+
+        let publicKey = try KeyStore.writeServerKeys(to: path)
+        #expect(try mode(path) == 0o600)
+        let again = #expect(throws: DroverError.self) { try KeyStore.writeServerKeys(to: path) }
+        #expect(again?.code == .alreadyExists)
+        let store = KeyStore(home: home.url, serverKey: .file(path))
+        #expect(try store.serverKeys(create: true).publicKey == publicKey)
+        let file = try store.issue(name: "w1", role: .worker, pools: [], server: "tcp://drover-server:4201")
+        #expect(file.serverPublicKey == publicKey)
+        #expect(!FileManager.default.fileExists(atPath: store.folder.appendingPathComponent("server.json").path))
+
+        try FileManager.default.setAttributes([.posixPermissions: 0o640], ofItemAtPath: path)
+        let exposed = #expect(throws: DroverError.self) { try store.serverKeys(create: false) }
+        #expect(exposed?.message.contains("Server key file \(path) can be read by others") == true)
+
+        let damaged = home.file("damaged.json").path
+        try KeyFile.createPrivateFile(at: damaged, contents: Array(#"{"public_key":"short","secret_key":"short"}"#.utf8))
+        let wrong = #expect(throws: DroverError.self) { try KeyStore(home: home.url, serverKey: .file(damaged)).serverKeys(create: false) }
+        #expect(wrong?.code == .invalidArgument && wrong?.message.contains("not a server key file") == true)
+    }
+
+    /// `drover keys` on the server's host, without DROVER_SERVER_KEY, issues keys for the
+    /// pair the server was started with, and never makes a pair of its own in the home.
+    @Test func theHomeRemembersTheServerKeyFileItsServerUses() throws {
+        let home = try TemporaryDirectory()
+        let path = home.file("server-key.json").path
+        let publicKey = try KeyStore.writeServerKeys(to: path)
+        #expect(try ServerSecurity(home: home.url, keyFile: path).keys.publicKey == publicKey)
+        let onHost = KeyStore(home: home.url)
+        #expect(onHost.serverKeyFile == path)
+        #expect(try onHost.issue(name: "admin", role: .admin, pools: [], server: "").serverPublicKey == publicKey)
+        #expect(!FileManager.default.fileExists(atPath: onHost.folder.appendingPathComponent("server.json").path))
+        // Started again without --server-key, the server uses (and makes) the home's pair.
+        let own = try ServerSecurity(home: home.url).keys.publicKey
+        #expect(own != publicKey && KeyStore(home: home.url).serverKeyFile == nil)
+        #expect(try KeyStore(home: home.url).serverKeys(create: false).publicKey == own)
+    }
+
     @Test func anIssuedKeyConnectsUntilRevoked() throws {
         let home = try TemporaryDirectory()
         let store = KeyStore(home: home.url)

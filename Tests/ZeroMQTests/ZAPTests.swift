@@ -6,6 +6,15 @@ import ZeroMQ
         #expect(Z85.encode([0x86, 0x4F, 0xD2, 0x6F, 0xB5, 0x59, 0xF7, 0x5B]) == "HelloWorld")
     }
 
+    @Test func z85DecodesWhatItEncodesAndNothingElse() {
+        #expect(Z85.decode("HelloWorld") == [0x86, 0x4F, 0xD2, 0x6F, 0xB5, 0x59, 0xF7, 0x5B])
+        let key = (0..<32).map { UInt8($0 * 7 & 0xFF) }
+        #expect(Z85.decode(Z85.encode(key)) == key)
+        for text in ["", "Hell", "Hello World", "Hello\u{7F}orl", "Hello\"orld"] {
+            #expect(Z85.decode(text) == nil, "\(text)")
+        }
+    }
+
     @Test func aCurveRequestReadsWithItsKeyAndIsAnswered() throws {
         let key: [UInt8] = Array(0..<32)
         let frames: [[UInt8]] = [

@@ -7,11 +7,12 @@ import DroverProto
 public enum ControlAccess {
     /// Whether a key of `role` may send `operation`.
     public static func allows(_ role: KeyRole, _ operation: Drover_V1_ControlRequest.OneOf_Operation?) -> Bool {
-        role == .admin || isReadOnly(operation)
+        role == .admin || isOpenToReaders(operation)
     }
 
-    /// Whether `operation` only reads.
-    public static func isReadOnly(_ operation: Drover_V1_ControlRequest.OneOf_Operation?) -> Bool {
+    /// Whether worker and viewer keys may send `operation`: it only reads, and what it reads
+    /// is not the keys (which only an admin manages, listing them too).
+    public static func isOpenToReaders(_ operation: Drover_V1_ControlRequest.OneOf_Operation?) -> Bool {
         switch operation {
         case nil, .getServerInfo, .getWorkPool, .listWorkPools, .getWorkQueue, .listWorkQueues, .previewWorkPool,
             .listWorkers, .getDeployment, .listDeployments, .listDeploymentSchedules, .listFlowRuns, .getFlowRun,
@@ -20,6 +21,8 @@ public enum ControlAccess {
         case .createWorkPool, .updateWorkPool, .deleteWorkPool, .createWorkQueue, .updateWorkQueue, .deleteWorkQueue,
             .createDeployment, .updateDeployment, .deleteDeployment, .runDeployment, .createDeploymentSchedule,
             .updateDeploymentSchedule, .deleteDeploymentSchedule, .cancelFlowRun, .deleteFlowRun:
+            false
+        case .createKey, .listKeys, .revokeKey, .rotateKey:
             false
         }
     }
@@ -34,8 +37,12 @@ public enum ControlAccess {
     }
 
     /// The refusal of a request the key's role does not allow.
-    public static func refusal(for key: String, role: KeyRole) -> DroverError {
-        .permissionDenied("The key '\(key)' is \(role.keyPhrase): it can read but not change anything. This needs an admin key.")
+    public static func refusal(
+        for key: String, role: KeyRole, _ operation: Drover_V1_ControlRequest.OneOf_Operation? = nil
+    ) -> DroverError {
+        KeyAdministration.handles(operation)
+            ? .permissionDenied("The key '\(key)' is \(role.keyPhrase): only an admin key manages keys. This needs an admin key.")
+            : .permissionDenied("The key '\(key)' is \(role.keyPhrase): it can read but not change anything. This needs an admin key.")
     }
 
     /// The refusal of a Hello from a key that may not serve its pool.

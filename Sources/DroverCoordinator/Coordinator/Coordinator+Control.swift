@@ -119,6 +119,8 @@ extension Coordinator {
         case .readFlowRunLogs(let read):
             let value = try readLogs(read)
             return .with { $0.logs = value }
+        case .createKey, .listKeys, .revokeKey, .rotateKey:
+            throw DroverError(.internal, "Key requests are answered by KeyAdministration, not the coordinator.")
         case nil:
             throw .invalidArgument(
                 "The server (Drover \(DroverVersion.current)) does not know the requested operation. "

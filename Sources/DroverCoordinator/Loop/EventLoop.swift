@@ -132,6 +132,7 @@ final class EventLoop: Sendable {
         let limits = try connectLimits(context, endpoint: limitsEndpoint)
         let endpoints = ServerEndpoints(control: control.endpoint, dispatch: dispatch.endpoint, limits: limitsEndpoint)
         var coordinator = try factory.make(endpoints)
+        let keys = KeyAdministration(security: configuration.security, controlEndpoint: endpoints.control, logger: logger)
         onBound(endpoints)
         defer { logger.info("event loop stopped") }
 
@@ -149,7 +150,7 @@ final class EventLoop: Sendable {
             if events[wakeupIndex].contains(.readable) { wakeup.drain() }
             var replies: [ControlReply] = []
             if events[controlIndex].contains(.readable) {
-                serveControl(control.socket, &coordinator, replies: &replies)
+                serveControl(control.socket, &coordinator, keys: keys, replies: &replies)
             }
             if events[monitorIndex].contains(.readable) {
                 try readConnectionEvents(monitor, &connections, &coordinator)
@@ -175,7 +176,7 @@ final class EventLoop: Sendable {
         }
         // Finish what was already received, then close.
         var replies: [ControlReply] = []
-        serveControl(control.socket, &coordinator, replies: &replies)
+        serveControl(control.socket, &coordinator, keys: keys, replies: &replies)
         try serveDispatch(dispatch.socket, monitor: monitor, &connections, &keyed, &coordinator)
         try coordinator.sync()
         send(replies, on: control.socket)
@@ -226,7 +227,9 @@ final class EventLoop: Sendable {
 
     /// Handles the control requests received so far and adds their replies to `replies`,
     /// until the batch, the reply budget or the time budget is spent.
-    private func serveControl(_ control: Socket, _ coordinator: inout Coordinator, replies: inout [ControlReply]) {
+    private func serveControl(
+        _ control: Socket, _ coordinator: inout Coordinator, keys: KeyAdministration, replies: inout [ControlReply]
+    ) {
         var bytes = replies.reduce(0) { $0 + $1.payload.count }
         let deadline = ContinuousClock.now + Self.serveTimeBudget
         for _ in 0..<Self.batchLimit {
@@ -246,6 +249,9 @@ final class EventLoop: Sendable {
             case .request(let who, let request)?:
                 if let refusal = refusal(of: request, from: message) {
                     (identity, reply) = (who, .failure(requestID: request.requestID, code: .permissionDenied, message: refusal.message))
+                } else if KeyAdministration.handles(request.operation) {
+                    let admin = message.userID.map { configuration.security?.keyName(for: $0) ?? $0 } ?? "no key"
+                    (identity, reply) = (who, keys.answer(request, from: admin))
                 } else {
                     (identity, reply) = (who, coordinator.handle(request))
                 }
@@ -267,7 +273,7 @@ final class EventLoop: Sendable {
         guard let key = security.key(for: message.userID) else {
             return ServerSecurity.revokedRefusal
         }
-        return ControlAccess.allows(key.role, request.operation) ? nil : ControlAccess.refusal(for: key.name, role: key.role)
+        return ControlAccess.allows(key.role, request.operation) ? nil : ControlAccess.refusal(for: key.name, role: key.role, request.operation)
     }
 
     /// Sends the replies; one whose client's queue is full is dropped and counted.

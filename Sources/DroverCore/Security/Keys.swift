@@ -89,18 +89,12 @@ public struct KeyFile: Codable, Sendable, Equatable {
     /// A key only its owner can read: 0600 (`FileManager` permissions).
     public static let permissions = 0o600
 
-    /// Reads the key file at `path`; refuses one that others can read, as ssh does.
+    /// Reads the key file at `path`; refuses one that others can read, as ssh does
+    /// (`PrivateFile`).
     public static func read(from path: String) throws(DroverError) -> KeyFile {
-        let attributes: [FileAttributeKey: Any]
-        do {
-            attributes = try FileManager.default.attributesOfItem(atPath: path)
-        } catch {
-            throw .notFound("No key file at \(path). Create one on the server's host with `drover keys create NAME --role ROLE`.")
-        }
-        if let mode = (attributes[.posixPermissions] as? NSNumber)?.intValue, mode & 0o077 != 0 {
-            throw .failedPrecondition(
-                "Key file \(path) can be read by others (mode \(String(mode, radix: 8))); run `chmod 600 \(path)`.")
-        }
+        try PrivateFile.check(
+            path, kind: "key file",
+            missing: "No key file at \(path). Create one on the server's host with `drover keys create NAME --role ROLE`.")
         guard let data = FileManager.default.contents(atPath: path),
             let file = try? JSONDecoder().decode(KeyFile.self, from: data)
         else {
@@ -114,10 +108,15 @@ public struct KeyFile: Codable, Sendable, Equatable {
 
     /// Writes the key to a new file at `path`, 0600; never overwrites one.
     public func write(to path: String) throws(DroverError) {
+        try Self.createPrivateFile(at: path, contents: try encoded())
+    }
+
+    /// The key file's contents: pretty JSON and a newline.
+    public func encoded() throws(DroverError) -> [UInt8] {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         guard let data = try? encoder.encode(self) else { throw DroverError(.internal, "Could not encode the key file.") }
-        try Self.createPrivateFile(at: path, contents: Array(data) + [0x0A])
+        return Array(data) + [0x0A]
     }
 
     /// Creates `path` with `contents`, readable and writable by its owner only from the

@@ -78,6 +78,11 @@ extension Setting {
         name: "DROVER_KEY", defaultValue: "",
         summary: "Key file (from `drover keys create`) that commands and workers present to a --secure server; empty: none.",
         kind: .text)
+    /// Where a secure daemon's key pair is, when not in its home.
+    public static let serverKey = Setting(
+        name: "DROVER_SERVER_KEY", defaultValue: "",
+        summary: "Key pair file (from `drover keys server-key`) a --secure server or limit service uses instead of DROVER_HOME/keys/server.json; empty: the home's.",
+        kind: .text)
     /// The address the server binds.
     public static let serverHost = Setting(
         name: "DROVER_SERVER_HOST", defaultValue: "127.0.0.1",
@@ -137,7 +142,7 @@ extension Setting {
 
     /// Every setting, in the order `config view` shows them.
     public static let all: [Setting] = [
-        server, limits, clientTimeout, key, serverHost, serverControlPort, serverDispatchPort, serverLimitsPort,
+        server, limits, clientTimeout, key, serverKey, serverHost, serverControlPort, serverDispatchPort, serverLimitsPort,
         serverRunLeaseTTL, serverLateAfter, schedulerMaxRuns, schedulerMinRuns, schedulerMaxScheduledTime,
         schedulerMinScheduledTime, schedulerLoopSeconds, heartbeatInterval, loggingLevel,
     ]

@@ -215,7 +215,7 @@ public final class WorkerAgent {
                 }
             case .welcome(let welcome):
                 if case .greeting(let helloID, _) = session.phase, helloID == welcome.helloID {
-                    limitsEndpoint = welcome.limitsEndpoint
+                    limitsEndpoint = AdvertisedEndpoint.reachable(welcome.limitsEndpoint, via: configuration.dispatchEndpoint)
                 }
             default:
                 break

@@ -57,7 +57,7 @@ extension LimitServiceCommand {
             let configuration = LimitServiceConfiguration(
                 host: host, port: Int(try settings.value(.serverLimitsPort))!,
                 home: environment.home, durability: relaxedDurability ? .normal : .full, portOption: "--port",
-                security: security.secure ? try ServerSecurity(home: environment.home) : nil)
+                security: try security.serverSecurity(home: environment.home))
             let level = Logger.Level(rawValue: try settings.value(.loggingLevel).lowercased()) ?? .info
             Daemon.logToStandardError(at: level)
             let logger = Logger(label: "drover.limits")

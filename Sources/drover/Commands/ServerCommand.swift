@@ -120,7 +120,7 @@ extension ServerCommand {
                 home: environment.home,
                 durability: relaxedDurability ? .normal : .full,
                 coordinator: coordinatorSettings, limits: limits,
-                security: security.secure ? try ServerSecurity(home: environment.home) : nil,
+                security: try security.serverSecurity(home: environment.home),
                 limitServiceKey: try limitServiceKey.map { path throws(DroverError) in try KeyFile.read(from: path) })
             let level = Logger.Level(rawValue: try settings.value(.loggingLevel).lowercased()) ?? .info
 

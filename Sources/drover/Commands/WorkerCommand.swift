@@ -69,7 +69,7 @@ extension WorkerCommand {
                 throw DroverError(.unavailable, "The server at \(connection.endpoint) does not accept workers.")
             }
             let configuration = WorkerConfiguration(
-                dispatchEndpoint: dispatch, poolName: pool, name: name,
+                dispatchEndpoint: AdvertisedEndpoint.reachable(dispatch, via: connection.endpoint), poolName: pool, name: name,
                 limit: try limit.map { try parseLimit($0, of: "the worker") }, queueNames: workQueues, type: type,
                 createPoolIfNotFound: createPoolIfNotFound,
                 terminationGrace: .milliseconds(Int64(terminationGrace * 1000)), key: key?.file,

@@ -75,7 +75,10 @@ final class NetworkLab: Sendable {
     /// Starts capturing every packet on the bridge into `file` with tcpdump; stop it with
     /// SIGINT (`ChildProcess.send`) and wait for it to exit before reading the file.
     func capture(into file: URL) throws -> ChildProcess {
-        try ChildProcess(
+        guard FileManager.default.isExecutableFile(atPath: Self.tcpdump.path) else {
+            throw LabFailure(message: "no \(Self.tcpdump.path): install Debian's tcpdump (deploy/test.sh does, as root)")
+        }
+        return try ChildProcess(
             executable: Self.ip,
             arguments: ["netns", "exec", switchNamespace, Self.tcpdump.path, "-i", bridge, "-U", "-s", "0", "-w", file.path],
             environment: DroverBinary.baseEnvironment())
