@@ -39,5 +39,8 @@ if command -v systemd-analyze >/dev/null 2>&1; then
   rm -rf "$units"
   echo "test: the systemd units in deploy/systemd load"
 fi
+# The container file and the Kubernetes manifests: hadolint and a strict schema check (no
+# container engine or cluster runs here; docs/containers.md).
+bash deploy/check-deploy-files.sh
 # Coverage-guided fuzzing of every decoder and message handler for a minute (deploy/fuzz.sh).
 bash deploy/fuzz.sh 60
