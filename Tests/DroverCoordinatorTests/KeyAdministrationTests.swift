@@ -95,6 +95,19 @@ import Testing
         #expect(error.code == .notFound)
     }
 
+    /// A list past what one message carries is refused, saying where to read it instead.
+    @Test func aListTooLargeForOneMessageIsRefused() throws {
+        let pools = (0..<100).map { "pool-\($0)-" + String(repeating: "x", count: 90) }
+        for index in 0..<110 {
+            _ = try security.store.issue(name: "w\(index)", role: .worker, pools: pools, server: "")
+        }
+        guard case .error(let error) = ask(.listKeys(.init())).result else {
+            Issue.record("listed over 1 MiB in one message")
+            return
+        }
+        #expect(error.code == .failedPrecondition && error.message.contains("drover keys ls --home"))
+    }
+
     @Test func anInsecureServerHasNoKeysToManage() {
         let insecure = KeyAdministration(security: nil, controlEndpoint: "tcp://127.0.0.1:4201", logger: quietLogger)
         let reply = insecure.answer(.with { $0.operation = .listKeys(.init()) }, from: "no key")

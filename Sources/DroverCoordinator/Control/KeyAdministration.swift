@@ -79,7 +79,15 @@ public struct KeyAdministration: Sendable {
             return .with { $0.newKeyFile = .init(file) }
         case .listKeys:
             let keys = try store.issued()
-            return .with { $0.keys.keys = keys.map(Drover_V1_Key.init) }
+            let reply = Drover_V1_ControlReply.with { $0.keys.keys = keys.map(Drover_V1_Key.init) }
+            // Past what one message carries, the client would drop the reply and wait in vain.
+            let size = (try? reply.serializedBytes() as [UInt8])?.count ?? 0
+            guard Int64(size) <= droverMaxFrameBytes - 1024 else {
+                throw .failedPrecondition(
+                    "The \(keys.count) keys issued are too many to list in one message (\(size / 1024) KiB). "
+                        + "List them on the server's host: drover keys ls --home HOME.")
+            }
+            return reply
         case .revokeKey(let revoke):
             let key = try store.revoke(name: revoke.name, now: now)
             logger.notice("revoked a key", metadata: ["key.name": "\(key.name)", "by": "\(admin)"])
