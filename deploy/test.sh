@@ -24,10 +24,11 @@ swift test "$@"
 # Two short chaos soaks against the real binary, after the tests rather than among them (they
 # start servers, workers and runs of their own): the server, workers and a standalone limit
 # service are killed on a seeded schedule, and nothing may be lost, run twice or run past a
-# limit. Each exits 1 on a violation and prints it.
+# limit. The second runs everything --secure, with keys. Each exits 1 on a violation and
+# prints it.
 .build/debug/drover bench chaos --seed 7 --duration 20 --server-kills 3 --worker-kills 2 --worker-stops 2
 .build/debug/drover bench chaos --seed 11 --duration 12 --server-kills 1 --worker-kills 0 --worker-stops 0 \
-  --limit-service standalone --limit-service-kills 2
+  --limit-service standalone --limit-service-kills 2 --secure
 # The systemd units in deploy/ must load: systemd-analyze checks them (where it is installed).
 if command -v systemd-analyze >/dev/null 2>&1; then
   units=$(mktemp -d)

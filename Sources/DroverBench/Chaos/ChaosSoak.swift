@@ -26,6 +26,8 @@ public final class ChaosSoak {
         /// A standalone limit service (killed too) instead of the server's own.
         public var standaloneLimitService = false
         public var limitServiceKills = 3
+        /// Every daemon `--secure`, and every client and worker with a key of its role.
+        public var secure = false
         /// Runs created per second.
         public var runRate: Double = 4
         /// How long the soak waits for the last runs to finish.
@@ -41,6 +43,7 @@ public final class ChaosSoak {
     /// What the soak saw.
     public struct Report: Sendable, Codable {
         public var seed: UInt64 = 0
+        public var secure = false
         public var durationSeconds: Double = 0
         public var runs = 0
         public var lost = 0
@@ -63,9 +66,11 @@ public final class ChaosSoak {
         public var peakServerRSSMiB = 0.0
         public var maxHellosPerRestart = 0
         public var violations: [String] = []
+        /// Where a failed soak left its logs and journal.
+        public var keptHome: String?
 
         enum CodingKeys: String, CodingKey {
-            case seed, runs, lost, duplicated, violations, completed, failed, crashed, cancelled
+            case seed, secure, runs, lost, duplicated, violations, completed, failed, crashed, cancelled
             case durationSeconds = "duration_seconds"
             case limitViolations = "limit_violations"
             case leasesLeft = "leases_left"
@@ -80,6 +85,7 @@ public final class ChaosSoak {
             case recoveryMaxMs = "recovery_max_ms"
             case peakServerRSSMiB = "peak_server_rss_mib"
             case maxHellosPerRestart = "max_hellos_per_restart"
+            case keptHome = "kept_home"
         }
 
         /// Whether every invariant held.
@@ -120,6 +126,9 @@ public final class ChaosSoak {
     private var report = Report()
     private var recoveries: [Double] = []
     private var serverIncarnation = 0
+    /// With `secure`: the key files of the soak's own client, its workers, and (with a
+    /// standalone limit service) of the server and the soak as that service's clients.
+    private var keys: (admin: KeyFile, worker: String, limitsAdmin: KeyFile?)?
 
     public init(configuration: Configuration) {
         self.configuration = configuration
@@ -138,6 +147,8 @@ public final class ChaosSoak {
             throw DroverError(.internal, "Could not create the soak's home \(home.path): \(error)")
         }
         report.seed = configuration.seed
+        report.secure = configuration.secure
+        if configuration.secure { try issueKeys() }
         try startServices()
         try setUp()
         for (name, pool, limit) in Self.workers { try startWorker(name, pool: pool, limit: limit) }
@@ -147,32 +158,61 @@ public final class ChaosSoak {
         try settle()
         try check()
         report.durationSeconds = Date().timeIntervalSince(started)
-        try? FileManager.default.removeItem(at: home)
+        // A failed soak keeps its logs and journal for whoever looks into it.
+        if report.passed { try? FileManager.default.removeItem(at: home) } else { report.keptHome = home.path }
         return report
     }
 
     // MARK: Services
 
+    private var serverHome: String { home.appendingPathComponent("server").path }
+    private var limitsHome: String { home.appendingPathComponent("limits").path }
+    private func keyPath(_ name: String) -> String { home.appendingPathComponent("\(name).key").path }
+
+    /// Issues the keys with `drover keys create`, in the homes, before any daemon starts
+    /// (which then uses the key pair made there).
+    private func issueKeys() throws(DroverError) {
+        var issues = [("admin", "admin", serverHome), ("workers", "worker", serverHome)]
+        if configuration.standaloneLimitService {
+            issues += [("server-to-limits", "admin", limitsHome), ("limits-admin", "admin", limitsHome)]
+        }
+        for (name, role, keyHome) in issues {
+            let log = home.appendingPathComponent("keys-\(name).log")
+            let process = try ChaosProcess.launch(
+                configuration.executable, ["keys", "create", name, "--role", role, "--home", keyHome, "-o", keyPath(name)],
+                environment: [:], log: log, awaiting: nil)
+            process.reap()
+            guard FileManager.default.fileExists(atPath: keyPath(name)) else {
+                throw DroverError(
+                    .internal, "The soak could not issue the key '\(name)': \((try? String(contentsOf: log, encoding: .utf8)) ?? "")")
+            }
+        }
+        keys = (
+            try KeyFile.read(from: keyPath("admin")), keyPath("workers"),
+            configuration.standaloneLimitService ? try KeyFile.read(from: keyPath("limits-admin")) : nil
+        )
+    }
+
     private func startServices() throws(DroverError) {
+        let secure = configuration.secure ? ["--secure"] : []
         var limitArguments: [String] = []
         if configuration.standaloneLimitService {
             let service = try ChaosProcess.launch(
                 configuration.executable,
-                ["limit-service", "start", "--home", home.appendingPathComponent("limits").path, "--port", "0"],
+                ["limit-service", "start", "--home", limitsHome, "--port", "0"] + secure,
                 environment: [:], log: home.appendingPathComponent("limits.log"), awaiting: "listening on ")
             let endpoint = try Self.endpoint(after: "listening on ", in: service.readyLine)
             limitServiceArguments = [
-                "limit-service", "start", "--home", home.appendingPathComponent("limits").path, "--port",
-                String(endpoint.split(separator: ":").last ?? "0"),
-            ]
+                "limit-service", "start", "--home", limitsHome, "--port", String(endpoint.split(separator: ":").last ?? "0"),
+            ] + secure
             limitService = service
             limitArguments = ["--limit-service", endpoint]
+            if configuration.secure { limitArguments += ["--limit-service-key", keyPath("server-to-limits")] }
         }
-        let serverHome = home.appendingPathComponent("server").path
         let first = try ChaosProcess.launch(
             configuration.executable,
             ["server", "start", "--home", serverHome, "--control-port", "0", "--dispatch-port", "0", "--limits-port", "0"]
-                + limitArguments,
+                + limitArguments + secure,
             environment: [:], log: serverLog(0), awaiting: "listening on ")
         let line = first.readyLine
         controlEndpoint = try Self.endpoint(after: "listening on ", in: line)
@@ -182,7 +222,7 @@ public final class ChaosSoak {
         serverArguments = [
             "server", "start", "--home", serverHome, "--control-port", port(controlEndpoint), "--dispatch-port", port(dispatch),
             "--limits-port", configuration.standaloneLimitService ? "0" : port(limitsEndpoint),
-        ] + limitArguments
+        ] + limitArguments + secure
         server = first
     }
 
@@ -196,7 +236,12 @@ public final class ChaosSoak {
     }
 
     private func control(timeout: Duration = .seconds(3)) throws(DroverError) -> ControlClient {
-        try ControlClient(endpoint: controlEndpoint, timeout: timeout)
+        try ControlClient(endpoint: controlEndpoint, timeout: timeout, key: keys?.admin)
+    }
+
+    /// A client of the limit service: the server's own (the admin key), or the standalone one.
+    private func limitClient() throws(DroverError) -> LimitClient {
+        try LimitClient(endpoint: limitsEndpoint, timeout: .seconds(10), key: keys.map { $0.limitsAdmin ?? $0.admin })
     }
 
     private func setUp() throws(DroverError) {
@@ -216,7 +261,7 @@ public final class ChaosSoak {
                         if tagged { $0.tags = ["chaos"] }
                     }))
         }
-        let limits = try LimitClient(endpoint: limitsEndpoint, timeout: .seconds(10))
+        let limits = try limitClient()
         _ = try limits.call(.createLimit(.with { $0.name = Limit.name(ofTag: "chaos"); $0.limit = UInt32(Self.tagLimit) }))
         _ = try limits.call(
             .createLimit(.with { $0.name = "chaos-all"; $0.limit = UInt32(Self.allRunsLimit); $0.appliesToAllRuns = true }))
@@ -227,7 +272,9 @@ public final class ChaosSoak {
     private func startWorker(_ name: String, pool: String, limit: Int) throws(DroverError) {
         let process = try ChaosProcess.launch(
             configuration.executable, ["worker", "start", "-p", pool, "--name", name, "--limit", "\(limit)"],
-            environment: ["CHAOS_WORKER": name, "DROVER_SERVER": controlEndpoint],
+            environment: ["CHAOS_WORKER": name, "DROVER_SERVER": controlEndpoint].merging(
+                keys.map { ["DROVER_KEY": $0.worker] } ?? [:]
+            ) { _, new in new },
             log: home.appendingPathComponent("worker-\(name).log"), awaiting: nil)
         workers[name] = (process, pool, limit)
         workerLimits[name] = limit
@@ -451,7 +498,7 @@ public final class ChaosSoak {
         let violations = check.violations(of: book.attempts, workerDeaths: workerDeaths, horizon: Self.nowNanos())
         report.limitViolations = violations.count
         report.violations += violations.map(\.description)
-        if let limits = try? LimitClient(endpoint: limitsEndpoint, timeout: .seconds(10)),
+        if let limits = try? limitClient(),
             case .limits(let list)? = try? limits.call(.listLimits(.init()))
         {
             for limit in list.limits where limit.activeSlots > 0 {

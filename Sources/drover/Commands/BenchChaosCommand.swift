@@ -38,6 +38,8 @@ struct BenchChaosCommand: ParsableCommand {
             "embedded (the server's own) or standalone (a limit service of its own, SIGKILLed too).", valueName: "kind"))
     var limitService = "embedded"
     @Option(help: "How many times a standalone limit service is SIGKILLed and restarted.") var limitServiceKills = 3
+    @Flag(help: "Every daemon --secure; the soak, its workers and the server present keys of their roles.")
+    var secure = false
     @OptionGroup var output: OutputOptions
 
     func validate() throws {
@@ -64,6 +66,7 @@ struct BenchChaosCommand: ParsableCommand {
         configuration.runRate = rate
         configuration.standaloneLimitService = limitService == "standalone"
         configuration.limitServiceKills = limitServiceKills
+        configuration.secure = secure
         if !output.json && isatty(STDERR_FILENO) == 1 {
             configuration.progress = { fraction, status in
                 let width = 30
@@ -89,9 +92,8 @@ struct BenchChaosCommand: ParsableCommand {
 
     static func describe(_ report: ChaosSoak.Report) -> String {
         var lines = [
-            String(
-                format: "chaos soak, seed %llu: %d runs in %.0f s; %d attempts ran", report.seed, report.runs,
-                report.durationSeconds, report.attemptsRun),
+            "chaos soak, seed \(report.seed)\(report.secure ? " (--secure: CURVE and keys everywhere)" : ""): "
+                + String(format: "%d runs in %.0f s; %d attempts ran", report.runs, report.durationSeconds, report.attemptsRun),
             "faults: \(report.serverKills) server kills, \(report.workerKills) worker kills, \(report.workerStops) worker stops"
                 + (report.limitServiceKills > 0 ? ", \(report.limitServiceKills) limit service kills" : ""),
             "runs: \(report.completed) completed, \(report.failed) failed, \(report.crashed) crashed, \(report.cancelled) "
@@ -104,6 +106,7 @@ struct BenchChaosCommand: ParsableCommand {
                 + "\(report.leasesLeft) slots left taken",
         ]
         lines += report.violations.map { "VIOLATION: \($0)" }
+        if let kept = report.keptHome { lines.append("the logs and the journal are kept in \(kept)") }
         lines.append(report.passed ? "PASSED" : "FAILED")
         return lines.joined(separator: "\n")
     }
