@@ -37,6 +37,10 @@ struct RunSlots {
 
     init(now: Date) {
         lastRefresh = now
+        // Ids go on from the clock (microseconds), not from 1, so that a reply to an earlier
+        // life of the coordinator, still on its way, seldom meets an id this life uses.
+        // Grants never rely on it (see `receive`); waiting runs' positions and refusals do.
+        nextRequestID = max(1, UInt64(max(0, now.timeIntervalSince1970) * 1_000_000))
     }
 
     /// The limits `run` must hold slots of, as far as the catalog tells; with no catalog
@@ -151,15 +155,21 @@ struct RunSlots {
             runLimitNames = Set(catalog.runLimitNames)
             return .nothing
         case .granted(let granted):
-            guard let run = takeAcquire(reply.requestID) else {
-                // Not ours any more (released meanwhile): give it back.
-                let owner = Lease.flowRunID(ofHolder: granted.lease.holder)
-                if !granted.lease.holder.isEmpty, !(owner.map { waiting[$0] != nil || holding.contains($0) } ?? false) {
+            // The lease's holder names the run, not the request id: ids start again at every
+            // start of the coordinator, and a grant of an Acquire an earlier life of it sent
+            // (still in the service's line) carries an id this life may have given another
+            // run. Trusting the id sent that other run without a slot.
+            guard let run = Lease.flowRunID(ofHolder: granted.lease.holder) else { return .nothing }
+            if acquires[reply.requestID] == run { _ = takeAcquire(reply.requestID) }
+            guard waiting[run] != nil || acquireOf[run] != nil else {
+                // Not ours any more (released meanwhile), unless already held: give it back.
+                if !holding.contains(run) {
                     outbox.append(
                         .with { $0.requestID = takeRequestID(); $0.release = .with { $0.holders = [granted.lease.holder] } })
                 }
                 return .nothing
             }
+            forgetAcquire(of: run)
             holding.insert(run)
             asked[run] = nil
             guard let worker = waiting.removeValue(forKey: run) else { return .nothing }
