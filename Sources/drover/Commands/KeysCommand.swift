@@ -119,7 +119,7 @@ struct KeysCommand: ParsableCommand {
         @Argument(help: "The key's name, shown in the server's log and in `drover keys ls`.")
         var name: String
 
-        @Option(help: "admin, worker or viewer.")
+        @Option(help: "What the key may do: admin (everything), worker (serve its pools, read), viewer (read).")
         var role: KeyRole
 
         @Option(name: .customLong("pool"), help: "A pool a worker key serves (repeat for several; none: every pool).")
