@@ -6,6 +6,8 @@ import PackageDescription
 /// Module boundaries (see docs/architecture.md):
 /// - `CZeroMQ` is the only place that sees libzmq's C API; `ZeroMQ` is the only module that imports it.
 /// - `DroverCore` holds the rules of the system and imports no ZeroMQ, SQLite or protobuf.
+/// - `DroverProto` is the generated wire format; `DroverWire` maps Core's values to and from
+///   it, for the server and the clients alike (so the server never imports the client).
 /// - `DroverStore` persists Core's values; `DroverLimits` is the limit service (embedded in the
 ///   server, or alone); `DroverCoordinator` runs the server's event loop;
 ///   `DroverClient` talks to it; `drover` is the command line.
@@ -38,13 +40,17 @@ let package = Package(
         ),
         .target(name: "DroverCore"),
         .target(
+            name: "DroverWire",
+            dependencies: ["DroverCore", "DroverProto", .product(name: "SwiftProtobuf", package: "swift-protobuf")]
+        ),
+        .target(
             name: "DroverStore",
             dependencies: ["DroverCore", .product(name: "GRDB", package: "GRDB.swift")]
         ),
         .target(
             name: "DroverLimits",
             dependencies: [
-                "DroverClient", "DroverCore", "DroverProto", "DroverStore", "ZeroMQ",
+                "DroverWire", "DroverCore", "DroverProto", "DroverStore", "ZeroMQ",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
@@ -52,7 +58,7 @@ let package = Package(
         .target(
             name: "DroverCoordinator",
             dependencies: [
-                "DroverClient", "DroverCore", "DroverLimits", "DroverProto", "DroverStore", "ZeroMQ",
+                "DroverWire", "DroverCore", "DroverLimits", "DroverProto", "DroverStore", "ZeroMQ",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
@@ -64,14 +70,14 @@ let package = Package(
         .target(
             name: "DroverWorker",
             dependencies: [
-                "CProcessSpawn", "DroverClient", "DroverCore", "DroverProto", "ZeroMQ",
+                "CProcessSpawn", "DroverClient", "DroverWire", "DroverCore", "DroverProto", "ZeroMQ",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .target(
             name: "DroverBench",
             dependencies: [
-                "CProcessSpawn", "DroverClient", "DroverCore", "DroverProto", "ZeroMQ",
+                "CProcessSpawn", "DroverClient", "DroverWire", "DroverCore", "DroverProto", "ZeroMQ",
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ]
@@ -79,7 +85,7 @@ let package = Package(
         .target(
             name: "DroverClient",
             dependencies: [
-                "DroverCore", "DroverProto", "ZeroMQ",
+                "DroverCore", "DroverProto", "DroverWire", "ZeroMQ",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ]
         ),
@@ -87,7 +93,7 @@ let package = Package(
             name: "drover",
             dependencies: [
                 "DroverBench", "DroverCore", "DroverProto", "DroverStore", "DroverCoordinator", "DroverClient",
-                "DroverLimits", "DroverWorker",
+                "DroverLimits", "DroverWire", "DroverWorker",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -97,7 +103,7 @@ let package = Package(
         .executableTarget(
             name: "drover-fuzz",
             dependencies: [
-                "DroverClient", "DroverCoordinator", "DroverCore", "DroverLimits", "DroverProto", "DroverStore", "ZeroMQ",
+                "DroverWire", "DroverCoordinator", "DroverCore", "DroverLimits", "DroverProto", "DroverStore", "ZeroMQ",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ]
@@ -113,12 +119,13 @@ let package = Package(
         ),
         .testTarget(
             name: "DroverCoordinatorTests",
-            dependencies: ["DroverCoordinator", "DroverClient", "DroverLimits", "DroverTestSupport"]
+            dependencies: ["DroverCoordinator", "DroverWire", "DroverLimits", "DroverTestSupport"]
         ),
         .testTarget(
             name: "DroverLimitsTests",
             dependencies: [
-                "DroverLimits", "DroverClient", "DroverCore", "DroverProto", "DroverStore", "DroverTestSupport", "ZeroMQ",
+                "DroverLimits", "DroverClient", "DroverWire", "DroverCore", "DroverProto", "DroverStore", "DroverTestSupport",
+                "ZeroMQ",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -132,6 +139,7 @@ let package = Package(
         .testTarget(name: "DroverFuzzTests", dependencies: ["drover-fuzz"]),
         .testTarget(name: "DroverWorkerTests", dependencies: ["DroverWorker", "DroverCore", "DroverTestSupport"]),
         .testTarget(name: "DroverClientTests", dependencies: ["DroverClient", "DroverTestSupport", "ZeroMQ"]),
+        .testTarget(name: "DroverWireTests", dependencies: ["DroverWire", "DroverProto", "DroverTestSupport"]),
         .testTarget(
             name: "DroverIntegrationTests",
             dependencies: ["drover", "DroverTestSupport", "DroverProto", "ZeroMQ"]

@@ -1,5 +1,6 @@
 import DroverCore
 import DroverProto
+import DroverWire
 import Foundation
 import SwiftProtobuf
 import ZeroMQ

@@ -1,5 +1,6 @@
 import DroverCore
 import DroverProto
+import DroverWire
 import ZeroMQ
 
 /// The DEALER socket both clients talk through: Drover's frame limit, connected in the
@@ -22,9 +23,7 @@ extension Socket {
     /// Makes this socket a CURVE client with `key`: it talks only to the server whose public
     /// key the key file holds, and that server knows it by the key's name. Before `connect`.
     public func secure(asClientWith key: KeyFile) throws(ZeroMQError) {
-        try set(.curveServerKey, key.serverPublicKey)
-        try set(.curvePublicKey, key.publicKey)
-        try set(.curveSecretKey, key.secretKey)
+        try secureAsCurveClient(serverKey: key.serverPublicKey, publicKey: key.publicKey, secretKey: key.secretKey)
     }
 }
 

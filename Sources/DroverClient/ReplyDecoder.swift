@@ -1,5 +1,6 @@
 import DroverCore
 import DroverProto
+import DroverWire
 import SwiftProtobuf
 import ZeroMQ
 

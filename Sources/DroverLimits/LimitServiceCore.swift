@@ -1,4 +1,4 @@
-import DroverClient
+import DroverWire
 import DroverCore
 import DroverProto
 import DroverStore

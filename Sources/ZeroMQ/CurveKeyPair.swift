@@ -26,3 +26,13 @@ public struct CurveKeyPair: Sendable, Equatable {
         String(decoding: key.prefix(40).map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 }
+
+extension Socket {
+    /// Makes this socket a CURVE client with the pair `publicKey`/`secretKey`: it talks only
+    /// to the server whose public key is `serverKey` (all Z85). Before `connect`.
+    public func secureAsCurveClient(serverKey: String, publicKey: String, secretKey: String) throws(ZeroMQError) {
+        try set(.curveServerKey, serverKey)
+        try set(.curvePublicKey, publicKey)
+        try set(.curveSecretKey, secretKey)
+    }
+}

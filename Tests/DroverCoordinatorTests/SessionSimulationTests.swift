@@ -1,4 +1,5 @@
 import DroverClient
+import DroverWire
 import DroverCore
 import DroverProto
 import DroverTestSupport

@@ -1,6 +1,7 @@
 import DroverCore
 import DroverLimits
 import DroverProto
+import DroverWire
 import Foundation
 import Logging
 import Synchronization
@@ -210,7 +211,7 @@ final class EventLoop: Sendable {
             try socket.set(.receiveHighWaterMark, 100_000)
             if configuration.usesIPv6 { try socket.set(.ipv6, true) }
             if let key = configuration.limitServiceKey ?? configuration.security?.ownClientKey {
-                try socket.secure(asClientWith: key)
+                try socket.secureAsCurveClient(serverKey: key.serverPublicKey, publicKey: key.publicKey, secretKey: key.secretKey)
             }
             try socket.connect(endpoint)
             return socket

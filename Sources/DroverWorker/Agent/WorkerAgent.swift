@@ -1,6 +1,7 @@
 import DroverClient
 import DroverCore
 import DroverProto
+import DroverWire
 import Foundation
 import Logging
 import SwiftProtobuf

@@ -1,5 +1,6 @@
 import ArgumentParser
 import DroverClient
+import DroverWire
 import DroverCore
 import DroverProto
 import Foundation

@@ -3,7 +3,7 @@ import Foundation
 import SwiftProtobuf
 import Testing
 
-@testable import DroverClient
+@testable import DroverWire
 
 /// The one check of a timestamp from outside, at the edges of its range, and the total
 /// conversion of Core dates to the wire.

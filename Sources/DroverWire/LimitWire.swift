@@ -1,4 +1,3 @@
-import DroverClient
 import DroverCore
 import DroverProto
 import Foundation
@@ -7,7 +6,7 @@ import SwiftProtobuf
 // The limit service's values to and from their wire form.
 
 extension Drover_V1_Lease {
-    init(_ lease: Lease) {
+    public init(_ lease: Lease) {
         self.init()
         id = lease.limits.isEmpty && lease.ttl == 0 ? "" : lease.id.uuidString.lowercased()
         holder = lease.holder
@@ -20,7 +19,7 @@ extension Drover_V1_Lease {
 }
 
 extension Drover_V1_Limit {
-    init(_ status: LimitStatus) {
+    public init(_ status: LimitStatus) {
         self.init()
         id = status.limit.id.uuidString.lowercased()
         name = status.limit.name
@@ -37,7 +36,7 @@ extension Drover_V1_Limit {
 }
 
 extension Drover_V1_LimitCatalog {
-    init(_ view: LimitCatalogView) {
+    public init(_ view: LimitCatalogView) {
         self.init()
         names = view.names
         runLimitNames = view.runLimitNames
@@ -48,7 +47,7 @@ extension Drover_V1_LimitCatalog {
 extension SlotRequest {
     /// The Core request of a wire Acquire; 0 slots means 1, 0 ms means the default TTL or no timeout.
     /// Throws `invalidArgument` for a `mode` this service does not know (a newer client, or a bad one).
-    init(_ acquire: Drover_V1_Acquire) throws(DroverError) {
+    public init(_ acquire: Drover_V1_Acquire) throws(DroverError) {
         self.init(
             limits: acquire.limits, slots: max(1, acquire.slots), holder: acquire.holder,
             leaseTTL: acquire.leaseTtlMs == 0 ? nil : Double(acquire.leaseTtlMs) / 1000, wait: acquire.wait,
@@ -59,7 +58,7 @@ extension SlotRequest {
 
 extension SlotRequest.Mode {
     /// The Core mode of a wire mode; an unknown one is refused, never taken for another.
-    init(_ mode: Drover_V1_AcquireMode) throws(DroverError) {
+    public init(_ mode: Drover_V1_AcquireMode) throws(DroverError) {
         switch mode {
         case .concurrency: self = .concurrency
         case .rateLimit: self = .rateLimit
@@ -72,7 +71,7 @@ extension SlotRequest.Mode {
 }
 
 extension Drover_V1_LimitReply.OneOf_Result {
-    init(_ outcome: SlotOutcome) {
+    public init(_ outcome: SlotOutcome) {
         switch outcome {
         case .granted(let lease):
             self = .granted(.with { $0.lease = Drover_V1_Lease(lease) })

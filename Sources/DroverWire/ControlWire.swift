@@ -1,4 +1,3 @@
-import DroverClient
 import DroverCore
 import DroverProto
 import Foundation
@@ -8,7 +7,7 @@ import SwiftProtobuf
 // producer of these messages, so the mapping lives here, in one place.
 
 extension Drover_V1_WorkPool {
-    init(_ pool: WorkPool, onlineWorkers: Int) {
+    public init(_ pool: WorkPool, onlineWorkers: Int) {
         self.init()
         id = pool.id.uuidString.lowercased()
         name = pool.name
@@ -25,7 +24,7 @@ extension Drover_V1_WorkPool {
 }
 
 extension Drover_V1_WorkPoolStatus {
-    init(_ status: WorkPoolStatus) {
+    public init(_ status: WorkPoolStatus) {
         switch status {
         case .ready: self = .ready
         case .notReady: self = .notReady
@@ -35,7 +34,7 @@ extension Drover_V1_WorkPoolStatus {
 }
 
 extension Drover_V1_WorkQueue {
-    init(_ queue: WorkQueue, poolName: String, onlineWorkers: Int) {
+    public init(_ queue: WorkQueue, poolName: String, onlineWorkers: Int) {
         self.init()
         id = queue.id.uuidString.lowercased()
         name = queue.name
@@ -52,7 +51,7 @@ extension Drover_V1_WorkQueue {
 }
 
 extension Drover_V1_FlowRun {
-    init(_ run: FlowRun, deploymentName: String, poolName: String, queueName: String, stateName: String) {
+    public init(_ run: FlowRun, deploymentName: String, poolName: String, queueName: String, stateName: String) {
         self.init()
         id = run.id.uuidString.lowercased()
         name = run.name
@@ -89,7 +88,7 @@ extension Drover_V1_FlowRun {
 
 extension Drover_V1_Deployment {
     /// Without its schedules: their next runs depend on the clock (see `Coordinator.wire`).
-    init(_ deployment: Deployment, poolName: String, queueName: String) {
+    public init(_ deployment: Deployment, poolName: String, queueName: String) {
         self.init()
         id = deployment.id.uuidString.lowercased()
         name = deployment.name
@@ -113,7 +112,7 @@ extension Drover_V1_Deployment {
 }
 
 extension Drover_V1_DeploymentSchedule {
-    init(_ schedule: DeploymentSchedule, nextRuns: [Date]) {
+    public init(_ schedule: DeploymentSchedule, nextRuns: [Date]) {
         self.init()
         id = schedule.id.uuidString.lowercased()
         slug = schedule.slug
