@@ -9,22 +9,6 @@ import Testing
 
 @testable import DroverCoordinator
 
-/// A clock the test moves by hand.
-final class TestClock: @unchecked Sendable {
-    private let lock = NSLock()
-    private var current: Date
-
-    init(_ start: Date = TestDates.at(0)) {
-        current = start
-    }
-
-    var now: Date { lock.withLock { current } }
-
-    func advance(by seconds: TimeInterval) {
-        lock.withLock { current = current.addingTimeInterval(seconds) }
-    }
-}
-
 /// One message the coordinator queued for a worker.
 typealias Outgoing = (worker: String, message: Drover_V1_CoordinatorMessage)
 
@@ -42,7 +26,7 @@ struct CoordinatorHarness {
     }()
 
     let store: SQLiteStore
-    let clock: TestClock
+    let clock: ManualClock
     var coordinator: Coordinator
     /// The limit service the coordinator talks to; shared by a restarted harness.
     var limits: LimitDesk
@@ -55,7 +39,7 @@ struct CoordinatorHarness {
     let settings: Coordinator.Settings
 
     init(
-        store: SQLiteStore? = nil, clock: TestClock = TestClock(), limits: LimitDesk? = nil,
+        store: SQLiteStore? = nil, clock: ManualClock = ManualClock(), limits: LimitDesk? = nil,
         settings: Coordinator.Settings = Self.settings
     ) throws {
         let store = try store ?? SQLiteStore()
@@ -82,7 +66,7 @@ struct CoordinatorHarness {
         var core: LimitServiceCore
         static let coordinatorID: [UInt8] = Array("coordinator".utf8)
 
-        init(clock: TestClock) throws {
+        init(clock: ManualClock) throws {
             core = try LimitServiceCore(store: SQLiteLimitStore(path: ":memory:"), logger: quietLogger, now: { clock.now })
         }
 

@@ -74,7 +74,7 @@ private struct Simulation {
     var harness: CoordinatorHarness
     var workers: [Worker]
     var serverDownSteps = 0
-    let clock: TestClock
+    let clock: ManualClock
     let base = ContinuousClock.now
     var elapsed: Duration = .zero
     let restartPercent: UInt64
@@ -92,7 +92,7 @@ private struct Simulation {
         rng = SeededGenerator(state: seed)
         self.restartPercent = restartPercent
         self.downPercent = downPercent
-        clock = TestClock()
+        clock = ManualClock()
         harness = try CoordinatorHarness(clock: clock)
         harness.createPool("alpha", limit: 2)
         harness.createPool("beta")

@@ -7,21 +7,6 @@ import Foundation
 import Synchronization
 import Testing
 
-/// A clock the test moves by hand.
-final class ManualClock: Sendable {
-    private let current: Mutex<Date>
-
-    init(_ start: Date = TestDates.at(0)) {
-        current = Mutex(start)
-    }
-
-    var now: Date { current.withLock { $0 } }
-
-    func advance(by seconds: TimeInterval) {
-        current.withLock { $0 = $0.addingTimeInterval(seconds) }
-    }
-}
-
 /// A `LimitServiceCore` over a store, driven by named clients and a manual clock.
 struct CoreFixture {
     let clock: ManualClock
