@@ -5,7 +5,8 @@ import PackageDescription
 ///
 /// Module boundaries (see docs/architecture.md):
 /// - `CZeroMQ` is the only place that sees libzmq's C API; `ZeroMQ` is the only module that imports it.
-/// - `DroverCore` holds the rules of the system and imports no ZeroMQ, SQLite or protobuf.
+/// - `DroverCore` holds the rules of the system and imports no ZeroMQ, SQLite, protobuf or Glibc;
+///   `DroverSystem` is the operating system's side (private files, the home's lock, exec's C strings).
 /// - `DroverProto` is the generated wire format; `DroverWire` maps Core's values to and from
 ///   it, for the server and the clients alike (so the server never imports the client).
 /// - `DroverStore` persists Core's values; `DroverLimits` is the limit service (embedded in the
@@ -39,6 +40,8 @@ let package = Package(
             dependencies: [.product(name: "SwiftProtobuf", package: "swift-protobuf")]
         ),
         .target(name: "DroverCore"),
+        // The operating system's side: files kept private, a home's lock, C strings for exec, poll timeouts.
+        .target(name: "DroverSystem", dependencies: ["DroverCore"]),
         .target(
             name: "DroverWire",
             dependencies: ["DroverCore", "DroverProto", .product(name: "SwiftProtobuf", package: "swift-protobuf")]
@@ -50,7 +53,7 @@ let package = Package(
         .target(
             name: "DroverLimits",
             dependencies: [
-                "DroverWire", "DroverCore", "DroverProto", "DroverStore", "ZeroMQ",
+                "DroverWire", "DroverSystem", "DroverCore", "DroverProto", "DroverStore", "ZeroMQ",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
@@ -58,7 +61,7 @@ let package = Package(
         .target(
             name: "DroverCoordinator",
             dependencies: [
-                "DroverWire", "DroverCore", "DroverLimits", "DroverProto", "DroverStore", "ZeroMQ",
+                "DroverWire", "DroverSystem", "DroverCore", "DroverLimits", "DroverProto", "DroverStore", "ZeroMQ",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
@@ -70,14 +73,14 @@ let package = Package(
         .target(
             name: "DroverWorker",
             dependencies: [
-                "CProcessSpawn", "DroverClient", "DroverWire", "DroverCore", "DroverProto", "ZeroMQ",
+                "CProcessSpawn", "DroverSystem", "DroverClient", "DroverWire", "DroverCore", "DroverProto", "ZeroMQ",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .target(
             name: "DroverBench",
             dependencies: [
-                "CProcessSpawn", "DroverClient", "DroverWire", "DroverCore", "DroverProto", "ZeroMQ",
+                "CProcessSpawn", "DroverSystem", "DroverClient", "DroverWire", "DroverCore", "DroverProto", "ZeroMQ",
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ]
@@ -93,7 +96,7 @@ let package = Package(
             name: "drover",
             dependencies: [
                 "DroverBench", "DroverCore", "DroverProto", "DroverStore", "DroverCoordinator", "DroverClient",
-                "DroverLimits", "DroverWire", "DroverWorker",
+                "DroverLimits", "DroverSystem", "DroverWire", "DroverWorker",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -103,7 +106,8 @@ let package = Package(
         .executableTarget(
             name: "drover-fuzz",
             dependencies: [
-                "DroverWire", "DroverCoordinator", "DroverCore", "DroverLimits", "DroverProto", "DroverStore", "ZeroMQ",
+                "DroverWire", "DroverCoordinator", "DroverCore", "DroverLimits", "DroverProto", "DroverStore", "DroverSystem",
+                "ZeroMQ",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ]
@@ -119,12 +123,12 @@ let package = Package(
         ),
         .testTarget(
             name: "DroverCoordinatorTests",
-            dependencies: ["DroverCoordinator", "DroverWire", "DroverLimits", "DroverTestSupport"]
+            dependencies: ["DroverCoordinator", "DroverWire", "DroverLimits", "DroverSystem", "DroverTestSupport"]
         ),
         .testTarget(
             name: "DroverLimitsTests",
             dependencies: [
-                "DroverLimits", "DroverClient", "DroverWire", "DroverCore", "DroverProto", "DroverStore", "DroverTestSupport",
+                "DroverLimits", "DroverClient", "DroverWire", "DroverCore", "DroverProto", "DroverStore", "DroverSystem", "DroverTestSupport",
                 "ZeroMQ",
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -132,13 +136,14 @@ let package = Package(
         .testTarget(
             name: "DroverBenchTests",
             dependencies: [
-                "DroverBench", "DroverClient", "DroverCore", "DroverLimits", "DroverTestSupport",
+                "DroverBench", "DroverClient", "DroverCore", "DroverLimits", "DroverSystem", "DroverTestSupport",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .testTarget(name: "DroverFuzzTests", dependencies: ["drover-fuzz"]),
-        .testTarget(name: "DroverWorkerTests", dependencies: ["DroverWorker", "DroverCore", "DroverTestSupport"]),
+        .testTarget(name: "DroverWorkerTests", dependencies: ["DroverWorker", "DroverCore", "DroverSystem", "DroverTestSupport"]),
         .testTarget(name: "DroverClientTests", dependencies: ["DroverClient", "DroverTestSupport", "ZeroMQ"]),
+        .testTarget(name: "DroverSystemTests", dependencies: ["DroverSystem", "DroverTestSupport"]),
         .testTarget(name: "DroverWireTests", dependencies: ["DroverWire", "DroverProto", "DroverTestSupport"]),
         .testTarget(
             name: "DroverIntegrationTests",

@@ -1,6 +1,7 @@
 import DroverClient
 import DroverCore
 import DroverProto
+import DroverSystem
 import Foundation
 import SwiftProtobuf
 

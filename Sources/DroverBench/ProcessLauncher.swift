@@ -1,6 +1,7 @@
 import CProcessSpawn
 import Dispatch
 import DroverCore
+import DroverSystem
 import Foundation
 import Synchronization
 import ZeroMQ

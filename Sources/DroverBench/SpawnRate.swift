@@ -1,4 +1,5 @@
 import DroverCore
+import DroverSystem
 
 #if canImport(Glibc)
 import Glibc

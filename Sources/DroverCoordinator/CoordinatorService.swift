@@ -2,6 +2,7 @@ import DroverCore
 import DroverLimits
 import DroverProto
 import DroverStore
+import DroverSystem
 import Foundation
 import Logging
 import ServiceLifecycle

@@ -1,4 +1,5 @@
 import DroverCore
+import DroverSystem
 import Foundation
 import Synchronization
 import ZeroMQ
@@ -98,7 +99,7 @@ public final class KeyStore: Sendable {
         guard let data = try? encoder.encode(ServerKeys(publicKey: pair.publicKey, secretKey: pair.secretKey)) else {
             throw DroverError(.internal, "Could not encode the server key pair.")
         }
-        try KeyFile.createPrivateFile(at: path, contents: Array(data) + [0x0A])
+        try PrivateFile.create(at: path, contents: Array(data) + [0x0A])
         return pair.publicKey
     }
 
@@ -292,7 +293,7 @@ public final class KeyStore: Sendable {
         try makeFolder()
         let temporary = "\(path).\(getpid()).tmp"
         unlink(temporary)
-        try KeyFile.createPrivateFile(at: temporary, contents: contents)
+        try PrivateFile.create(at: temporary, contents: contents)
         guard rename(temporary, path) == 0 else {
             unlink(temporary)
             throw .failedPrecondition("Could not replace \(path): \(String(cString: strerror(errno))).")

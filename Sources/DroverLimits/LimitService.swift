@@ -1,4 +1,5 @@
 import DroverCore
+import DroverSystem
 import Foundation
 import Logging
 import ServiceLifecycle

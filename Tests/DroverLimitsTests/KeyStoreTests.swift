@@ -1,4 +1,5 @@
 import DroverCore
+import DroverSystem
 import DroverLimits
 import DroverTestSupport
 import Foundation
@@ -49,7 +50,7 @@ import ZeroMQ
         #expect(exposed?.message.contains("Server key file \(path) can be read by others") == true)
 
         let damaged = home.file("damaged.json").path
-        try KeyFile.createPrivateFile(at: damaged, contents: Array(#"{"public_key":"short","secret_key":"short"}"#.utf8))
+        try PrivateFile.create(at: damaged, contents: Array(#"{"public_key":"short","secret_key":"short"}"#.utf8))
         let wrong = #expect(throws: DroverError.self) { try KeyStore(home: home.url, serverKey: .file(damaged)).serverKeys(create: false) }
         #expect(wrong?.code == .invalidArgument && wrong?.message.contains("not a server key file") == true)
     }

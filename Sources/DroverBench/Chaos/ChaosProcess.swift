@@ -1,5 +1,6 @@
 import CProcessSpawn
 import DroverCore
+import DroverSystem
 import Foundation
 
 #if canImport(Glibc)

@@ -1,4 +1,5 @@
 import DroverCore
+import DroverSystem
 import DroverTestSupport
 import Foundation
 import Testing
@@ -38,7 +39,7 @@ import Testing
     @Test func aSymbolicLinkIsFollowed() throws {
         let folder = try TemporaryDirectory()
         let target = folder.file("target").path
-        try KeyFile.createPrivateFile(at: target, contents: Array("{}".utf8))
+        try PrivateFile.create(at: target, contents: Array("{}".utf8))
         let link = folder.file("link").path
         try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: target)
         try PrivateFile.check(link, kind: "key file", missing: "none")

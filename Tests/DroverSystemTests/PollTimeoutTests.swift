@@ -1,4 +1,5 @@
 import DroverCore
+import DroverSystem
 import Testing
 
 @Suite struct PollTimeoutTests {

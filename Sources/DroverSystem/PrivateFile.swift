@@ -1,3 +1,4 @@
+import DroverCore
 import Foundation
 
 #if canImport(Glibc)
@@ -33,6 +34,26 @@ public enum PrivateFile {
         }
         if let problem = problem(owner: status.st_uid, mode: status.st_mode, user: geteuid()) {
             throw .failedPrecondition("\(kind.prefix(1).uppercased() + kind.dropFirst()) \(path) \(problem).")
+        }
+    }
+}
+
+extension PrivateFile {
+    /// Creates `path` with `contents`, readable and writable by its owner only from the
+    /// start (`O_EXCL`: never over an existing file, never readable by others for a moment).
+    public static func create(at path: String, contents: [UInt8]) throws(DroverError) {
+        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode_t(KeyFile.permissions))
+        guard fd >= 0 else {
+            if errno == EEXIST {
+                throw .alreadyExists("\(path) already exists; remove it or write the key elsewhere with --output.")
+            }
+            throw .failedPrecondition(
+                "Could not create \(path): \(String(cString: strerror(errno))). Check that its folder exists and is writable.")
+        }
+        defer { close(fd) }
+        let written = contents.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
+        guard written == contents.count, fsync(fd) == 0 else {
+            throw .failedPrecondition("Could not write \(path): \(String(cString: strerror(errno))).")
         }
     }
 }
