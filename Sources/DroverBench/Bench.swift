@@ -98,7 +98,8 @@ public struct ServerUsage: Sendable, Codable {
         let fields = stat[afterName...].split(separator: " ")
         guard fields.count > 13, let user = Double(fields[11]), let system = Double(fields[12]) else { return nil }
         let ticks = Double(sysconf(Int32(_SC_CLK_TCK)))
-        let peak = status.split(separator: "\n").first { $0.hasPrefix("VmHWM:") }
+        let peak =
+            status.split(separator: "\n").first { $0.hasPrefix("VmHWM:") }
             .flatMap { line in UInt64(line.split(separator: " ").dropFirst().first ?? "") } ?? 0
         return ServerUsage(cpuSeconds: (user + system) / ticks, peakResidentBytes: peak * 1024)
     }
@@ -135,8 +136,16 @@ public enum Bench {
         else { throw DroverError(.unavailable, "The server at \(endpoint) does not accept workers.") }
         let dispatch = AdvertisedEndpoint.reachable(advertised, via: endpoint)
         let name = "bench-\(UUID().uuidString.prefix(8).lowercased())"
-        _ = try control.call(.createWorkPool(.with { $0.name = name; $0.type = "process" }))
-        _ = try control.call(.createDeployment(.with { $0.name = name; $0.workPoolName = name; $0.command = "true" }))
+        _ = try control.call(
+            .createWorkPool(
+                .with {
+                    $0.name = name; $0.type = "process"
+                }))
+        _ = try control.call(
+            .createDeployment(
+                .with {
+                    $0.name = name; $0.workPoolName = name; $0.command = "true"
+                }))
         defer { cleanUp(name, control: control) }
 
         // The machine's own rate for the command, before anything else competes for it.
@@ -286,7 +295,7 @@ public enum Bench {
             do {
                 _ = try control.call(.deleteWorkPool(.with { $0.name = name }))
                 return
-            } catch where error.code == .failedPrecondition {
+            } catch  where error.code == .failedPrecondition {
                 Thread.sleep(forTimeInterval: 0.02)
             } catch {
                 return

@@ -88,7 +88,11 @@ public enum LimitBench {
         }
         for index in 1...plan.limits {
             let name = "\(prefix)-\(index)"
-            _ = try admin.call(.createLimit(.with { $0.name = name; $0.limit = plan.slots }))
+            _ = try admin.call(
+                .createLimit(
+                    .with {
+                        $0.name = name; $0.limit = plan.slots
+                    }))
             created.append(name)
         }
 
@@ -290,14 +294,15 @@ private struct LimitCycles {
         clients[index].holder = "\(prefix)/client-\(index + 1)/cycle-\(started)"
         clients[index].phase = .acquiring(queued: false)
         try send(
-            .acquire(.with {
-                $0.limits = [limits[clients[index].limit]]
-                $0.slots = 1
-                $0.holder = clients[index].holder
-                $0.leaseTtlMs = leaseTTLMilliseconds
-                $0.wait = true
-                $0.strict = true
-            }), client: index)
+            .acquire(
+                .with {
+                    $0.limits = [limits[clients[index].limit]]
+                    $0.slots = 1
+                    $0.holder = clients[index].holder
+                    $0.leaseTtlMs = leaseTTLMilliseconds
+                    $0.wait = true
+                    $0.strict = true
+                }), client: index)
     }
 
     /// Sends the Release of the client's lease. The lease stops counting as held first:

@@ -201,12 +201,13 @@ final class SimulatedFleet: @unchecked Sendable {
             let started = launcher == nil ? received : Date()
             measurements.start.append(Self.microseconds(from: created, to: started))
             send(
-                .runStarted(.with {
-                    $0.runID = assignment.run.id
-                    $0.attempt = assignment.attempt
-                    $0.pid = UInt32(bitPattern: pid)
-                    $0.started = Google_Protobuf_Timestamp(date: started)
-                }), session: session, on: socket)
+                .runStarted(
+                    .with {
+                        $0.runID = assignment.run.id
+                        $0.attempt = assignment.attempt
+                        $0.pid = UInt32(bitPattern: pid)
+                        $0.started = Google_Protobuf_Timestamp(date: started)
+                    }), session: session, on: socket)
             guard launcher == nil else { return }
             let item = Pending(
                 due: .now + configuration.runDuration, worker: index, runID: assignment.run.id,
@@ -260,13 +261,14 @@ final class SimulatedFleet: @unchecked Sendable {
         let finished = Date()
         let worker = workers[item.worker]
         send(
-            .runFinished(.with {
-                $0.runID = item.runID
-                $0.attempt = item.attempt
-                $0.outcome = outcome
-                $0.exitCode = exitCode
-                $0.finished = Google_Protobuf_Timestamp(date: finished)
-            }), session: worker.session, on: worker.socket)
+            .runFinished(
+                .with {
+                    $0.runID = item.runID
+                    $0.attempt = item.attempt
+                    $0.outcome = outcome
+                    $0.exitCode = exitCode
+                    $0.finished = Google_Protobuf_Timestamp(date: finished)
+                }), session: worker.session, on: worker.socket)
         measurements.endToEnd.append(Self.microseconds(from: item.created, to: finished))
         measurements.finished += 1
         measurements.lastFinish = finished

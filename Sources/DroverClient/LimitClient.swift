@@ -71,7 +71,11 @@ public final class LimitClient {
     public func renew(
         leaseIDs: [String], holders: [String] = [], cancellation: Int32? = nil
     ) throws(DroverError) -> Drover_V1_Renewed? {
-        let requestID = try send(.renew(.with { $0.leaseIds = leaseIDs; $0.holders = holders }))
+        let requestID = try send(
+            .renew(
+                .with {
+                    $0.leaseIds = leaseIDs; $0.holders = holders
+                }))
         switch try receive(requestID, until: ContinuousClock.now + timeout, cancellation: cancellation) {
         case .result(.renewed(let renewed)): return renewed
         case .result: throw unexpectedReply("Renew")
@@ -84,7 +88,12 @@ public final class LimitClient {
     /// is gone is not an error.
     @discardableResult
     public func release(leaseIDs: [String] = [], holders: [String] = []) throws(DroverError) -> Drover_V1_Released {
-        guard case .released(let released) = try call(.release(.with { $0.leaseIds = leaseIDs; $0.holders = holders }))
+        guard
+            case .released(let released) = try call(
+                .release(
+                    .with {
+                        $0.leaseIds = leaseIDs; $0.holders = holders
+                    }))
         else { throw unexpectedReply("Release") }
         return released
     }
@@ -141,10 +150,11 @@ public final class LimitClient {
                 if let answerDue, now >= answerDue { throw unreachable() }
                 if let giveUp, now >= giveUp {
                     withdraw(acquire.holder)
-                    return .denied(.with {
-                        $0.reason = .timedOut
-                        $0.message = "Timed out waiting for a slot of \(Self.list(acquire.limits))."
-                    })
+                    return .denied(
+                        .with {
+                            $0.reason = .timedOut
+                            $0.message = "Timed out waiting for a slot of \(Self.list(acquire.limits))."
+                        })
                 }
                 if let resend = nextResend, now >= resend {
                     try resendAcquire(acquire, requestID: requestID)

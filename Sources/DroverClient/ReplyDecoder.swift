@@ -71,7 +71,8 @@ enum ReplyDecoder {
             let reply = Reply.unwrap(envelope)
         else {
             throw DroverError(
-                .malformedMessage, "The \(peer) at \(endpoint) answered with something that is not a Drover reply. "
+                .malformedMessage,
+                "The \(peer) at \(endpoint) answered with something that is not a Drover reply. "
                     + "Is it a Drover \(peer)?")
         }
         // The peer's own error is shown even across versions: it usually says what is wrong.

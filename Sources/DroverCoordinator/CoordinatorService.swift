@@ -33,7 +33,8 @@ public struct CoordinatorService: Service {
         let home = try HomeLock(configuration.home)
         let database = try SQLiteStore(path: home.databasePath, durability: configuration.durability)
         let store = GroupCommitStore(database)
-        logger.info("opened store", metadata: ["store.path": "\(database.path)", "store.durability": "\(configuration.durability.rawValue)"])
+        logger.info(
+            "opened store", metadata: ["store.path": "\(database.path)", "store.durability": "\(configuration.durability.rawValue)"])
         let loop = try EventLoop(configuration: configuration, logger: logger)
         // The embedded limit service keeps its own file in the home, locked like a standalone one's.
         let limitsHome: HomeLock?

@@ -1,6 +1,6 @@
-import DroverWire
 import DroverCore
 import DroverProto
+import DroverWire
 import SwiftProtobuf
 
 /// How the limit service reads one message from its ROUTER socket.
@@ -46,7 +46,9 @@ public enum LimitFrame {
             client: client,
             reply: .with {
                 $0.requestID = requestID
-                $0.error = .with { $0.code = code; $0.message = message }
+                $0.error = .with {
+                    $0.code = code; $0.message = message
+                }
             }, grantedLease: nil)
     }
 }

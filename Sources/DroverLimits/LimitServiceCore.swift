@@ -1,7 +1,7 @@
-import DroverWire
 import DroverCore
 import DroverProto
 import DroverStore
+import DroverWire
 import Foundation
 import Logging
 
@@ -68,7 +68,10 @@ public struct LimitServiceCore {
         let now = clock()
         func answer(_ result: Drover_V1_LimitReply.OneOf_Result) -> LimitDelivery {
             LimitDelivery(
-                client: client, reply: .with { $0.requestID = request.requestID; $0.result = result }, grantedLease: nil)
+                client: client,
+                reply: .with {
+                    $0.requestID = request.requestID; $0.result = result
+                }, grantedLease: nil)
         }
         do throws(DroverError) {
             switch request.operation {
@@ -81,20 +84,27 @@ public struct LimitServiceCore {
                 let malformed = renew.leaseIds.filter { UUID(uuidString: $0) == nil }
                 let result = book.renew(leaseIDs: ids, holders: renew.holders, now: now)
                 var deliveries = try carryOut(result.effects)
-                deliveries.append(answer(.renewed(.with {
-                    $0.leases = result.renewed.map(Drover_V1_Lease.init)
-                    $0.unknownLeaseIds = result.unknownLeaseIDs.map { $0.uuidString.lowercased() } + malformed
-                    $0.unknownHolders = result.unknownHolders
-                })))
+                deliveries.append(
+                    answer(
+                        .renewed(
+                            .with {
+                                $0.leases = result.renewed.map(Drover_V1_Lease.init)
+                                $0.unknownLeaseIds = result.unknownLeaseIDs.map { $0.uuidString.lowercased() } + malformed
+                                $0.unknownHolders = result.unknownHolders
+                            })))
                 return deliveries
             case .release(let release):
                 try LimitRequestBounds.validate(leaseIDs: release.leaseIds, holders: release.holders, operation: "Release")
                 let result = book.release(
                     leaseIDs: release.leaseIds.compactMap { UUID(uuidString: $0) }, holders: release.holders, now: now)
-                var deliveries = [answer(.released(.with {
-                    $0.leases = UInt32(result.leases)
-                    $0.waiters = UInt32(result.waiters)
-                }))]
+                var deliveries = [
+                    answer(
+                        .released(
+                            .with {
+                                $0.leases = UInt32(result.leases)
+                                $0.waiters = UInt32(result.waiters)
+                            }))
+                ]
                 deliveries += try carryOut(result.effects)
                 return deliveries
             case .watchLimits:
@@ -125,7 +135,13 @@ public struct LimitServiceCore {
             case .deleteLimit(let delete):
                 let (limit, effects) = try book.delete(delete.name, now: now)
                 logger.info("deleted limit", metadata: ["limit.name": "\(limit.name)"])
-                return [answer(.deleted(.with { $0.id = limit.id.uuidString.lowercased(); $0.name = limit.name }))]
+                return [
+                    answer(
+                        .deleted(
+                            .with {
+                                $0.id = limit.id.uuidString.lowercased(); $0.name = limit.name
+                            }))
+                ]
                     + (try carryOut(effects))
             case .resetLimit(let reset):
                 let (limit, effects) = try book.reset(reset.name, now: now)
@@ -137,7 +153,13 @@ public struct LimitServiceCore {
         } catch {
             // A failed commit leaves the book ahead of the store: stop rather than answer.
             guard error.code != .internal else { throw error }
-            return [answer(.error(.with { $0.code = .init(error.code); $0.message = error.message }))]
+            return [
+                answer(
+                    .error(
+                        .with {
+                            $0.code = .init(error.code); $0.message = error.message
+                        }))
+            ]
         }
     }
 
@@ -149,14 +171,19 @@ public struct LimitServiceCore {
             if case .granted(let granted) = outcome, granted.ttl > 0 { lease = granted.id }
             return LimitDelivery(
                 client: requester.client,
-                reply: .with { $0.requestID = requester.requestID; $0.result = .init(outcome) }, grantedLease: lease)
+                reply: .with {
+                    $0.requestID = requester.requestID; $0.result = .init(outcome)
+                }, grantedLease: lease)
         }
         if effects.catalogChanged {
             let catalog = Drover_V1_LimitCatalog(book.catalog())
             for (client, requestID) in watchers.sorted(by: { $0.value < $1.value }) {
                 deliveries.append(
                     LimitDelivery(
-                        client: client, reply: .with { $0.requestID = requestID; $0.catalog = catalog }, grantedLease: nil))
+                        client: client,
+                        reply: .with {
+                            $0.requestID = requestID; $0.catalog = catalog
+                        }, grantedLease: nil))
             }
         }
         return deliveries

@@ -32,7 +32,8 @@ public final class SQLiteLimitStore: LimitStore {
         var configuration = Configuration()
         configuration.busyMode = .timeout(5)
         do {
-            writer = path == ":memory:"
+            writer =
+                path == ":memory:"
                 ? try DatabaseQueue(configuration: configuration)
                 : try DatabasePool(path: path, configuration: configuration)
             try durability.apply(to: writer)
@@ -119,28 +120,32 @@ public final class SQLiteLimitStore: LimitStore {
                 for change in changes {
                     switch change {
                     case .saveLimit(let limit):
-                        try db.cachedStatement(sql: """
+                        try db.cachedStatement(
+                            sql: """
                                 INSERT INTO limits (id, name, slots, active, slot_decay_per_second, applies_to_all_runs, created, updated)
                                 VALUES (?, ?, ?, ?, ?, ?, ?, ?)
                                 ON CONFLICT(id) DO UPDATE SET name = excluded.name, slots = excluded.slots,
                                   active = excluded.active, slot_decay_per_second = excluded.slot_decay_per_second,
                                   applies_to_all_runs = excluded.applies_to_all_runs, updated = excluded.updated
-                                """).execute(arguments: [
-                                limit.id.uuidString, limit.name, Int64(limit.slots), limit.isActive, limit.slotDecayPerSecond,
-                                limit.appliesToAllRuns, Self.micros(limit.created), Self.micros(limit.updated),
-                            ])
+                                """
+                        ).execute(arguments: [
+                            limit.id.uuidString, limit.name, Int64(limit.slots), limit.isActive, limit.slotDecayPerSecond,
+                            limit.appliesToAllRuns, Self.micros(limit.created), Self.micros(limit.updated),
+                        ])
                     case .deleteLimit(let id):
                         try db.cachedStatement(sql: "DELETE FROM limits WHERE id = ?").execute(arguments: [id.uuidString])
                     case .saveLease(let lease):
                         let names = String(decoding: try JSONEncoder().encode(lease.limits), as: UTF8.self)
-                        try db.cachedStatement(sql: """
+                        try db.cachedStatement(
+                            sql: """
                                 INSERT INTO leases (id, holder, limits, slots, ttl_us, expires, created)
                                 VALUES (?, ?, ?, ?, ?, ?, ?)
                                 ON CONFLICT(id) DO UPDATE SET limits = excluded.limits, expires = excluded.expires
-                                """).execute(arguments: [
-                                lease.id.uuidString, lease.holder, names, Int64(lease.slots), Int64(lease.ttl * 1_000_000),
-                                Self.micros(lease.expires), Self.micros(lease.created),
-                            ])
+                                """
+                        ).execute(arguments: [
+                            lease.id.uuidString, lease.holder, names, Int64(lease.slots), Int64(lease.ttl * 1_000_000),
+                            Self.micros(lease.expires), Self.micros(lease.created),
+                        ])
                     case .deleteLease(let id):
                         try db.cachedStatement(sql: "DELETE FROM leases WHERE id = ?").execute(arguments: [id.uuidString])
                     }

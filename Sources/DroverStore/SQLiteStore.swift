@@ -124,13 +124,15 @@ public final class SQLiteStore: Store {
                 case .appendLogs(let lines):
                     for line in lines {
                         // A line the worker numbered and sent before is skipped (the unique index).
-                        try db.cachedStatement(sql: """
+                        try db.cachedStatement(
+                            sql: """
                                 INSERT OR IGNORE INTO flow_run_logs (run_id, attempt, timestamp, stream, text, line)
                                 VALUES (?, ?, ?, ?, ?, ?)
-                                """).execute(arguments: [
-                                line.runID.uuidString, Int64(line.attempt), Self.microseconds(line.timestamp),
-                                line.stream.rawValue, line.text, line.line.map { Int64(clamping: $0) },
-                            ])
+                                """
+                        ).execute(arguments: [
+                            line.runID.uuidString, Int64(line.attempt), Self.microseconds(line.timestamp),
+                            line.stream.rawValue, line.text, line.line.map { Int64(clamping: $0) },
+                        ])
                     }
                 }
             }
@@ -212,7 +214,8 @@ public final class SQLiteStore: Store {
     // MARK: Rows
 
     private static func save(_ pool: WorkPool, in db: Database) throws {
-        try db.cachedStatement(sql: """
+        try db.cachedStatement(
+            sql: """
                 INSERT INTO work_pools
                   (id, name, type, description, base_job_template, concurrency_limit, is_paused,
                    default_queue_id, created, updated)
@@ -221,15 +224,17 @@ public final class SQLiteStore: Store {
                   description = excluded.description, base_job_template = excluded.base_job_template,
                   concurrency_limit = excluded.concurrency_limit, is_paused = excluded.is_paused,
                   updated = excluded.updated
-                """).execute(arguments: [
-                pool.id.uuidString, pool.name, pool.type.rawValue, pool.description,
-                pool.baseJobTemplate.json.render(), pool.concurrencyLimit.map { Int64($0) }, pool.isPaused,
-                pool.defaultQueueID.uuidString, microseconds(pool.created), microseconds(pool.updated),
-            ])
+                """
+        ).execute(arguments: [
+            pool.id.uuidString, pool.name, pool.type.rawValue, pool.description,
+            pool.baseJobTemplate.json.render(), pool.concurrencyLimit.map { Int64($0) }, pool.isPaused,
+            pool.defaultQueueID.uuidString, microseconds(pool.created), microseconds(pool.updated),
+        ])
     }
 
     private static func save(_ queue: WorkQueue, in db: Database) throws {
-        try db.cachedStatement(sql: """
+        try db.cachedStatement(
+            sql: """
                 INSERT INTO work_queues
                   (id, pool_id, name, description, priority, concurrency_limit, is_paused, created, updated)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -237,29 +242,32 @@ public final class SQLiteStore: Store {
                   description = excluded.description, priority = excluded.priority,
                   concurrency_limit = excluded.concurrency_limit, is_paused = excluded.is_paused,
                   updated = excluded.updated
-                """).execute(arguments: [
-                queue.id.uuidString, queue.poolID.uuidString, queue.name, queue.description, Int64(queue.priority),
-                queue.concurrencyLimit.map { Int64($0) }, queue.isPaused, microseconds(queue.created),
-                microseconds(queue.updated),
-            ])
+                """
+        ).execute(arguments: [
+            queue.id.uuidString, queue.poolID.uuidString, queue.name, queue.description, Int64(queue.priority),
+            queue.concurrencyLimit.map { Int64($0) }, queue.isPaused, microseconds(queue.created),
+            microseconds(queue.updated),
+        ])
     }
 
     private static func save(_ deployment: Deployment, in db: Database) throws {
-        try db.cachedStatement(sql: """
+        try db.cachedStatement(
+            sql: """
                 INSERT OR REPLACE INTO deployments
                   (id, name, pool_id, queue_id, command, parameters, job_variables, tags, retries,
                    retry_delay_seconds, description, created, updated, schedules, paused, catch_up,
                    concurrency_limit, collision_strategy, retry_crashed)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """).execute(arguments: [
-                deployment.id.uuidString, deployment.name, deployment.poolID.uuidString, deployment.queueID.uuidString,
-                deployment.command, JSONValue.object(deployment.parameters).render(),
-                JSONValue.object(deployment.jobVariables).render(), JSONValue.array(deployment.tags.map(JSONValue.string)).render(),
-                Int64(deployment.retries), Int64(deployment.retryDelaySeconds), deployment.description,
-                microseconds(deployment.created), microseconds(deployment.updated),
-                schedulesJSON(deployment.schedules).render(), deployment.paused, deployment.catchUp.rawValue,
-                deployment.concurrencyLimit.map { Int64($0) }, deployment.collisionStrategy.rawValue, deployment.retryCrashed,
-            ])
+                """
+        ).execute(arguments: [
+            deployment.id.uuidString, deployment.name, deployment.poolID.uuidString, deployment.queueID.uuidString,
+            deployment.command, JSONValue.object(deployment.parameters).render(),
+            JSONValue.object(deployment.jobVariables).render(), JSONValue.array(deployment.tags.map(JSONValue.string)).render(),
+            Int64(deployment.retries), Int64(deployment.retryDelaySeconds), deployment.description,
+            microseconds(deployment.created), microseconds(deployment.updated),
+            schedulesJSON(deployment.schedules).render(), deployment.paused, deployment.catchUp.rawValue,
+            deployment.concurrencyLimit.map { Int64($0) }, deployment.collisionStrategy.rawValue, deployment.retryCrashed,
+        ])
     }
 
     /// A deployment's schedules as the JSON array `schedules(from:of:)` reads back: each
@@ -281,7 +289,8 @@ public final class SQLiteStore: Store {
     private static func save(_ run: FlowRun, in db: Database) throws {
         // An upsert on the id, not INSERT OR REPLACE: a second run for a schedule's time must
         // fail on flow_runs_by_schedule, not replace the first.
-        try db.cachedStatement(sql: """
+        try db.cachedStatement(
+            sql: """
                 INSERT INTO flow_runs
                   (id, name, deployment_id, pool_id, queue_id, tags, parameters, job_variables, command,
                    expected_start, state_type, state_name, history, attempt, retries, retry_delay_seconds,
@@ -297,30 +306,33 @@ public final class SQLiteStore: Store {
                   worker_id = excluded.worker_id, worker_name = excluded.worker_name, exit_code = excluded.exit_code,
                   start_time = excluded.start_time, end_time = excluded.end_time, created = excluded.created,
                   schedule_slug = excluded.schedule_slug, scheduled_time = excluded.scheduled_time
-                """).execute(arguments: [
-                run.id.uuidString, run.name, run.deploymentID.uuidString, run.poolID.uuidString, run.queueID.uuidString,
-                JSONValue.array(run.tags.map(JSONValue.string)).render(), JSONValue.object(run.parameters).render(),
-                JSONValue.object(run.jobVariables).render(), run.command, microseconds(run.expectedStart),
-                run.state.type.rawValue, run.state.name, history(of: run), Int64(run.attempt), Int64(run.retries),
-                Int64(run.retryDelaySeconds), run.workerID, run.workerName, run.exitCode.map { Int64($0) },
-                run.startTime.map(microseconds), run.endTime.map(microseconds), microseconds(run.created),
-                run.scheduleSlug, run.scheduledTime.map(microseconds),
-            ])
+                """
+        ).execute(arguments: [
+            run.id.uuidString, run.name, run.deploymentID.uuidString, run.poolID.uuidString, run.queueID.uuidString,
+            JSONValue.array(run.tags.map(JSONValue.string)).render(), JSONValue.object(run.parameters).render(),
+            JSONValue.object(run.jobVariables).render(), run.command, microseconds(run.expectedStart),
+            run.state.type.rawValue, run.state.name, history(of: run), Int64(run.attempt), Int64(run.retries),
+            Int64(run.retryDelaySeconds), run.workerID, run.workerName, run.exitCode.map { Int64($0) },
+            run.startTime.map(microseconds), run.endTime.map(microseconds), microseconds(run.created),
+            run.scheduleSlug, run.scheduledTime.map(microseconds),
+        ])
     }
 
     /// Writes the columns that change over a run's life; the schedule slug and scheduled
     /// time never change, so only `save` writes them.
     private static func update(_ run: FlowRun, in db: Database) throws {
-        try db.cachedStatement(sql: """
+        try db.cachedStatement(
+            sql: """
                 UPDATE flow_runs SET
                   expected_start = ?, state_type = ?, state_name = ?, history = ?, attempt = ?, worker_id = ?,
                   worker_name = ?, exit_code = ?, start_time = ?, end_time = ?
                 WHERE id = ?
-                """).execute(arguments: [
-                microseconds(run.expectedStart), run.state.type.rawValue, run.state.name, history(of: run),
-                Int64(run.attempt), run.workerID, run.workerName, run.exitCode.map { Int64($0) },
-                run.startTime.map(microseconds), run.endTime.map(microseconds), run.id.uuidString,
-            ])
+                """
+        ).execute(arguments: [
+            microseconds(run.expectedStart), run.state.type.rawValue, run.state.name, history(of: run),
+            Int64(run.attempt), run.workerID, run.workerName, run.exitCode.map { Int64($0) },
+            run.startTime.map(microseconds), run.endTime.map(microseconds), run.id.uuidString,
+        ])
         guard db.changesCount == 1 else {
             throw DroverError(.internal, "Flow run '\(run.name)' (\(run.id)) was updated but is not in the store.")
         }

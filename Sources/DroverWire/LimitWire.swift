@@ -76,20 +76,22 @@ extension Drover_V1_LimitReply.OneOf_Result {
         case .granted(let lease):
             self = .granted(.with { $0.lease = Drover_V1_Lease(lease) })
         case .queued(let position, let blocking):
-            self = .queued(.with {
-                $0.position = UInt32(clamping: position)
-                $0.blockingLimits = blocking
-            })
+            self = .queued(
+                .with {
+                    $0.position = UInt32(clamping: position)
+                    $0.blockingLimits = blocking
+                })
         case .denied(let denial):
-            self = .denied(.with {
-                switch denial.reason {
-                case .busy: $0.reason = .busy
-                case .timedOut: $0.reason = .timedOut
-                case .withdrawn: $0.reason = .withdrawn
-                }
-                $0.message = denial.message
-                if let after = denial.retryAfter { $0.retryAfterMs = UInt32(min(Double(UInt32.max), (after * 1000).rounded(.up))) }
-            })
+            self = .denied(
+                .with {
+                    switch denial.reason {
+                    case .busy: $0.reason = .busy
+                    case .timedOut: $0.reason = .timedOut
+                    case .withdrawn: $0.reason = .withdrawn
+                    }
+                    $0.message = denial.message
+                    if let after = denial.retryAfter { $0.retryAfterMs = UInt32(min(Double(UInt32.max), (after * 1000).rounded(.up))) }
+                })
         }
     }
 }

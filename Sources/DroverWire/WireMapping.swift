@@ -1,6 +1,6 @@
 import DroverCore
-import Foundation
 import DroverProto
+import Foundation
 import SwiftProtobuf
 
 // Core values to and from their wire form, for the server and the clients alike.

@@ -42,8 +42,16 @@ struct ServerUnderFuzz {
             store: try SQLiteStore(), serverInfo: .with { $0.version = "fuzz" }, logger: fuzzLogger, now: { clock.now })
         limits = try LimitServiceCore(store: try SQLiteLimitStore(path: ":memory:"), logger: fuzzLogger, now: { clock.now })
         try settle()
-        try setUp(.createWorkPool(.with { $0.name = "pool"; $0.type = "process"; $0.concurrencyLimit = 2 }))
-        try setUp(.createWorkQueue(.with { $0.name = "high"; $0.workPoolName = "pool"; $0.priority = 1 }))
+        try setUp(
+            .createWorkPool(
+                .with {
+                    $0.name = "pool"; $0.type = "process"; $0.concurrencyLimit = 2
+                }))
+        try setUp(
+            .createWorkQueue(
+                .with {
+                    $0.name = "high"; $0.workPoolName = "pool"; $0.priority = 1
+                }))
         try setUp(
             .createDeployment(
                 .with {
@@ -53,7 +61,14 @@ struct ServerUnderFuzz {
                     $0.retries = 2
                     $0.tags = ["db"]
                 }))
-        try deliver(try limits.handle(.with { $0.requestID = 1; $0.createLimit = .with { $0.name = Limit.name(ofTag: "db"); $0.limit = 1 } }, from: Array("cli".utf8)))
+        try deliver(
+            try limits.handle(
+                .with {
+                    $0.requestID = 1;
+                    $0.createLimit = .with {
+                        $0.name = Limit.name(ofTag: "db"); $0.limit = 1
+                    }
+                }, from: Array("cli".utf8)))
         try settle()
         try receive(from: Array("w1".utf8), Self.hello(worker: "w1", limit: 2))
         for _ in 0..<2 {
@@ -97,7 +112,7 @@ struct ServerUnderFuzz {
             if inSession { message.session = sessions[worker] ?? message.session }
             do {
                 try coordinator.handle(worker: worker, message)
-            } catch where error.code != .internal {
+            } catch  where error.code != .internal {
                 // Refused, as the event loop logs and carries on.
             }
         case .otherVersion(let worker, let version):
@@ -147,14 +162,21 @@ struct ServerUnderFuzz {
 
     /// Whether the coordinator still answers a request.
     mutating func answers() -> Bool {
-        coordinator.handle(.with { $0.requestID = 7; $0.getServerInfo = .init() }).serverInfo.version == "fuzz"
+        coordinator.handle(
+            .with {
+                $0.requestID = 7; $0.getServerInfo = .init()
+            }
+        ).serverInfo.version == "fuzz"
     }
 
     // MARK: Plumbing
 
     @discardableResult
     private mutating func setUp(_ operation: Drover_V1_ControlRequest.OneOf_Operation) throws(DroverError) -> Drover_V1_ControlReply {
-        let reply = coordinator.handle(.with { $0.requestID = 1; $0.operation = operation })
+        let reply = coordinator.handle(
+            .with {
+                $0.requestID = 1; $0.operation = operation
+            })
         if case .error(let error)? = reply.result {
             throw DroverError(.internal, "setting up the fuzz world failed: \(error.message)")
         }
@@ -169,7 +191,10 @@ struct ServerUnderFuzz {
             let requests = coordinator.takeLimitRequests()
             for (worker, message) in coordinator.takeOutbox() {
                 if case .welcome(let welcome)? = message.kind { sessions[worker] = welcome.session }
-                try serialize(.with { $0.protocolVersion = droverProtocolVersion; $0.coordinatorMessage = message })
+                try serialize(
+                    .with {
+                        $0.protocolVersion = droverProtocolVersion; $0.coordinatorMessage = message
+                    })
             }
             guard !requests.isEmpty else { break }
             for request in requests {

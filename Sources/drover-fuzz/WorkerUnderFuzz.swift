@@ -1,6 +1,6 @@
-import DroverWire
 import DroverCore
 import DroverProto
+import DroverWire
 import Foundation
 import SwiftProtobuf
 

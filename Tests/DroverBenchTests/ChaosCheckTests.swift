@@ -40,14 +40,15 @@ import Testing
             check.violations(of: ChaosJournal(text).attempts, workerDeaths: deaths, horizon: 1000).map(\.limit)
         }
         // Two runs at once on a worker of limit 1.
-        #expect(violations("short r1 1 w1 start 100\nshort r2 1 w1 start 150\nshort r1 1 w1 end 200\nshort r2 1 w1 end 250")
-            == ["worker w1"])
+        #expect(
+            violations("short r1 1 w1 start 100\nshort r2 1 w1 start 150\nshort r1 1 w1 end 200\nshort r2 1 w1 end 250")
+                == ["worker w1"])
         // Three runs of pool a (limit 2) over two workers.
         #expect(
             violations("short r1 1 w2 start 100\nshort r2 1 w2 start 110\nshort r3 1 w1 start 120\n")
                 .contains("pool a"))
         // Two tagged runs at once.
-        #expect(violations("tagged r1 1 w1 start 100\ntagged r2 1 w2 start 110") .contains("tag"))
+        #expect(violations("tagged r1 1 w1 start 100\ntagged r2 1 w2 start 110").contains("tag"))
         // Four runs anywhere at once.
         #expect(
             violations("short r1 1 w2 start 1\nshort r2 1 w2 start 2\nother r3 1 w1 start 3\nother r4 1 w9 start 4")

@@ -72,8 +72,16 @@ import ZeroMQ
             return list.workPools.map(\.name)
         }
         let (identity, request) = try receiveRequest()
-        try reply(.reply(.with { $0.requestID = request.requestID &+ 1000; $0.workPools = .with { $0.workPools = [.with { $0.name = "stale" }] } }), to: identity)
-        try reply(.reply(.with { $0.requestID = request.requestID; $0.workPools = .with { $0.workPools = [.with { $0.name = "fresh" }] } }), to: identity)
+        try reply(
+            .reply(
+                .with {
+                    $0.requestID = request.requestID &+ 1000; $0.workPools = .with { $0.workPools = [.with { $0.name = "stale" }] }
+                }), to: identity)
+        try reply(
+            .reply(
+                .with {
+                    $0.requestID = request.requestID; $0.workPools = .with { $0.workPools = [.with { $0.name = "fresh" }] }
+                }), to: identity)
         #expect(try finish() == ["fresh"])
     }
 
@@ -105,7 +113,10 @@ import ZeroMQ
             }
         }
         let (identity, request) = try receiveRequest()
-        var envelope = Drover_V1_Envelope.reply(.with { $0.requestID = request.requestID; $0.workPools = .init() })
+        var envelope = Drover_V1_Envelope.reply(
+            .with {
+                $0.requestID = request.requestID; $0.workPools = .init()
+            })
         envelope.protocolVersion = 2
         try reply(envelope, to: identity)
         #expect(try finish() == .unsupportedVersion)

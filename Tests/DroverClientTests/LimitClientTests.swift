@@ -55,7 +55,8 @@ import ZeroMQ
         try router.send(ZeroMQ.Message([identity, try envelope.serializedBytes()]))
     }
 
-    private func reply(_ result: Drover_V1_LimitReply.OneOf_Result, to request: (identity: [UInt8], request: Drover_V1_LimitRequest)) throws {
+    private func reply(_ result: Drover_V1_LimitReply.OneOf_Result, to request: (identity: [UInt8], request: Drover_V1_LimitRequest)) throws
+    {
         try reply(result, requestID: request.request.requestID, to: request.identity)
     }
 
@@ -99,7 +100,11 @@ import ZeroMQ
             return
         }
         #expect(get.name == "db")
-        try reply(.limit(.with { $0.name = "db"; $0.limit = 3 }), to: request)
+        try reply(
+            .limit(
+                .with {
+                    $0.name = "db"; $0.limit = 3
+                }), to: request)
         guard case .limit(let limit) = try finish() else {
             Issue.record("expected a limit")
             return
@@ -119,7 +124,11 @@ import ZeroMQ
             }
         }
         let request = try receiveRequest()
-        try reply(.error(.with { $0.code = .notFound; $0.message = "Limit 'nope' does not exist." }), to: request)
+        try reply(
+            .error(
+                .with {
+                    $0.code = .notFound; $0.message = "Limit 'nope' does not exist."
+                }), to: request)
         let error = try #require(try finish())
         #expect(error.code == .notFound)
         #expect(error.message == "Limit 'nope' does not exist.")
@@ -136,7 +145,11 @@ import ZeroMQ
         let request = try receiveRequest()
         // An answer to another request, even an error, is not this call's.
         try reply(.limit(.with { $0.name = "stale" }), requestID: request.request.requestID &+ 1000, to: request.identity)
-        try reply(.error(.with { $0.code = .notFound; $0.message = "stale" }), requestID: request.request.requestID &+ 1001, to: request.identity)
+        try reply(
+            .error(
+                .with {
+                    $0.code = .notFound; $0.message = "stale"
+                }), requestID: request.request.requestID &+ 1001, to: request.identity)
         try reply(.limit(.with { $0.name = "fresh" }), to: request)
         #expect(try finish() == "fresh")
     }
@@ -181,11 +194,16 @@ import ZeroMQ
         case "two frames":
             let envelope = Drover_V1_Envelope.with {
                 $0.protocolVersion = droverProtocolVersion
-                $0.limitReply = .with { $0.requestID = request.request.requestID; $0.limits = .init() }
+                $0.limitReply = .with {
+                    $0.requestID = request.request.requestID; $0.limits = .init()
+                }
             }
             try router.send(ZeroMQ.Message([request.identity, [], try envelope.serializedBytes()]))
         default:
-            let envelope = Drover_V1_Envelope.reply(.with { $0.requestID = request.request.requestID; $0.workPools = .init() })
+            let envelope = Drover_V1_Envelope.reply(
+                .with {
+                    $0.requestID = request.request.requestID; $0.workPools = .init()
+                })
             try router.send(ZeroMQ.Message([request.identity, try envelope.serializedBytes()]))
         }
         let error = try #require(try finish())
@@ -212,7 +230,11 @@ import ZeroMQ
             return
         }
         #expect(acquire == Self.waitingAcquire())
-        try reply(.queued(.with { $0.position = 2; $0.blockingLimits = ["db"] }), to: request)
+        try reply(
+            .queued(
+                .with {
+                    $0.position = 2; $0.blockingLimits = ["db"]
+                }), to: request)
         try reply(.granted(.with { $0.lease = Self.lease("L1") }), to: request)
         #expect(try finish() == .granted(Self.lease("L1")))
         #expect(queuedAt.withLock { $0 } == [2])
@@ -306,7 +328,11 @@ import ZeroMQ
         }
         #expect(release.leaseIds == ["L1"])
         #expect(release.holders == ["flow-run/1"])
-        try reply(.released(.with { $0.leases = 2; $0.waiters = 1 }), to: request)
+        try reply(
+            .released(
+                .with {
+                    $0.leases = 2; $0.waiters = 1
+                }), to: request)
         let released = try finish()
         #expect(released.leases == 2)
         #expect(released.waiters == 1)

@@ -12,7 +12,9 @@ import ZeroMQ
     }
 
     @Test func wellFormedRequestDecodes() throws {
-        let request = Drover_V1_ControlRequest.with { $0.requestID = 9; $0.operation = .listWorkPools(.init()) }
+        let request = Drover_V1_ControlRequest.with {
+            $0.requestID = 9; $0.operation = .listWorkPools(.init())
+        }
         let decoded = ControlFrame.decode(ZeroMQ.Message([identity, try bytes(.request(request))]))
         #expect(decoded == .request(identity: identity, request))
     }
@@ -36,7 +38,10 @@ import ZeroMQ
     }
 
     @Test func otherProtocolVersionIsRefusedWithItsRequestID() throws {
-        var envelope = Drover_V1_Envelope.request(.with { $0.requestID = 5; $0.operation = .listWorkPools(.init()) })
+        var envelope = Drover_V1_Envelope.request(
+            .with {
+                $0.requestID = 5; $0.operation = .listWorkPools(.init())
+            })
         envelope.protocolVersion = 99
         guard case .reject(_, let reply)? = ControlFrame.decode(ZeroMQ.Message([identity, try bytes(envelope)])) else {
             Issue.record("another version must be rejected")

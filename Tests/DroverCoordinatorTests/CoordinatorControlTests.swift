@@ -21,11 +21,18 @@ import Testing
     }
 
     private mutating func call(_ operation: Drover_V1_ControlRequest.OneOf_Operation) -> Drover_V1_ControlReply {
-        handler.handle(.with { $0.requestID = 42; $0.operation = operation })
+        handler.handle(
+            .with {
+                $0.requestID = 42; $0.operation = operation
+            })
     }
 
     @Test mutating func createdPoolIsStoredAndEchoesTheRequestID() throws {
-        let reply = call(.createWorkPool(.with { $0.name = "demo"; $0.type = "process" }))
+        let reply = call(
+            .createWorkPool(
+                .with {
+                    $0.name = "demo"; $0.type = "process"
+                }))
         #expect(reply.requestID == 42)
         guard case .workPool(let pool)? = reply.result else {
             Issue.record("expected a work pool, got \(reply)")
@@ -48,21 +55,37 @@ import Testing
         #expect(duplicate.error.code == .alreadyExists)
         #expect(duplicate.requestID == 42)
 
-        let badType = call(.createWorkPool(.with { $0.name = "other"; $0.type = "kubernetes" }))
+        let badType = call(
+            .createWorkPool(
+                .with {
+                    $0.name = "other"; $0.type = "kubernetes"
+                }))
         #expect(badType.error.code == .invalidArgument)
         #expect(badType.error.message == "Unknown work pool type 'kubernetes'. Please choose from process.")
 
-        let badTemplate = call(.createWorkPool(.with { $0.name = "other"; $0.baseJobTemplateJson = "{" }))
+        let badTemplate = call(
+            .createWorkPool(
+                .with {
+                    $0.name = "other"; $0.baseJobTemplateJson = "{"
+                }))
         #expect(badTemplate.error.code == .invalidArgument)
 
-        let both = call(.updateWorkPool(.with { $0.name = "demo"; $0.concurrencyLimit = 1; $0.removeConcurrencyLimit = true }))
+        let both = call(
+            .updateWorkPool(
+                .with {
+                    $0.name = "demo"; $0.concurrencyLimit = 1; $0.removeConcurrencyLimit = true
+                }))
         #expect(both.error.code == .invalidArgument)
 
         let missing = call(.getWorkPool(.with { $0.name = "nope" }))
         #expect(missing.error.code == .notFound)
         #expect(missing.error.message == "Work pool 'nope' does not exist.")
 
-        let defaultQueue = call(.deleteWorkQueue(.with { $0.name = "default"; $0.workPoolName = "demo" }))
+        let defaultQueue = call(
+            .deleteWorkQueue(
+                .with {
+                    $0.name = "default"; $0.workPoolName = "demo"
+                }))
         #expect(defaultQueue.error.code == .failedPrecondition)
 
         #expect(try store.loadCatalog() == before)
@@ -70,18 +93,30 @@ import Testing
 
     @Test mutating func setAndRemoveConcurrencyLimit() throws {
         _ = call(.createWorkPool(.with { $0.name = "demo" }))
-        let set = call(.updateWorkPool(.with { $0.name = "demo"; $0.concurrencyLimit = 3 }))
+        let set = call(
+            .updateWorkPool(
+                .with {
+                    $0.name = "demo"; $0.concurrencyLimit = 3
+                }))
         #expect(set.workPool.concurrencyLimit == 3)
         #expect(try store.loadCatalog().pool(named: "demo").concurrencyLimit == 3)
 
-        let removed = call(.updateWorkPool(.with { $0.name = "demo"; $0.removeConcurrencyLimit = true }))
+        let removed = call(
+            .updateWorkPool(
+                .with {
+                    $0.name = "demo"; $0.removeConcurrencyLimit = true
+                }))
         #expect(!removed.workPool.hasConcurrencyLimit)
         #expect(try store.loadCatalog().pool(named: "demo").concurrencyLimit == nil)
     }
 
     @Test mutating func pauseShowsInStatus() {
         _ = call(.createWorkPool(.with { $0.name = "demo" }))
-        let paused = call(.updateWorkPool(.with { $0.name = "demo"; $0.paused = true }))
+        let paused = call(
+            .updateWorkPool(
+                .with {
+                    $0.name = "demo"; $0.paused = true
+                }))
         #expect(paused.workPool.status == .paused)
         #expect(paused.workPool.isPaused)
     }
@@ -89,7 +124,11 @@ import Testing
     @Test mutating func queuesListInPriorityOrderAcrossPools() {
         _ = call(.createWorkPool(.with { $0.name = "a" }))
         _ = call(.createWorkPool(.with { $0.name = "b" }))
-        _ = call(.createWorkQueue(.with { $0.name = "high"; $0.workPoolName = "a"; $0.priority = 1 }))
+        _ = call(
+            .createWorkQueue(
+                .with {
+                    $0.name = "high"; $0.workPoolName = "a"; $0.priority = 1
+                }))
         let one = call(.listWorkQueues(.with { $0.workPoolName = "a" }))
         #expect(one.workQueues.workQueues.map(\.name) == ["high", "default"])
         #expect(one.workQueues.workQueues.map(\.priority) == [1, 2])
@@ -99,7 +138,11 @@ import Testing
 
     @Test mutating func deleteRemovesPoolAndQueuesFromStore() throws {
         _ = call(.createWorkPool(.with { $0.name = "demo" }))
-        _ = call(.createWorkQueue(.with { $0.name = "low"; $0.workPoolName = "demo" }))
+        _ = call(
+            .createWorkQueue(
+                .with {
+                    $0.name = "low"; $0.workPoolName = "demo"
+                }))
         let reply = call(.deleteWorkPool(.with { $0.name = "demo" }))
         #expect(reply.deleted.name == "demo")
         #expect(try store.loadCatalog().pools.isEmpty)

@@ -34,7 +34,13 @@ import Testing
         #expect(retried.stateHistory[3].message.contains("Retry 1 of 2 at once"), "\(retried.stateHistory[3].message)")
 
         // The lost attempt is fenced: w1, back, cannot finish it.
-        try h.hello("w1", limit: 1, activeRuns: [.with { $0.runID = run.id; $0.attempt = 1; $0.started = true }])
+        try h.hello(
+            "w1", limit: 1,
+            activeRuns: [
+                .with {
+                    $0.runID = run.id; $0.attempt = 1; $0.started = true
+                }
+            ])
         try h.finished("w1", run.id, attempt: 1, .runCompleted, exitCode: 0)
         #expect(h.flowRun(run.id).stateType == .pending)
         try h.started("w2", run.id, attempt: 2)

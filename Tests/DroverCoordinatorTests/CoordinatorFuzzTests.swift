@@ -88,13 +88,20 @@ import Testing
                     $0.name = "w1"
                     $0.limit = 2
                     $0.workQueueNames = ["default", "q\u{7}", String(repeating: "q", count: 200)]
-                    $0.activeRuns = [.with { $0.runID = run; $0.attempt = 1; $0.started = true }]
+                    $0.activeRuns = [
+                        .with {
+                            $0.runID = run; $0.attempt = 1; $0.started = true
+                        }
+                    ]
                     $0.helloID = 9
                     $0.type = "process"
                 }),
             .heartbeat(.init()),
             .credit(.with { $0.available = 0 }),
-            .runStarted(.with { $0.runID = run; $0.attempt = 1; $0.pid = 4; $0.started = timestamp(10_000_000_000_000) }),
+            .runStarted(
+                .with {
+                    $0.runID = run; $0.attempt = 1; $0.pid = 4; $0.started = timestamp(10_000_000_000_000)
+                }),
             .runFinished(
                 .with {
                     $0.runID = run
@@ -108,45 +115,97 @@ import Testing
                 .with {
                     $0.runID = run
                     $0.attempt = 1
-                    $0.lines = (1...3).map { n in .with { $0.line = UInt64(n); $0.text = "line \(n)"; $0.stream = "stdout" } }
+                    $0.lines = (1...3).map { n in
+                        .with {
+                            $0.line = UInt64(n); $0.text = "line \(n)"; $0.stream = "stdout"
+                        }
+                    }
                 }),
             .bye(.with { $0.reason = "bye\nforged log line" }),
         ]
-        return try kinds.map { kind in try Drover_V1_WorkerMessage.with { $0.seq = 1; $0.kind = kind }.serializedBytes() }
+        return try kinds.map { kind in
+            try Drover_V1_WorkerMessage.with {
+                $0.seq = 1; $0.kind = kind
+            }.serializedBytes()
+        }
     }
 
     static func controlCorpus(run: String) throws -> [[UInt8]] {
         let operations: [Drover_V1_ControlRequest.OneOf_Operation] = [
-            .runDeployment(.with { $0.name = "deploy"; $0.expectedStartTime = timestamp(1_700_000_000) }),
+            .runDeployment(
+                .with {
+                    $0.name = "deploy"; $0.expectedStartTime = timestamp(1_700_000_000)
+                }),
             .createDeployment(
                 .with {
                     $0.name = "d2"
                     $0.workPoolName = "pool"
                     $0.command = "true"
-                    $0.schedules = [.with { $0.interval = .with { $0.seconds = 60; $0.anchorDate = timestamp(1_700_000_000) } }]
+                    $0.schedules = [
+                        .with {
+                            $0.interval = .with {
+                                $0.seconds = 60; $0.anchorDate = timestamp(1_700_000_000)
+                            }
+                        }
+                    ]
                 }),
-            .createWorkPool(.with { $0.name = "p2"; $0.type = "process"; $0.concurrencyLimit = 3 }),
-            .createWorkQueue(.with { $0.name = "q2"; $0.workPoolName = "pool"; $0.priority = 2 }),
+            .createWorkPool(
+                .with {
+                    $0.name = "p2"; $0.type = "process"; $0.concurrencyLimit = 3
+                }),
+            .createWorkQueue(
+                .with {
+                    $0.name = "q2"; $0.workPoolName = "pool"; $0.priority = 2
+                }),
             .cancelFlowRun(.with { $0.id = run }),
-            .readFlowRunLogs(.with { $0.id = run; $0.limit = 5 }),
-            .listFlowRuns(.with { $0.limit = 10; $0.stateTypes = [.running] }),
+            .readFlowRunLogs(
+                .with {
+                    $0.id = run; $0.limit = 5
+                }),
+            .listFlowRuns(
+                .with {
+                    $0.limit = 10; $0.stateTypes = [.running]
+                }),
             .listWorkers(.init()),
-            .previewWorkPool(.with { $0.name = "pool"; $0.hours = 2 }),
-            .updateWorkPool(.with { $0.name = "pool"; $0.paused = false }),
+            .previewWorkPool(
+                .with {
+                    $0.name = "pool"; $0.hours = 2
+                }),
+            .updateWorkPool(
+                .with {
+                    $0.name = "pool"; $0.paused = false
+                }),
         ]
-        return try operations.map { operation in try Drover_V1_ControlRequest.with { $0.requestID = 1; $0.operation = operation }.serializedBytes() }
+        return try operations.map { operation in
+            try Drover_V1_ControlRequest.with {
+                $0.requestID = 1; $0.operation = operation
+            }.serializedBytes()
+        }
     }
 
     static func limitCorpus() throws -> [[UInt8]] {
         let operations: [Drover_V1_LimitRequest.OneOf_Operation] = [
-            .createLimit(.with { $0.name = "l"; $0.limit = 2 }),
-            .acquire(.with { $0.limits = ["l"]; $0.slots = 1; $0.holder = "h"; $0.leaseTtlMs = 1000; $0.wait = true }),
+            .createLimit(
+                .with {
+                    $0.name = "l"; $0.limit = 2
+                }),
+            .acquire(
+                .with {
+                    $0.limits = ["l"]; $0.slots = 1; $0.holder = "h"; $0.leaseTtlMs = 1000; $0.wait = true
+                }),
             .renew(.with { $0.holders = ["h"] }),
             .release(.with { $0.holders = ["h"] }),
             .listLimits(.init()),
-            .updateLimit(.with { $0.name = "l"; $0.limit = 1 }),
+            .updateLimit(
+                .with {
+                    $0.name = "l"; $0.limit = 1
+                }),
         ]
-        return try operations.map { operation in try Drover_V1_LimitRequest.with { $0.requestID = 1; $0.operation = operation }.serializedBytes() }
+        return try operations.map { operation in
+            try Drover_V1_LimitRequest.with {
+                $0.requestID = 1; $0.operation = operation
+            }.serializedBytes()
+        }
     }
 
     // MARK: Mutation

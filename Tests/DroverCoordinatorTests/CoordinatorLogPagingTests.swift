@@ -26,7 +26,9 @@ import Testing
                         $0.runID = run.id
                         $0.attempt = 1
                         $0.lines = (1...500).map { n in
-                            .with { $0.line = UInt64(batch * 500 + n); $0.text = long; $0.stream = "stdout" }
+                            .with {
+                                $0.line = UInt64(batch * 500 + n); $0.text = long; $0.stream = "stdout"
+                            }
                         }
                     }))
         }
@@ -34,7 +36,11 @@ import Testing
         var read = 0
         var pages = 0
         while pages < 100 {
-            let reply = h.ok(.readFlowRunLogs(.with { $0.id = run.id; $0.afterSequence = after }))
+            let reply = h.ok(
+                .readFlowRunLogs(
+                    .with {
+                        $0.id = run.id; $0.afterSequence = after
+                    }))
             let size = (try reply.serializedBytes() as [UInt8]).count
             #expect(Int64(size) < droverMaxFrameBytes, "a page of \(size) bytes")
             pages += 1

@@ -72,7 +72,10 @@ struct CoordinatorHarness {
 
         /// A limits request from a client other than the coordinator (a CLI, a script).
         func call(_ operation: Drover_V1_LimitRequest.OneOf_Operation, client: String = "cli") throws -> [LimitDelivery] {
-            try core.handle(.with { $0.requestID = 1; $0.operation = operation }, from: Array(client.utf8))
+            try core.handle(
+                .with {
+                    $0.requestID = 1; $0.operation = operation
+                }, from: Array(client.utf8))
         }
     }
 
@@ -121,7 +124,10 @@ struct CoordinatorHarness {
     // MARK: Control
 
     mutating func call(_ operation: Drover_V1_ControlRequest.OneOf_Operation) -> Drover_V1_ControlReply {
-        coordinator.handle(.with { $0.requestID = 1; $0.operation = operation })
+        coordinator.handle(
+            .with {
+                $0.requestID = 1; $0.operation = operation
+            })
     }
 
     /// A request expected to succeed; a failure is recorded as an issue.
@@ -232,7 +238,11 @@ struct CoordinatorHarness {
         }
         let seq = isReport ? reportNumbers[worker, default: 0] + 1 : 0
         if isReport { reportNumbers[worker] = seq }
-        try coordinator.handle(worker: worker, .with { $0.session = sessions[worker] ?? 0; $0.seq = seq; $0.kind = kind })
+        try coordinator.handle(
+            worker: worker,
+            .with {
+                $0.session = sessions[worker] ?? 0; $0.seq = seq; $0.kind = kind
+            })
         let outbox = try takeOutbox()
         guard isReport, coordinator.isConnected(worker) else { return outbox }
         #expect(
@@ -246,7 +256,12 @@ struct CoordinatorHarness {
 
     @discardableResult
     mutating func started(_ worker: String, _ run: String, attempt: UInt32) throws -> [Outgoing] {
-        try send(worker, .runStarted(.with { $0.runID = run; $0.attempt = attempt; $0.pid = 99 }))
+        try send(
+            worker,
+            .runStarted(
+                .with {
+                    $0.runID = run; $0.attempt = attempt; $0.pid = 99
+                }))
     }
 
     @discardableResult
@@ -329,7 +344,10 @@ extension CoordinatorHarness {
         _ name: String, slots: UInt32, appliesToAllRuns: Bool = false, sourceLocation: SourceLocation = #_sourceLocation
     ) throws {
         let replies = try limitCall(
-            .createLimit(.with { $0.name = name; $0.limit = slots; $0.appliesToAllRuns = appliesToAllRuns }))
+            .createLimit(
+                .with {
+                    $0.name = name; $0.limit = slots; $0.appliesToAllRuns = appliesToAllRuns
+                }))
         guard case .limit? = replies.first?.reply.result else {
             Issue.record("could not create limit '\(name)': \(String(describing: replies.first?.reply))", sourceLocation: sourceLocation)
             return

@@ -132,7 +132,10 @@ import Testing
         var h = try CoordinatorHarness()
         try h.createLimit("tag:db", slots: 1)
         let held = try h.limitCall(
-            .acquire(.with { $0.limits = ["tag:db"]; $0.slots = 1; $0.holder = "backup"; $0.leaseTtlMs = 60_000 }),
+            .acquire(
+                .with {
+                    $0.limits = ["tag:db"]; $0.slots = 1; $0.holder = "backup"; $0.leaseTtlMs = 60_000
+                }),
             client: "script")
         guard case .granted? = held.first?.reply.result else {
             Issue.record("the script did not get its slot: \(String(describing: held.first?.reply))")
@@ -328,7 +331,13 @@ import Testing
         // A new run waits behind it, though its worker has credit to spare.
         let second = h.runDeployment()
         h.clock.advance(by: 1)
-        let welcomed = try h.hello("w1", limit: 2, activeRuns: [.with { $0.runID = running.id; $0.attempt = 1; $0.started = true }])
+        let welcomed = try h.hello(
+            "w1", limit: 2,
+            activeRuns: [
+                .with {
+                    $0.runID = running.id; $0.attempt = 1; $0.started = true
+                }
+            ])
         #expect(kinds(welcomed) == ["w1:welcome"])
         #expect(h.flowRun(second.id).stateName == "AwaitingConcurrencySlot")
         limit = try h.limit("tag:db")
@@ -391,7 +400,10 @@ import Testing
 
         // Its slot is still taken.
         let denied = try h.limitCall(
-            .acquire(.with { $0.limits = ["tag:db"]; $0.slots = 1; $0.holder = "script" }), client: "script")
+            .acquire(
+                .with {
+                    $0.limits = ["tag:db"]; $0.slots = 1; $0.holder = "script"
+                }), client: "script")
         guard case .denied? = denied.first?.reply.result else {
             Issue.record("another client got the running run's slot: \(String(describing: denied.first?.reply))")
             return
@@ -479,7 +491,10 @@ import Testing
     /// Takes the one slot of `limit` as a script would, for 60 s, under the holder "script".
     private func holdSlot(of limit: String, in h: inout CoordinatorHarness) throws {
         let held = try h.limitCall(
-            .acquire(.with { $0.limits = [limit]; $0.slots = 1; $0.holder = "script"; $0.leaseTtlMs = 60_000 }),
+            .acquire(
+                .with {
+                    $0.limits = [limit]; $0.slots = 1; $0.holder = "script"; $0.leaseTtlMs = 60_000
+                }),
             client: "script")
         guard case .granted? = held.first?.reply.result else {
             Issue.record("the script did not get its slot: \(String(describing: held.first?.reply))")

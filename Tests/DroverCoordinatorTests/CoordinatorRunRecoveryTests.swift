@@ -148,8 +148,12 @@ import Testing
         let welcomed = try h.hello(
             "w1", limit: 3,
             activeRuns: [
-                .with { $0.runID = running.id; $0.attempt = 1; $0.started = true },
-                .with { $0.runID = pending.id; $0.attempt = 1; $0.started = false },
+                .with {
+                    $0.runID = running.id; $0.attempt = 1; $0.started = true
+                },
+                .with {
+                    $0.runID = pending.id; $0.attempt = 1; $0.started = false
+                },
             ])
         #expect(kinds(welcomed) == ["w1:welcome"])
         #expect(welcomed.first?.message.welcome.staleRunIds == [])
@@ -179,7 +183,13 @@ import Testing
         var h = try before.restarted()
         let waiting = h.runDeployment()
         #expect(waiting.stateType == .scheduled)
-        let welcomed = try h.hello("w1", limit: 1, activeRuns: [.with { $0.runID = held.id; $0.attempt = 1 }])
+        let welcomed = try h.hello(
+            "w1", limit: 1,
+            activeRuns: [
+                .with {
+                    $0.runID = held.id; $0.attempt = 1
+                }
+            ])
         #expect(assignments(welcomed).isEmpty)
         #expect(h.workers().first?.activeRuns == 1)
         let outbox = try h.finished("w1", held.id, attempt: 1, .runCompleted, exitCode: 0)
@@ -203,7 +213,13 @@ import Testing
 
         var h = try before.restarted()
         // w2 comes back at once and claims its run; w1 never comes back.
-        let welcomed = try h.hello("w2", limit: 1, activeRuns: [.with { $0.runID = reported.id; $0.attempt = 1; $0.started = true }])
+        let welcomed = try h.hello(
+            "w2", limit: 1,
+            activeRuns: [
+                .with {
+                    $0.runID = reported.id; $0.attempt = 1; $0.started = true
+                }
+            ])
         #expect(kinds(welcomed) == ["w2:welcome"])
         #expect(welcomed.first?.message.welcome.staleRunIds == [])
 
@@ -262,7 +278,15 @@ import Testing
         var h = try before.restarted()
         let ghost = UUID().uuidString.lowercased()
         let welcomed = try h.hello(
-            "w1", activeRuns: [.with { $0.runID = run.id; $0.attempt = 1 }, .with { $0.runID = ghost; $0.attempt = 1 }])
+            "w1",
+            activeRuns: [
+                .with {
+                    $0.runID = run.id; $0.attempt = 1
+                },
+                .with {
+                    $0.runID = ghost; $0.attempt = 1
+                },
+            ])
         #expect(welcomed.first?.message.welcome.staleRunIds == [run.id, ghost].sorted())
         #expect(h.flowRun(run.id).stateType == .completed)
     }
@@ -281,7 +305,13 @@ import Testing
         try h.started("w1", run.id, attempt: 1)
 
         h.clock.advance(by: 1)
-        let again = try h.hello("w1", limit: 1, activeRuns: [.with { $0.runID = run.id; $0.attempt = 1; $0.started = true }])
+        let again = try h.hello(
+            "w1", limit: 1,
+            activeRuns: [
+                .with {
+                    $0.runID = run.id; $0.attempt = 1; $0.started = true
+                }
+            ])
         #expect(kinds(again).first == "w1:welcome")
         #expect(again.first?.message.welcome.staleRunIds == [])
 
@@ -322,7 +352,13 @@ import Testing
         // After the restart w1 claims its PENDING run at once, then goes silent: its timeout
         // and the orphan deadline fall on the same tick.
         var h = try before.restarted()
-        let welcomed = try h.hello("w1", limit: 1, activeRuns: [.with { $0.runID = run.id; $0.attempt = 1 }])
+        let welcomed = try h.hello(
+            "w1", limit: 1,
+            activeRuns: [
+                .with {
+                    $0.runID = run.id; $0.attempt = 1
+                }
+            ])
         #expect(kinds(welcomed) == ["w1:welcome"])
         _ = try h.advance(by: 6)
         #expect(!h.coordinator.isConnected("w1"))
@@ -345,7 +381,13 @@ import Testing
 
         var h = try before.restarted()
         // w2 reports w1's run (a confused worker, or a replayed Hello).
-        let welcomed = try h.hello("w2", limit: 1, activeRuns: [.with { $0.runID = run.id; $0.attempt = 1 }])
+        let welcomed = try h.hello(
+            "w2", limit: 1,
+            activeRuns: [
+                .with {
+                    $0.runID = run.id; $0.attempt = 1
+                }
+            ])
         #expect(welcomed.first?.message.welcome.staleRunIds == [run.id])
         #expect(kinds(try h.finished("w2", run.id, attempt: 1, .runCompleted, exitCode: 0)) == ["w2:stop"])
         #expect(h.flowRun(run.id).stateType == .pending)
@@ -371,7 +413,13 @@ import Testing
 
         var h = try before.restarted()
         // w1 reports the old attempt, not the one the store says it holds.
-        let welcomed = try h.hello("w1", limit: 1, activeRuns: [.with { $0.runID = run.id; $0.attempt = 1 }])
+        let welcomed = try h.hello(
+            "w1", limit: 1,
+            activeRuns: [
+                .with {
+                    $0.runID = run.id; $0.attempt = 1
+                }
+            ])
         #expect(welcomed.first?.message.welcome.staleRunIds == [run.id])
         #expect(h.workers().first?.activeRuns == 0)
 

@@ -236,14 +236,22 @@ import Testing
         h.createPool()
         h.createDeployment()
         try h.hello("w1", limit: nil)
-        h.ok(.updateWorkPool(.with { $0.name = "pool"; $0.paused = true }))
+        h.ok(
+            .updateWorkPool(
+                .with {
+                    $0.name = "pool"; $0.paused = true
+                }))
         let runs = [h.runDeployment(), h.runDeployment()]
         #expect(try h.takeOutbox().isEmpty)
         try h.heartbeat("w1")
         _ = try h.advance(by: 1)
         for run in runs { #expect(h.flowRun(run.id).stateType == .scheduled) }
 
-        h.ok(.updateWorkPool(.with { $0.name = "pool"; $0.paused = false }))
+        h.ok(
+            .updateWorkPool(
+                .with {
+                    $0.name = "pool"; $0.paused = false
+                }))
         let outbox = try h.takeOutbox()
         #expect(Set(assignments(outbox).map(\.run)) == Set(runs.map(\.id)))
         for run in runs { #expect(h.flowRun(run.id).stateType == .pending) }
@@ -252,13 +260,21 @@ import Testing
     @Test func runsOfAPausedQueueWaitAndGoWhenItResumes() throws {
         var h = try CoordinatorHarness()
         h.createPool()
-        h.ok(.createWorkQueue(.with { $0.name = "slow"; $0.workPoolName = "pool"; $0.paused = true }))
+        h.ok(
+            .createWorkQueue(
+                .with {
+                    $0.name = "slow"; $0.workPoolName = "pool"; $0.paused = true
+                }))
         h.createDeployment(queue: "slow")
         try h.hello("w1", limit: nil)
         let run = h.runDeployment()
         #expect(run.stateType == .scheduled)
         #expect(try h.takeOutbox().isEmpty)
-        h.ok(.updateWorkQueue(.with { $0.name = "slow"; $0.workPoolName = "pool"; $0.paused = false }))
+        h.ok(
+            .updateWorkQueue(
+                .with {
+                    $0.name = "slow"; $0.workPoolName = "pool"; $0.paused = false
+                }))
         #expect(assignments(try h.takeOutbox()).map(\.run) == [run.id])
     }
 
@@ -324,7 +340,12 @@ import Testing
 
         let oneHour = h.ok(.previewWorkPool(.with { $0.name = "pool" })).flowRuns.flowRuns
         #expect(oneHour.map(\.id) == [dueNow.id, in10.id, in30.id])
-        let twoHours = h.ok(.previewWorkPool(.with { $0.name = "pool"; $0.hours = 2 })).flowRuns.flowRuns
+        let twoHours = h.ok(
+            .previewWorkPool(
+                .with {
+                    $0.name = "pool"; $0.hours = 2
+                })
+        ).flowRuns.flowRuns
         #expect(twoHours.map(\.id) == [dueNow.id, in10.id, in30.id, in90.id])
         #expect(twoHours.allSatisfy { $0.stateType == .scheduled })
         #expect(h.call(.previewWorkPool(.with { $0.name = "nope" })).errorCode == .notFound)
@@ -355,7 +376,17 @@ import Testing
                         }
                     }
                 }))
-        try h.send("w1", .logBatch(.with { $0.runID = run.id; $0.attempt = 1; $0.lines = [.with { $0.text = "four"; $0.stream = "stderr" }] }))
+        try h.send(
+            "w1",
+            .logBatch(
+                .with {
+                    $0.runID = run.id; $0.attempt = 1;
+                    $0.lines = [
+                        .with {
+                            $0.text = "four"; $0.stream = "stderr"
+                        }
+                    ]
+                }))
 
         let logs = h.ok(.readFlowRunLogs(.with { $0.id = run.id })).logs
         #expect(logs.lines.map(\.text) == texts + ["four"])
@@ -364,7 +395,12 @@ import Testing
         #expect(zip(sequences, sequences.dropFirst()).allSatisfy { $0 < $1 }, "\(sequences)")
         #expect(logs.flowRun.id == run.id)
 
-        let after = h.ok(.readFlowRunLogs(.with { $0.id = run.id; $0.afterSequence = sequences[1] })).logs
+        let after = h.ok(
+            .readFlowRunLogs(
+                .with {
+                    $0.id = run.id; $0.afterSequence = sequences[1]
+                })
+        ).logs
         #expect(after.lines.map(\.text) == ["three", "four"])
     }
 }

@@ -25,7 +25,12 @@ import Testing
         #expect(runs.map(\.expectedStartTime.date) == (1...100).map { TestDates.at(Double($0) * 3600) })
         #expect(runs.allSatisfy { $0.scheduleSlug == "interval-3600" && $0.scheduledTime == $0.expectedStartTime })
 
-        let preview = h.ok(.previewWorkPool(.with { $0.name = "pool"; $0.hours = 12 })).flowRuns.flowRuns
+        let preview = h.ok(
+            .previewWorkPool(
+                .with {
+                    $0.name = "pool"; $0.hours = 12
+                })
+        ).flowRuns.flowRuns
         #expect(preview.map(\.expectedStartTime.date) == (1...12).map { TestDates.at(Double($0) * 3600) })
     }
 
@@ -108,7 +113,11 @@ import Testing
         let late = try #require(h.runs().first { $0.stateName == "Late" })
         let future = h.runs().filter { $0.expectedStartTime.date > h.clock.now }
 
-        h.ok(.updateDeployment(.with { $0.name = "deploy"; $0.command = "echo new" }))
+        h.ok(
+            .updateDeployment(
+                .with {
+                    $0.name = "deploy"; $0.command = "echo new"
+                }))
         let after = h.runs()
         #expect(Set(after.map(\.scheduledTime.date)).count == after.count, "no time twice")
         #expect(h.flowRun(started.id).stateType == .running)
@@ -131,7 +140,9 @@ import Testing
                     $0.deploymentName = "deploy"
                     $0.schedule = "interval-600"
                     $0.definition = .with {
-                        $0.interval = .with { $0.seconds = 900; $0.anchorDate = Google_Protobuf_Timestamp(date: TestDates.epoch) }
+                        $0.interval = .with {
+                            $0.seconds = 900; $0.anchorDate = Google_Protobuf_Timestamp(date: TestDates.epoch)
+                        }
                         $0.parametersJson = #"{"speed":"slower"}"#
                     }
                 })
@@ -146,7 +157,10 @@ import Testing
         #expect(future.allSatisfy { $0.parameters.fields["speed"]?.stringValue == "slower" })
         #expect(Set(runs.map(\.scheduledTime.date)).count == runs.count)
         let missing = h.call(
-            .updateDeploymentSchedule(.with { $0.deploymentName = "deploy"; $0.schedule = "nope"; $0.active = false }))
+            .updateDeploymentSchedule(
+                .with {
+                    $0.deploymentName = "deploy"; $0.schedule = "nope"; $0.active = false
+                }))
         #expect(missing.errorCode == .notFound)
     }
 
@@ -156,7 +170,11 @@ import Testing
         h.createScheduled(interval: 600)
         let third = h.runs()[2]
         h.ok(.cancelFlowRun(.with { $0.id = third.id }))
-        h.ok(.updateDeployment(.with { $0.name = "deploy"; $0.command = "echo new" }))
+        h.ok(
+            .updateDeployment(
+                .with {
+                    $0.name = "deploy"; $0.command = "echo new"
+                }))
         let atThatTime = h.runs(limit: 1000).filter { $0.scheduledTime == third.scheduledTime }
         #expect(atThatTime.map(\.id) == [third.id])
     }
@@ -167,14 +185,20 @@ import Testing
         h.createScheduled(interval: 600)
         let third = h.runs()[2]
         h.ok(.cancelFlowRun(.with { $0.id = third.id }))
-        h.ok(.deleteDeploymentSchedule(.with { $0.deploymentName = "deploy"; $0.schedule = "interval-600" }))
+        h.ok(
+            .deleteDeploymentSchedule(
+                .with {
+                    $0.deploymentName = "deploy"; $0.schedule = "interval-600"
+                }))
         #expect(h.runs().isEmpty)
         h.ok(
             .createDeploymentSchedule(
                 .with {
                     $0.deploymentName = "deploy"
                     $0.schedule = .with {
-                        $0.interval = .with { $0.seconds = 600; $0.anchorDate = Google_Protobuf_Timestamp(date: TestDates.epoch) }
+                        $0.interval = .with {
+                            $0.seconds = 600; $0.anchorDate = Google_Protobuf_Timestamp(date: TestDates.epoch)
+                        }
                     }
                 }))
         let runs = h.runs(limit: 1000)
@@ -188,8 +212,16 @@ import Testing
         h.createScheduled(interval: 600)
         let third = h.runs()[2]
         h.ok(.cancelFlowRun(.with { $0.id = third.id }))
-        h.ok(.updateDeployment(.with { $0.name = "deploy"; $0.paused = true }))
-        h.ok(.updateDeployment(.with { $0.name = "deploy"; $0.paused = false }))
+        h.ok(
+            .updateDeployment(
+                .with {
+                    $0.name = "deploy"; $0.paused = true
+                }))
+        h.ok(
+            .updateDeployment(
+                .with {
+                    $0.name = "deploy"; $0.paused = false
+                }))
         let runs = h.runs(limit: 1000)
         #expect(runs.filter { $0.scheduledTime == third.scheduledTime }.map(\.id) == [third.id])
         #expect(runs.filter { $0.stateType == .scheduled }.count == 99)
@@ -201,13 +233,21 @@ import Testing
         h.createScheduled(interval: 600)
         try h.advance(by: 660)
         let late = try #require(h.runs().first)
-        h.ok(.updateDeployment(.with { $0.name = "deploy"; $0.paused = true }))
+        h.ok(
+            .updateDeployment(
+                .with {
+                    $0.name = "deploy"; $0.paused = true
+                }))
         #expect(h.runs().map(\.id) == [late.id], "only the Late run is left")
         #expect(h.ok(.getDeployment(.with { $0.name = "deploy" })).deployment.paused)
 
         try h.advance(by: 3 * 600)
         #expect(h.runs().count == 1, "a paused deployment makes no runs")
-        h.ok(.updateDeployment(.with { $0.name = "deploy"; $0.paused = false }))
+        h.ok(
+            .updateDeployment(
+                .with {
+                    $0.name = "deploy"; $0.paused = false
+                }))
         let resumed = h.runs().filter { $0.id != late.id }
         #expect(resumed.count == 100)
         #expect(resumed.allSatisfy { $0.expectedStartTime.date > h.clock.now }, "the paused time is not caught up")
@@ -222,7 +262,9 @@ import Testing
                 .with {
                     $0.deploymentName = "deploy"
                     $0.schedule = .with {
-                        $0.cron = .with { $0.cron = "30 9 * * *"; $0.timezone = "Europe/Paris" }
+                        $0.cron = .with {
+                            $0.cron = "30 9 * * *"; $0.timezone = "Europe/Paris"
+                        }
                         $0.parametersJson = #"{"who":"cron"}"#
                     }
                 })
@@ -239,18 +281,33 @@ import Testing
         #expect(listed.map(\.slug) == ["interval-3600", cron.slug])
 
         let paused = h.ok(
-            .updateDeploymentSchedule(.with { $0.deploymentName = "deploy"; $0.schedule = cron.slug; $0.active = false })
+            .updateDeploymentSchedule(
+                .with {
+                    $0.deploymentName = "deploy"; $0.schedule = cron.slug; $0.active = false
+                })
         ).deploymentSchedule
         #expect(!paused.active)
         #expect(paused.nextRuns.isEmpty)
         #expect(h.runs(limit: 1000).allSatisfy { $0.scheduleSlug == "interval-3600" })
 
-        h.ok(.updateDeploymentSchedule(.with { $0.deploymentName = "deploy"; $0.schedule = cron.id; $0.active = true }))
+        h.ok(
+            .updateDeploymentSchedule(
+                .with {
+                    $0.deploymentName = "deploy"; $0.schedule = cron.id; $0.active = true
+                }))
         #expect(h.runs(limit: 1000).filter { $0.scheduleSlug == cron.slug }.count == 100)
 
-        h.ok(.deleteDeploymentSchedule(.with { $0.deploymentName = "deploy"; $0.schedule = "interval-3600" }))
+        h.ok(
+            .deleteDeploymentSchedule(
+                .with {
+                    $0.deploymentName = "deploy"; $0.schedule = "interval-3600"
+                }))
         #expect(h.runs(limit: 1000).allSatisfy { $0.scheduleSlug == cron.slug })
-        let missing = h.call(.deleteDeploymentSchedule(.with { $0.deploymentName = "deploy"; $0.schedule = "interval-3600" }))
+        let missing = h.call(
+            .deleteDeploymentSchedule(
+                .with {
+                    $0.deploymentName = "deploy"; $0.schedule = "interval-3600"
+                }))
         #expect(missing.errorCode == .notFound)
         #expect(missing.error.message.contains("drover deployment schedule ls deploy"))
     }
@@ -258,7 +315,14 @@ import Testing
     @Test func badSchedulesAreRefusedWithWhatToFix() throws {
         var h = try CoordinatorHarness()
         h.createPool()
-        let zone = h.call(.createDeployment(.scheduled(.with { $0.cron = .with { $0.cron = "@daily"; $0.timezone = "Mars/Olympus" } })))
+        let zone = h.call(
+            .createDeployment(
+                .scheduled(
+                    .with {
+                        $0.cron = .with {
+                            $0.cron = "@daily"; $0.timezone = "Mars/Olympus"
+                        }
+                    })))
         #expect(zone.errorCode == .invalidArgument)
         #expect(zone.error.message.contains("IANA"))
         let cron = h.call(.createDeployment(.scheduled(.with { $0.cron = .with { $0.cron = "61 * * * *" } })))
@@ -270,7 +334,12 @@ import Testing
         h.createScheduled(interval: 60)
         let clash = h.call(
             .createDeploymentSchedule(
-                .with { $0.deploymentName = "deploy"; $0.schedule = .with { $0.slug = "interval-60"; $0.interval.seconds = 120 } }))
+                .with {
+                    $0.deploymentName = "deploy";
+                    $0.schedule = .with {
+                        $0.slug = "interval-60"; $0.interval.seconds = 120
+                    }
+                }))
         #expect(clash.errorCode == .alreadyExists)
     }
 
@@ -326,11 +395,19 @@ import Testing
         h.createPool()
         h.createScheduled(interval: 600, catchUp: .none)
         try h.hello("w1")
-        h.ok(.updateWorkPool(.with { $0.name = "pool"; $0.paused = true }))
+        h.ok(
+            .updateWorkPool(
+                .with {
+                    $0.name = "pool"; $0.paused = true
+                }))
         try h.advance(by: 3 * 600 + 60)
         #expect(h.runs().filter { $0.stateName == "Late" }.count == 3)
         let resumed = try {
-            h.ok(.updateWorkPool(.with { $0.name = "pool"; $0.paused = false }))
+            h.ok(
+                .updateWorkPool(
+                    .with {
+                        $0.name = "pool"; $0.paused = false
+                    }))
             return try h.takeOutbox()
         }()
         #expect(assignments(resumed).isEmpty, "none of the missed runs goes")
@@ -443,7 +520,11 @@ import Testing
         _ = h.runDeployment()
         let second = h.runDeployment()
         try h.hello("w1", limit: 2)
-        h.ok(.updateDeployment(.with { $0.name = "deploy"; $0.concurrencyLimit = 2 }))
+        h.ok(
+            .updateDeployment(
+                .with {
+                    $0.name = "deploy"; $0.concurrencyLimit = 2
+                }))
         #expect(assignments(try h.takeOutbox()).map(\.run) == [second.id])
     }
 }
@@ -486,7 +567,12 @@ extension CoordinatorHarness {
 
     /// The deployment's unfinished runs by expected start (with `limit`, also finished ones).
     mutating func runs(limit: UInt32? = nil) -> [Drover_V1_FlowRun] {
-        let all = ok(.listFlowRuns(.with { $0.deploymentName = "deploy"; $0.limit = 10_000 })).flowRuns.flowRuns
+        let all = ok(
+            .listFlowRuns(
+                .with {
+                    $0.deploymentName = "deploy"; $0.limit = 10_000
+                })
+        ).flowRuns.flowRuns
         let kept = limit == nil ? all.filter { ![.completed, .failed, .crashed, .cancelled].contains($0.stateType) } : all
         return kept.sorted { ($0.expectedStartTime.date, $0.created.date) < ($1.expectedStartTime.date, $1.created.date) }
     }

@@ -53,7 +53,11 @@ import Testing
         let created = Mutex<String>("")
         try await withServer(home: home) { endpoint in
             let client = try ControlClient(endpoint: endpoint)
-            let result = try client.call(.createWorkPool(.with { $0.name = "demo"; $0.concurrencyLimit = 2 }))
+            let result = try client.call(
+                .createWorkPool(
+                    .with {
+                        $0.name = "demo"; $0.concurrencyLimit = 2
+                    }))
             guard case .workPool(let pool) = result else {
                 Issue.record("expected a pool")
                 return
@@ -84,7 +88,8 @@ import Testing
         let home = try TemporaryDirectory()
         try await withServer(home: home) { _ in
             let second = CoordinatorService(
-                configuration: CoordinatorConfiguration(controlPort: 0, dispatchPort: 0, home: home.url, limits: .embedded(port: 0)), logger: quietLogger)
+                configuration: CoordinatorConfiguration(controlPort: 0, dispatchPort: 0, home: home.url, limits: .embedded(port: 0)),
+                logger: quietLogger)
             do {
                 try await second.run()
                 Issue.record("a second server on one home must fail")
@@ -101,7 +106,8 @@ import Testing
         try await withServer(home: home) { endpoint in
             let port = Int(endpoint.split(separator: ":").last!)!
             let clash = CoordinatorService(
-                configuration: CoordinatorConfiguration(controlPort: port, dispatchPort: 0, home: other.url, limits: .embedded(port: 0)), logger: quietLogger)
+                configuration: CoordinatorConfiguration(controlPort: port, dispatchPort: 0, home: other.url, limits: .embedded(port: 0)),
+                logger: quietLogger)
             do {
                 try await clash.run()
                 Issue.record("binding a port in use must fail")

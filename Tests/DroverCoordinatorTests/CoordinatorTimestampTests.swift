@@ -50,7 +50,10 @@ import Testing
         h.createDeployment()
         for value in Self.hostile {
             let reply = h.call(
-                .runDeployment(.with { $0.name = "deploy"; $0.expectedStartTime = Self.stamp(value) }))
+                .runDeployment(
+                    .with {
+                        $0.name = "deploy"; $0.expectedStartTime = Self.stamp(value)
+                    }))
             Self.expectRefusal(reply, field: "expected_start_time")
         }
         #expect(try Self.listedRunsJSON(&h).isEmpty, "no run was made")
@@ -64,7 +67,11 @@ import Testing
             Google_Protobuf_Timestamp(seconds: -62_135_596_800, nanos: 0),
             Google_Protobuf_Timestamp(seconds: 253_402_300_799, nanos: 999_999_999),
         ] {
-            let reply = h.ok(.runDeployment(.with { $0.name = "deploy"; $0.expectedStartTime = stamp }))
+            let reply = h.ok(
+                .runDeployment(
+                    .with {
+                        $0.name = "deploy"; $0.expectedStartTime = stamp
+                    }))
             #expect(reply.flowRun.expectedStartTime.isValid, "\(reply.flowRun.expectedStartTime)")
         }
         let runs = try Self.listedRunsJSON(&h)
@@ -80,7 +87,9 @@ import Testing
         h.createPool()
         for value in Self.hostile {
             let spec = Drover_V1_ScheduleSpec.with {
-                $0.interval = .with { $0.seconds = 3600; $0.anchorDate = Self.stamp(value) }
+                $0.interval = .with {
+                    $0.seconds = 3600; $0.anchorDate = Self.stamp(value)
+                }
             }
             Self.expectRefusal(h.call(.createDeployment(.scheduled(spec))), field: "anchor_date")
         }
@@ -93,7 +102,9 @@ import Testing
         h.createPool()
         for value in Self.hostile {
             let spec = Drover_V1_ScheduleSpec.with {
-                $0.rrule = .with { $0.rrule = "FREQ=DAILY"; $0.defaultStart = Self.stamp(value) }
+                $0.rrule = .with {
+                    $0.rrule = "FREQ=DAILY"; $0.defaultStart = Self.stamp(value)
+                }
             }
             Self.expectRefusal(h.call(.createDeployment(.scheduled(spec))), field: "default_start")
         }
@@ -105,11 +116,17 @@ import Testing
         var h = try CoordinatorHarness()
         h.createPool()
         var create = Drover_V1_CreateDeployment.scheduled(
-            .with { $0.interval = .with { $0.seconds = 3600; $0.anchorDate = Google_Protobuf_Timestamp(date: TestDates.epoch) } })
+            .with {
+                $0.interval = .with {
+                    $0.seconds = 3600; $0.anchorDate = Google_Protobuf_Timestamp(date: TestDates.epoch)
+                }
+            })
         create.schedules.append(
             .with {
                 $0.slug = "far"
-                $0.interval = .with { $0.seconds = 60; $0.anchorDate = Google_Protobuf_Timestamp(seconds: -10_000_000_000_000) }
+                $0.interval = .with {
+                    $0.seconds = 60; $0.anchorDate = Google_Protobuf_Timestamp(seconds: -10_000_000_000_000)
+                }
             })
         Self.expectRefusal(h.call(.createDeployment(create)), field: "anchor_date")
         #expect(h.call(.getDeployment(.with { $0.name = "deploy" })).errorCode == .notFound)
@@ -126,9 +143,15 @@ import Testing
 
         for value in Self.hostile {
             let bad = Drover_V1_ScheduleSpec.with {
-                $0.interval = .with { $0.seconds = 600; $0.anchorDate = Self.stamp(value) }
+                $0.interval = .with {
+                    $0.seconds = 600; $0.anchorDate = Self.stamp(value)
+                }
             }
-            let added = h.call(.createDeploymentSchedule(.with { $0.deploymentName = "deploy"; $0.schedule = bad }))
+            let added = h.call(
+                .createDeploymentSchedule(
+                    .with {
+                        $0.deploymentName = "deploy"; $0.schedule = bad
+                    }))
             Self.expectRefusal(added, field: "anchor_date")
             let changed = h.call(
                 .updateDeploymentSchedule(

@@ -4,10 +4,14 @@ import Testing
 @testable import DroverCoordinator
 
 @Suite struct DispatchFrameTests {
-    let heartbeat = Drover_V1_WorkerMessage.with { $0.session = 7; $0.heartbeat = .init() }
+    let heartbeat = Drover_V1_WorkerMessage.with {
+        $0.session = 7; $0.heartbeat = .init()
+    }
 
     private func envelope(_ message: Drover_V1_WorkerMessage, version: UInt32 = droverProtocolVersion) throws -> [UInt8] {
-        try Drover_V1_Envelope.with { $0.protocolVersion = version; $0.workerMessage = message }.serializedBytes()
+        try Drover_V1_Envelope.with {
+            $0.protocolVersion = version; $0.workerMessage = message
+        }.serializedBytes()
     }
 
     @Test func aWorkersMessageDecodesWithItsID() throws {

@@ -22,11 +22,18 @@ import Testing
     }
 
     private func ask(_ operation: Drover_V1_ControlRequest.OneOf_Operation) -> Drover_V1_ControlReply {
-        keys.answer(.with { $0.requestID = 7; $0.operation = operation }, from: "admin")
+        keys.answer(
+            .with {
+                $0.requestID = 7; $0.operation = operation
+            }, from: "admin")
     }
 
     @Test func aCreatedKeyComesBackWithItsSecretOnceAndIsAdmitted() throws {
-        let reply = ask(.createKey(.with { $0.name = "gpu-1"; $0.role = .worker; $0.pools = ["gpu"]; $0.server = "tcp://10.0.0.5:4201" }))
+        let reply = ask(
+            .createKey(
+                .with {
+                    $0.name = "gpu-1"; $0.role = .worker; $0.pools = ["gpu"]; $0.server = "tcp://10.0.0.5:4201"
+                }))
         #expect(reply.requestID == 7)
         guard case .newKeyFile(let wire) = reply.result, let file = KeyFile(wire: wire) else {
             Issue.record("no key file: \(reply)")
@@ -41,7 +48,14 @@ import Testing
     }
 
     @Test func aKeyFileNamesTheBoundEndpointWhenTheRequestNamesNone() {
-        guard case .newKeyFile(let wire) = ask(.createKey(.with { $0.name = "v"; $0.role = .viewer })).result else {
+        guard
+            case .newKeyFile(let wire) = ask(
+                .createKey(
+                    .with {
+                        $0.name = "v"; $0.role = .viewer
+                    })
+            ).result
+        else {
             Issue.record("no key file")
             return
         }
@@ -50,11 +64,31 @@ import Testing
 
     @Test(arguments: [
         (Drover_V1_CreateKey.with { $0.name = "x" }, "needs a role"),
-        (Drover_V1_CreateKey.with { $0.name = "x"; $0.role = .viewer; $0.pools = ["gpu"] }, "worker keys only"),
-        (Drover_V1_CreateKey.with { $0.name = "x"; $0.role = .worker; $0.pools = (0...100).map { "p\($0)" } }, "at most 100"),
-        (Drover_V1_CreateKey.with { $0.name = "a/b"; $0.role = .viewer }, "key"),
-        (Drover_V1_CreateKey.with { $0.name = "x"; $0.role = .viewer; $0.server = "http://x" }, "endpoint"),
-        (Drover_V1_CreateKey.with { $0.name = "x"; $0.role = .viewer; $0.server = "tcp://a\nb:1" }, "endpoint"),
+        (
+            Drover_V1_CreateKey.with {
+                $0.name = "x"; $0.role = .viewer; $0.pools = ["gpu"]
+            }, "worker keys only"
+        ),
+        (
+            Drover_V1_CreateKey.with {
+                $0.name = "x"; $0.role = .worker; $0.pools = (0...100).map { "p\($0)" }
+            }, "at most 100"
+        ),
+        (
+            Drover_V1_CreateKey.with {
+                $0.name = "a/b"; $0.role = .viewer
+            }, "key"
+        ),
+        (
+            Drover_V1_CreateKey.with {
+                $0.name = "x"; $0.role = .viewer; $0.server = "http://x"
+            }, "endpoint"
+        ),
+        (
+            Drover_V1_CreateKey.with {
+                $0.name = "x"; $0.role = .viewer; $0.server = "tcp://a\nb:1"
+            }, "endpoint"
+        ),
     ])
     func aBadCreateIsRefusedAndIssuesNothing(create: Drover_V1_CreateKey, says: String) throws {
         let reply = ask(.createKey(create))
@@ -67,7 +101,11 @@ import Testing
     }
 
     @Test func listRevokeAndRotate() throws {
-        _ = ask(.createKey(.with { $0.name = "w"; $0.role = .worker; $0.server = "tcp://10.0.0.5:4201" }))
+        _ = ask(
+            .createKey(
+                .with {
+                    $0.name = "w"; $0.role = .worker; $0.server = "tcp://10.0.0.5:4201"
+                }))
         guard case .keys(let list) = ask(.listKeys(.init())).result else {
             Issue.record("no list")
             return

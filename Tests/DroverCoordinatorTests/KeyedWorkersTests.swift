@@ -13,7 +13,13 @@ import Testing
         keyed.saidHello("gone", key: "host-a")
         var asked: [String] = []
         let connected: (String) -> Bool = { $0 != "gone" }
-        #expect(keyed.revoked(now: start, isActive: { asked.append($0); return true }, isConnected: connected).isEmpty)
+        #expect(
+            keyed.revoked(
+                now: start,
+                isActive: {
+                    asked.append($0); return true
+                }, isConnected: connected
+            ).isEmpty)
         #expect(asked.sorted() == ["host-a", "host-b"], "one lookup per key")
         // Revoked, but the next check is not due yet.
         #expect(keyed.revoked(now: start + .milliseconds(500), isActive: { $0 != "host-a" }, isConnected: connected).isEmpty)

@@ -1,8 +1,8 @@
 import DroverClient
-import DroverWire
 import DroverCore
 import DroverProto
 import DroverTestSupport
+import DroverWire
 import Foundation
 import Testing
 
@@ -234,7 +234,8 @@ private struct Simulation {
         let index = ready[pick(ready.count)]
         let message = workers[index].toWorker.removeFirst()
         guard let incoming = WorkerSession.Incoming(message) else { return }
-        try perform(index, workers[index].session.received(incoming, session: message.session, acknowledged: message.acknowledged, now: now))
+        try perform(
+            index, workers[index].session.received(incoming, session: message.session, acknowledged: message.acknowledged, now: now))
     }
 
     // MARK: The workers' processes
@@ -303,7 +304,9 @@ private struct Simulation {
             if type == .completed, let uuid = UUID(uuidString: id) {
                 let attempt = RunAttempt(uuid, attempt: run.attempt)
                 #expect(completedBy[attempt] != nil, "run \(id) COMPLETED under attempt \(run.attempt), which no worker ran to exit 0")
-                #expect(completedBy[attempt] == run.workerName, "run \(id) completed by \(completedBy[attempt] ?? "nobody"), recorded \(run.workerName)")
+                #expect(
+                    completedBy[attempt] == run.workerName,
+                    "run \(id) completed by \(completedBy[attempt] ?? "nobody"), recorded \(run.workerName)")
             }
         }
         for worker in workers {

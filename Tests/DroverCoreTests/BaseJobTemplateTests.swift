@@ -9,18 +9,20 @@ import Testing
     // MARK: The built-in process template
 
     @Test func processTemplateDeclaresPrefectsSixVariables() throws {
-        #expect(try processProperties.keys.sorted() == [
-            "command", "env", "labels", "name", "stream_output", "working_dir",
-        ])
+        #expect(
+            try processProperties.keys.sorted() == [
+                "command", "env", "labels", "name", "stream_output", "working_dir",
+            ])
         #expect(BaseJobTemplate.process.json["variables"]?["type"] == "object")
     }
 
     @Test func processTemplateVariableTitles() throws {
         let titles = try processProperties.mapValues { $0["title"] }
-        #expect(titles == [
-            "command": "Command", "env": "Environment Variables", "labels": "Labels", "name": "Name",
-            "stream_output": "Stream Output", "working_dir": "Working Directory",
-        ])
+        #expect(
+            titles == [
+                "command": "Command", "env": "Environment Variables", "labels": "Labels", "name": "Name",
+                "stream_output": "Stream Output", "working_dir": "Working Directory",
+            ])
         for (name, property) in try processProperties {
             #expect(property["description"]?.stringValue?.isEmpty == false, "\(name) has no description")
         }
@@ -51,10 +53,11 @@ import Testing
 
     @Test func processTemplateJobConfigurationUsesEachVariable() throws {
         let configuration = try #require(BaseJobTemplate.process.json["job_configuration"]?.objectValue)
-        #expect(configuration == [
-            "command": "{{ command }}", "env": "{{ env }}", "labels": "{{ labels }}", "name": "{{ name }}",
-            "stream_output": "{{ stream_output }}", "working_dir": "{{ working_dir }}",
-        ])
+        #expect(
+            configuration == [
+                "command": "{{ command }}", "env": "{{ env }}", "labels": "{{ labels }}", "name": "{{ name }}",
+                "stream_output": "{{ stream_output }}", "working_dir": "{{ working_dir }}",
+            ])
         #expect(Set(BaseJobTemplate.placeholders(in: .object(configuration))) == Set(try processProperties.keys))
     }
 
@@ -86,8 +89,10 @@ import Testing
     ])
     func rejectsTemplatesMissingAPart(_ text: String) throws {
         let error = try #require(throws: DroverError.self) { try BaseJobTemplate(parsing: text) }
-        #expect(error == .invalidArgument(
-            "The base job template must contain both a 'job_configuration' key and a 'variables' key."))
+        #expect(
+            error
+                == .invalidArgument(
+                    "The base job template must contain both a 'job_configuration' key and a 'variables' key."))
     }
 
     @Test func rejectsANonObjectTemplate() throws {
@@ -114,8 +119,10 @@ import Testing
         let error = try #require(throws: DroverError.self) {
             try BaseJobTemplate(parsing: #"{"job_configuration": {}, "variables": {"properties": 3}}"#)
         }
-        #expect(error == .invalidArgument(
-            "The base job template's 'variables.properties' must be a JSON object."))
+        #expect(
+            error
+                == .invalidArgument(
+                    "The base job template's 'variables.properties' must be a JSON object."))
     }
 
     @Test func rejectsUndeclaredPlaceholdersAndListsThem() throws {
@@ -145,24 +152,27 @@ import Testing
 
         let overLimit = prefix + padding + "x" + suffix
         let error = try #require(throws: DroverError.self) { try BaseJobTemplate(parsing: overLimit) }
-        #expect(error == .invalidArgument(
-            "The base job template is \(BaseJobTemplate.maximumBytes + 1) bytes; the most accepted is 65536."))
+        #expect(
+            error
+                == .invalidArgument(
+                    "The base job template is \(BaseJobTemplate.maximumBytes + 1) bytes; the most accepted is 65536."))
     }
 
     // MARK: Placeholders
 
-    @Test(arguments: [
-        ("{{ name }}", ["name"]),
-        ("{{name}}", ["name"]),
-        ("{{  name  }}", ["name"]),
-        ("{{ a }}-{{b}} and {{ c_1 }}", ["a", "b", "c_1"]),
-        ("{{ flow_run.id }}", []),
-        ("{{ a.b }} then {{ c }}", ["c"]),
-        ("no placeholders", []),
-        ("{{ }}", []),
-        ("{{ unclosed", []),
-        ("{{ two words }}", []),
-    ] as [(String, [String])])
+    @Test(
+        arguments: [
+            ("{{ name }}", ["name"]),
+            ("{{name}}", ["name"]),
+            ("{{  name  }}", ["name"]),
+            ("{{ a }}-{{b}} and {{ c_1 }}", ["a", "b", "c_1"]),
+            ("{{ flow_run.id }}", []),
+            ("{{ a.b }} then {{ c }}", ["c"]),
+            ("no placeholders", []),
+            ("{{ }}", []),
+            ("{{ unclosed", []),
+            ("{{ two words }}", []),
+        ] as [(String, [String])])
     func findsPlaceholders(_ text: String, _ expected: [String]) {
         #expect(BaseJobTemplate.placeholders(in: .string(text)) == expected)
     }

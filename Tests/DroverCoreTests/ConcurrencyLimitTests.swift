@@ -22,8 +22,10 @@ import Testing
         let error = try #require(throws: DroverError.self) {
             try ConcurrencyLimit.parse("1000001", of: "work queue 'q'")
         }
-        #expect(error == .invalidArgument(
-            "Concurrency limit for work queue 'q' must be between 0 and 1000000; got 1000001."))
+        #expect(
+            error
+                == .invalidArgument(
+                    "Concurrency limit for work queue 'q' must be between 0 and 1000000; got 1000001."))
     }
 
     @Test func validateAcceptsZeroThroughMaximum() throws {

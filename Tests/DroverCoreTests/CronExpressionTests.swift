@@ -6,47 +6,49 @@ import Testing
 @Suite struct CronExpressionTests {
     // MARK: Syntax
 
-    @Test(arguments: [
-        // Steps, lists and ranges in the minute field.
-        ("*/15 * * * *", ["10:15", "10:30", "10:45", "11:00"]),
-        ("5,10-12 * * * *", ["10:10", "10:11", "10:12", "11:05"]),
-        ("10-50/20 * * * *", ["10:10", "10:30", "10:50", "11:10"]),
-        ("10/20 * * * *", ["10:10", "10:30", "10:50", "11:10"]),
-        ("7 * * * *", ["11:07", "12:07", "13:07", "14:07"]),
-        ("07,7 * * * *", ["11:07", "12:07", "13:07", "14:07"]),
-        // croniter: a start at the end of the field with a step is that start alone...
-        ("59/15 * * * *", ["10:59", "11:59", "12:59", "13:59"]),
-        // ...but a range written with equal ends is the whole field.
-        ("5-5 * * * *", ["10:08", "10:09", "10:10", "10:11"]),
-        // A wrapping range continues its step as croniter does: 50, 57, then 5.
-        ("50-10/7 * * * *", ["10:50", "10:57", "11:05", "11:50"]),
-        ("*,5 * * * *", ["10:08", "10:09", "10:10", "10:11"]),
-        // Hours.
-        ("0 22-2 * * *", ["22:00", "23:00", "00:00", "01:00"]),
-        ("30 */6 * * *", ["12:30", "18:30", "00:30", "06:30"]),
-    ] as [(String, [String])])
+    @Test(
+        arguments: [
+            // Steps, lists and ranges in the minute field.
+            ("*/15 * * * *", ["10:15", "10:30", "10:45", "11:00"]),
+            ("5,10-12 * * * *", ["10:10", "10:11", "10:12", "11:05"]),
+            ("10-50/20 * * * *", ["10:10", "10:30", "10:50", "11:10"]),
+            ("10/20 * * * *", ["10:10", "10:30", "10:50", "11:10"]),
+            ("7 * * * *", ["11:07", "12:07", "13:07", "14:07"]),
+            ("07,7 * * * *", ["11:07", "12:07", "13:07", "14:07"]),
+            // croniter: a start at the end of the field with a step is that start alone...
+            ("59/15 * * * *", ["10:59", "11:59", "12:59", "13:59"]),
+            // ...but a range written with equal ends is the whole field.
+            ("5-5 * * * *", ["10:08", "10:09", "10:10", "10:11"]),
+            // A wrapping range continues its step as croniter does: 50, 57, then 5.
+            ("50-10/7 * * * *", ["10:50", "10:57", "11:05", "11:50"]),
+            ("*,5 * * * *", ["10:08", "10:09", "10:10", "10:11"]),
+            // Hours.
+            ("0 22-2 * * *", ["22:00", "23:00", "00:00", "01:00"]),
+            ("30 */6 * * *", ["12:30", "18:30", "00:30", "06:30"]),
+        ] as [(String, [String])])
     func timeFields(expression: String, expected: [String]) throws {
         // Monday 2026-01-05 10:07 UTC.
         let times = try next(4, of: expression, after: "2026-01-05T10:07:00Z", in: "UTC")
         #expect(times.map { String($0.dropFirst(11).prefix(5)) } == expected)
     }
 
-    @Test(arguments: [
-        ("0 0 * * MON-FRI", ["2026-01-06", "2026-01-07", "2026-01-08", "2026-01-09", "2026-01-12"]),
-        ("0 0 * * sat,Sun", ["2026-01-10", "2026-01-11", "2026-01-17", "2026-01-18", "2026-01-24"]),
-        ("0 0 * * 7", ["2026-01-11", "2026-01-18", "2026-01-25", "2026-02-01", "2026-02-08"]),
-        ("0 0 * * 0", ["2026-01-11", "2026-01-18", "2026-01-25", "2026-02-01", "2026-02-08"]),
-        ("0 0 * * 5-7", ["2026-01-09", "2026-01-10", "2026-01-11", "2026-01-16", "2026-01-17"]),
-        ("0 0 * * FRI-MON", ["2026-01-09", "2026-01-10", "2026-01-11", "2026-01-12", "2026-01-16"]),
-        ("0 0 * * */3", ["2026-01-07", "2026-01-10", "2026-01-11", "2026-01-14", "2026-01-17"]),
-        ("0 0 1,15 * *", ["2026-01-15", "2026-02-01", "2026-02-15", "2026-03-01", "2026-03-15"]),
-        ("0 0 31 * *", ["2026-01-31", "2026-03-31", "2026-05-31", "2026-07-31", "2026-08-31"]),
-        ("0 0 1 JAN-MAR/2 *", ["2026-03-01", "2027-01-01", "2027-03-01", "2028-01-01", "2028-03-01"]),
-        ("0 0 1 nov-feb *", ["2026-02-01", "2026-11-01", "2026-12-01", "2027-01-01", "2027-02-01"]),
-        ("0 0 29 2 *", ["2028-02-29", "2032-02-29", "2036-02-29", "2040-02-29", "2044-02-29"]),
-        ("0 0 ? * 1", ["2026-01-12", "2026-01-19", "2026-01-26", "2026-02-02", "2026-02-09"]),
-        ("0 0 1 * ?", ["2026-02-01", "2026-03-01", "2026-04-01", "2026-05-01", "2026-06-01"]),
-    ] as [(String, [String])])
+    @Test(
+        arguments: [
+            ("0 0 * * MON-FRI", ["2026-01-06", "2026-01-07", "2026-01-08", "2026-01-09", "2026-01-12"]),
+            ("0 0 * * sat,Sun", ["2026-01-10", "2026-01-11", "2026-01-17", "2026-01-18", "2026-01-24"]),
+            ("0 0 * * 7", ["2026-01-11", "2026-01-18", "2026-01-25", "2026-02-01", "2026-02-08"]),
+            ("0 0 * * 0", ["2026-01-11", "2026-01-18", "2026-01-25", "2026-02-01", "2026-02-08"]),
+            ("0 0 * * 5-7", ["2026-01-09", "2026-01-10", "2026-01-11", "2026-01-16", "2026-01-17"]),
+            ("0 0 * * FRI-MON", ["2026-01-09", "2026-01-10", "2026-01-11", "2026-01-12", "2026-01-16"]),
+            ("0 0 * * */3", ["2026-01-07", "2026-01-10", "2026-01-11", "2026-01-14", "2026-01-17"]),
+            ("0 0 1,15 * *", ["2026-01-15", "2026-02-01", "2026-02-15", "2026-03-01", "2026-03-15"]),
+            ("0 0 31 * *", ["2026-01-31", "2026-03-31", "2026-05-31", "2026-07-31", "2026-08-31"]),
+            ("0 0 1 JAN-MAR/2 *", ["2026-03-01", "2027-01-01", "2027-03-01", "2028-01-01", "2028-03-01"]),
+            ("0 0 1 nov-feb *", ["2026-02-01", "2026-11-01", "2026-12-01", "2027-01-01", "2027-02-01"]),
+            ("0 0 29 2 *", ["2028-02-29", "2032-02-29", "2036-02-29", "2040-02-29", "2044-02-29"]),
+            ("0 0 ? * 1", ["2026-01-12", "2026-01-19", "2026-01-26", "2026-02-02", "2026-02-09"]),
+            ("0 0 1 * ?", ["2026-02-01", "2026-03-01", "2026-04-01", "2026-05-01", "2026-06-01"]),
+        ] as [(String, [String])])
     func dayFields(expression: String, expected: [String]) throws {
         let times = try next(5, of: expression, after: "2026-01-05T10:07:00Z", in: "UTC")
         #expect(times.map { String($0.prefix(10)) } == expected)
@@ -57,14 +59,16 @@ import Testing
         ("@daily", "0 0 * * *"), ("@midnight", "0 0 * * *"), ("@hourly", "0 * * * *"), ("@DAILY", "0 0 * * *"),
     ])
     func macros(macro: String, fields: String) throws {
-        #expect(try next(6, of: macro, after: "2026-01-05T10:07:00Z", in: "UTC")
-            == next(6, of: fields, after: "2026-01-05T10:07:00Z", in: "UTC"))
+        #expect(
+            try next(6, of: macro, after: "2026-01-05T10:07:00Z", in: "UTC")
+                == next(6, of: fields, after: "2026-01-05T10:07:00Z", in: "UTC"))
         #expect(try CronExpression(macro).text == macro)
     }
 
     @Test func namesAndSpacesAreForgiving() throws {
-        #expect(try next(3, of: "  0  9\t* jan,FEB Mon-fri ", after: "2026-01-05T10:07:00Z", in: "UTC")
-            == next(3, of: "0 9 * 1,2 1-5", after: "2026-01-05T10:07:00Z", in: "UTC"))
+        #expect(
+            try next(3, of: "  0  9\t* jan,FEB Mon-fri ", after: "2026-01-05T10:07:00Z", in: "UTC")
+                == next(3, of: "0 9 * 1,2 1-5", after: "2026-01-05T10:07:00Z", in: "UTC"))
     }
 
     @Test func equalExpressionsAreEqual() throws {
@@ -75,46 +79,68 @@ import Testing
 
     // MARK: Errors
 
-    @Test(arguments: [
-        ("61 * * * *", "minute 61 is out of range 0–59."),
-        ("* 24 * * *", "hour 24 is out of range 0–23."),
-        ("* * 0 * *", "day-of-month 0 is out of range 1–31."),
-        ("* * 32 * *", "day-of-month 32 is out of range 1–31."),
-        ("* * * 13 *", "month 13 is out of range 1–12 or JAN–DEC."),
-        ("* * * * 8", "day-of-week 8 is out of range 0–7 (0 and 7 are Sunday) or SUN–SAT."),
-        ("* * 0-5 * *", "in day-of-month '0-5', 0 is out of range 1–31."),
-        ("* * * 0-3 *", "in month '0-3', 0 is out of range 1–12 or JAN–DEC."),
-        ("0-60 * * * *", "in minute '0-60', 60 is out of range 0–59."),
-        ("99999999999999999999 * * * *", "minute 99999999999999999999 is out of range 0–59."),
-        ("*/0 * * * *", "minute '*/0' has a step of 0; a step must be at least 1."),
-        ("-5 * * * *", "minute '-5' is negative; minute allows 0–59."),
-        ("abc * * * *", "minute 'abc' is not a number, a range (a-b) or a step (*/n, a-b/n, a/n); "
-            + "minute allows 0–59."),
-        ("* * * foo *", "month 'foo' is not a number or a name, a range (a-b) or a step (*/n, a-b/n, a/n); "
-            + "month allows 1–12 or JAN–DEC."),
-        ("* * * * monday", "day-of-week 'monday' is not a number or a name, a range (a-b) or a step (*/n, a-b/n, a/n); "
-            + "day-of-week allows 0–7 (0 and 7 are Sunday) or SUN–SAT."),
-        ("* * mon * *", "day-of-month 'mon' is not a number, a range (a-b) or a step (*/n, a-b/n, a/n); "
-            + "day-of-month allows 1–31."),
-        ("1,,2 * * * *", "minute '' is not a number, a range (a-b) or a step (*/n, a-b/n, a/n); minute allows 0–59."),
-        ("1-2-3 * * * *", "minute '1-2-3' is not a number, a range (a-b) or a step (*/n, a-b/n, a/n); "
-            + "minute allows 0–59."),
-        ("? * * * *", "'?' is only allowed in day-of-month and day-of-week, not in minute."),
-        ("* * ?,1 * *", "'?' must stand alone in its field, not in a list."),
-        ("* * L * *", "'L' (the last day or weekday of the month) is not supported."),
-        ("* * * * 5L", "'L' (the last day or weekday of the month) is not supported."),
-        ("* * 15W * *", "'W' (the weekday nearest a day) is not supported."),
-        ("* * * * 1#2", "'#' (the nth weekday of the month) is not supported."),
-        ("H * * * *", "hashed (H) and random (R) values are not supported."),
-        ("* R * * *", "hashed (H) and random (R) values are not supported."),
-        ("0 0 0 * * * 2030", "seconds and year fields are not supported; give 5 fields: "
-            + "minute hour day-of-month month day-of-week."),
-        ("0 0 * * * *", "a seconds field is not supported; give 5 fields: minute hour day-of-month month day-of-week."),
-        ("0 0 * *", "expected 5 fields (minute hour day-of-month month day-of-week), got 4."),
-        ("", "it is empty; give 5 fields: minute hour day-of-month month day-of-week."),
-        ("@reboot", "'@reboot' is not a macro Drover knows; use @yearly, @annually, @monthly, @weekly, @daily, "
-            + "@midnight or @hourly."),
-    ] as [(String, String)])
+    @Test(
+        arguments: [
+            ("61 * * * *", "minute 61 is out of range 0–59."),
+            ("* 24 * * *", "hour 24 is out of range 0–23."),
+            ("* * 0 * *", "day-of-month 0 is out of range 1–31."),
+            ("* * 32 * *", "day-of-month 32 is out of range 1–31."),
+            ("* * * 13 *", "month 13 is out of range 1–12 or JAN–DEC."),
+            ("* * * * 8", "day-of-week 8 is out of range 0–7 (0 and 7 are Sunday) or SUN–SAT."),
+            ("* * 0-5 * *", "in day-of-month '0-5', 0 is out of range 1–31."),
+            ("* * * 0-3 *", "in month '0-3', 0 is out of range 1–12 or JAN–DEC."),
+            ("0-60 * * * *", "in minute '0-60', 60 is out of range 0–59."),
+            ("99999999999999999999 * * * *", "minute 99999999999999999999 is out of range 0–59."),
+            ("*/0 * * * *", "minute '*/0' has a step of 0; a step must be at least 1."),
+            ("-5 * * * *", "minute '-5' is negative; minute allows 0–59."),
+            (
+                "abc * * * *",
+                "minute 'abc' is not a number, a range (a-b) or a step (*/n, a-b/n, a/n); "
+                    + "minute allows 0–59."
+            ),
+            (
+                "* * * foo *",
+                "month 'foo' is not a number or a name, a range (a-b) or a step (*/n, a-b/n, a/n); "
+                    + "month allows 1–12 or JAN–DEC."
+            ),
+            (
+                "* * * * monday",
+                "day-of-week 'monday' is not a number or a name, a range (a-b) or a step (*/n, a-b/n, a/n); "
+                    + "day-of-week allows 0–7 (0 and 7 are Sunday) or SUN–SAT."
+            ),
+            (
+                "* * mon * *",
+                "day-of-month 'mon' is not a number, a range (a-b) or a step (*/n, a-b/n, a/n); "
+                    + "day-of-month allows 1–31."
+            ),
+            ("1,,2 * * * *", "minute '' is not a number, a range (a-b) or a step (*/n, a-b/n, a/n); minute allows 0–59."),
+            (
+                "1-2-3 * * * *",
+                "minute '1-2-3' is not a number, a range (a-b) or a step (*/n, a-b/n, a/n); "
+                    + "minute allows 0–59."
+            ),
+            ("? * * * *", "'?' is only allowed in day-of-month and day-of-week, not in minute."),
+            ("* * ?,1 * *", "'?' must stand alone in its field, not in a list."),
+            ("* * L * *", "'L' (the last day or weekday of the month) is not supported."),
+            ("* * * * 5L", "'L' (the last day or weekday of the month) is not supported."),
+            ("* * 15W * *", "'W' (the weekday nearest a day) is not supported."),
+            ("* * * * 1#2", "'#' (the nth weekday of the month) is not supported."),
+            ("H * * * *", "hashed (H) and random (R) values are not supported."),
+            ("* R * * *", "hashed (H) and random (R) values are not supported."),
+            (
+                "0 0 0 * * * 2030",
+                "seconds and year fields are not supported; give 5 fields: "
+                    + "minute hour day-of-month month day-of-week."
+            ),
+            ("0 0 * * * *", "a seconds field is not supported; give 5 fields: minute hour day-of-month month day-of-week."),
+            ("0 0 * *", "expected 5 fields (minute hour day-of-month month day-of-week), got 4."),
+            ("", "it is empty; give 5 fields: minute hour day-of-month month day-of-week."),
+            (
+                "@reboot",
+                "'@reboot' is not a macro Drover knows; use @yearly, @annually, @monthly, @weekly, @daily, "
+                    + "@midnight or @hourly."
+            ),
+        ] as [(String, String)])
     func refusesBadExpressions(text: String, reason: String) throws {
         let error = try #require(throws: DroverError.self) { try CronExpression(text) }
         #expect(error.code == .invalidArgument)
@@ -125,22 +151,27 @@ import Testing
 
     @Test func dayOrJoinsRestrictedDayFieldsWithOr() throws {
         // The 13th, or any Friday (2026-02-13 is a Friday).
-        #expect(try next(5, of: "0 0 13 * 5", after: "2026-02-01T00:00:00Z", in: "UTC").map { $0.prefix(10) }
-            == ["2026-02-06", "2026-02-13", "2026-02-20", "2026-02-27", "2026-03-06"])
+        #expect(
+            try next(5, of: "0 0 13 * 5", after: "2026-02-01T00:00:00Z", in: "UTC").map { $0.prefix(10) }
+                == ["2026-02-06", "2026-02-13", "2026-02-20", "2026-02-27", "2026-03-06"])
         // Only a Friday the 13th.
-        #expect(try next(3, of: "0 0 13 * 5", dayOr: false, after: "2026-02-01T00:00:00Z", in: "UTC")
-            .map { $0.prefix(10) } == ["2026-02-13", "2026-03-13", "2026-11-13"])
+        #expect(
+            try next(3, of: "0 0 13 * 5", dayOr: false, after: "2026-02-01T00:00:00Z", in: "UTC")
+                .map { $0.prefix(10) } == ["2026-02-13", "2026-03-13", "2026-11-13"])
         // The second Friday of the month, fcron style.
-        #expect(try next(3, of: "0 9 8-14 * FRI", dayOr: false, after: "2026-01-01T00:00:00Z", in: "UTC")
-            .map { $0.prefix(10) } == ["2026-01-09", "2026-02-13", "2026-03-13"])
+        #expect(
+            try next(3, of: "0 9 8-14 * FRI", dayOr: false, after: "2026-01-01T00:00:00Z", in: "UTC")
+                .map { $0.prefix(10) } == ["2026-01-09", "2026-02-13", "2026-03-13"])
     }
 
     @Test func dayOrOnlyMattersWhenBothDayFieldsAreRestricted() throws {
         for dayOr in [true, false] {
-            #expect(try next(3, of: "0 0 * * 1", dayOr: dayOr, after: "2026-01-01T00:00:00Z", in: "UTC")
-                .map { $0.prefix(10) } == ["2026-01-05", "2026-01-12", "2026-01-19"])
-            #expect(try next(3, of: "0 0 13 * *", dayOr: dayOr, after: "2026-01-01T00:00:00Z", in: "UTC")
-                .map { $0.prefix(10) } == ["2026-01-13", "2026-02-13", "2026-03-13"])
+            #expect(
+                try next(3, of: "0 0 * * 1", dayOr: dayOr, after: "2026-01-01T00:00:00Z", in: "UTC")
+                    .map { $0.prefix(10) } == ["2026-01-05", "2026-01-12", "2026-01-19"])
+            #expect(
+                try next(3, of: "0 0 13 * *", dayOr: dayOr, after: "2026-01-01T00:00:00Z", in: "UTC")
+                    .map { $0.prefix(10) } == ["2026-01-13", "2026-02-13", "2026-03-13"])
         }
     }
 
@@ -148,32 +179,37 @@ import Testing
         // croniter: with weekdays listed without a `*`, 1-31 (or */1) restricts the day of month,
         // so dayOr makes it "every day, or one of those weekdays"...
         for days in ["1-31", "*/1"] {
-            #expect(try next(3, of: "0 0 \(days) * 0,2,4,6", after: "2026-01-01T00:00:00Z", in: "UTC")
-                .map { $0.prefix(10) } == ["2026-01-02", "2026-01-03", "2026-01-04"])
+            #expect(
+                try next(3, of: "0 0 \(days) * 0,2,4,6", after: "2026-01-01T00:00:00Z", in: "UTC")
+                    .map { $0.prefix(10) } == ["2026-01-02", "2026-01-03", "2026-01-04"])
         }
         // ...while with a `*` in the weekdays, 1-31 counts as `*` and only the weekdays remain.
-        #expect(try next(3, of: "0 0 1-31 * */2", after: "2026-01-01T00:00:00Z", in: "UTC").map { $0.prefix(10) }
-            == ["2026-01-03", "2026-01-04", "2026-01-06"])
+        #expect(
+            try next(3, of: "0 0 1-31 * */2", after: "2026-01-01T00:00:00Z", in: "UTC").map { $0.prefix(10) }
+                == ["2026-01-03", "2026-01-04", "2026-01-06"])
     }
 
     // MARK: Next times
 
     @Test func weekdayMorningsInParisFromAFridayEvening() throws {
         // Friday 2026-01-09 18:30 in Paris: next is Monday 09:00 Paris time.
-        #expect(try next(3, of: "0 9 * * 1-5", after: "2026-01-09T18:30:00+01:00", in: "Europe/Paris")
-            == ["2026-01-12T09:00:00+01:00", "2026-01-13T09:00:00+01:00", "2026-01-14T09:00:00+01:00"])
+        #expect(
+            try next(3, of: "0 9 * * 1-5", after: "2026-01-09T18:30:00+01:00", in: "Europe/Paris")
+                == ["2026-01-12T09:00:00+01:00", "2026-01-13T09:00:00+01:00", "2026-01-14T09:00:00+01:00"])
     }
 
     @Test func nextIsStrictlyAfterTheStart() throws {
-        #expect(try next(2, of: "0 9 * * *", after: "2026-01-05T09:00:00Z", in: "UTC")
-            == ["2026-01-06T09:00:00Z", "2026-01-07T09:00:00Z"])
+        #expect(
+            try next(2, of: "0 9 * * *", after: "2026-01-05T09:00:00Z", in: "UTC")
+                == ["2026-01-06T09:00:00Z", "2026-01-07T09:00:00Z"])
         #expect(try next(1, of: "0 9 * * *", after: "2026-01-05T08:59:59.5Z", in: "UTC") == ["2026-01-05T09:00:00Z"])
         #expect(try next(1, of: "* * * * *", after: "2026-01-05T09:00:00.25Z", in: "UTC") == ["2026-01-05T09:01:00Z"])
     }
 
     @Test func halfHourZonesUseTheirOwnWallClock() throws {
-        #expect(try next(2, of: "0 9 * * *", after: "2026-01-05T00:00:00Z", in: "Asia/Kolkata")
-            == ["2026-01-05T09:00:00+05:30", "2026-01-06T09:00:00+05:30"])
+        #expect(
+            try next(2, of: "0 9 * * *", after: "2026-01-05T00:00:00Z", in: "Asia/Kolkata")
+                == ["2026-01-05T09:00:00+05:30", "2026-01-06T09:00:00+05:30"])
     }
 
     @Test func anImpossibleDateHasNoNextTime() throws {
@@ -187,11 +223,13 @@ import Testing
         }
         #expect(elapsed < .seconds(1))
         // With dayOr, the impossible day of month leaves the Mondays of February.
-        #expect(try next(2, of: "0 0 30 2 1", after: "2026-01-01T00:00:00Z", in: "UTC")
-            == ["2026-02-02T00:00:00Z", "2026-02-09T00:00:00Z"])
+        #expect(
+            try next(2, of: "0 0 30 2 1", after: "2026-01-01T00:00:00Z", in: "UTC")
+                == ["2026-02-02T00:00:00Z", "2026-02-09T00:00:00Z"])
         // February 29th on a Monday comes every 28 years or so: within the search.
-        #expect(try next(2, of: "0 0 29 2 1", dayOr: false, after: "2026-01-01T00:00:00Z", in: "UTC")
-            == ["2044-02-29T00:00:00Z", "2072-02-29T00:00:00Z"])
+        #expect(
+            try next(2, of: "0 0 29 2 1", dayOr: false, after: "2026-01-01T00:00:00Z", in: "UTC")
+                == ["2044-02-29T00:00:00Z", "2072-02-29T00:00:00Z"])
     }
 
     @Test func occurrencesStopAtTheEndOrTheLimit() throws {
@@ -209,48 +247,65 @@ import Testing
 
     @Test func aSkippedWallTimeRunsAtTheEndOfTheGap() throws {
         // Paris, 2024-03-31: 02:00 becomes 03:00.
-        #expect(try next(3, of: "30 2 * * *", after: "2024-03-30T12:00:00+01:00", in: "Europe/Paris")
-            == ["2024-03-31T03:00:00+02:00", "2024-04-01T02:30:00+02:00", "2024-04-02T02:30:00+02:00"])
+        #expect(
+            try next(3, of: "30 2 * * *", after: "2024-03-30T12:00:00+01:00", in: "Europe/Paris")
+                == ["2024-03-31T03:00:00+02:00", "2024-04-01T02:30:00+02:00", "2024-04-02T02:30:00+02:00"])
         // Every time in the gap runs once, at its end, with the times after it.
-        #expect(try next(4, of: "0,30 1-3 * * *", after: "2024-03-31T00:00:00+01:00", in: "Europe/Paris")
-            == ["2024-03-31T01:00:00+01:00", "2024-03-31T01:30:00+01:00", "2024-03-31T03:00:00+02:00",
-                "2024-03-31T03:30:00+02:00"])
+        #expect(
+            try next(4, of: "0,30 1-3 * * *", after: "2024-03-31T00:00:00+01:00", in: "Europe/Paris")
+                == [
+                    "2024-03-31T01:00:00+01:00", "2024-03-31T01:30:00+01:00", "2024-03-31T03:00:00+02:00",
+                    "2024-03-31T03:30:00+02:00",
+                ])
         // Tehran, 2021-03-22: midnight becomes 01:00.
-        #expect(try next(2, of: "0 0 * * *", after: "2021-03-21T12:00:00+03:30", in: "Asia/Tehran")
-            == ["2021-03-22T01:00:00+04:30", "2021-03-23T00:00:00+04:30"])
+        #expect(
+            try next(2, of: "0 0 * * *", after: "2021-03-21T12:00:00+03:30", in: "Asia/Tehran")
+                == ["2021-03-22T01:00:00+04:30", "2021-03-23T00:00:00+04:30"])
     }
 
     @Test func withAStarHourASkippedWallTimeDoesNotRun() throws {
-        #expect(try next(3, of: "30 * * * *", after: "2024-03-31T01:40:00+01:00", in: "Europe/Paris")
-            == ["2024-03-31T03:30:00+02:00", "2024-03-31T04:30:00+02:00", "2024-03-31T05:30:00+02:00"])
-        #expect(try next(3, of: "*/20 * * * *", after: "2024-03-31T01:30:00+01:00", in: "Europe/Paris")
-            == ["2024-03-31T01:40:00+01:00", "2024-03-31T03:00:00+02:00", "2024-03-31T03:20:00+02:00"])
+        #expect(
+            try next(3, of: "30 * * * *", after: "2024-03-31T01:40:00+01:00", in: "Europe/Paris")
+                == ["2024-03-31T03:30:00+02:00", "2024-03-31T04:30:00+02:00", "2024-03-31T05:30:00+02:00"])
+        #expect(
+            try next(3, of: "*/20 * * * *", after: "2024-03-31T01:30:00+01:00", in: "Europe/Paris")
+                == ["2024-03-31T01:40:00+01:00", "2024-03-31T03:00:00+02:00", "2024-03-31T03:20:00+02:00"])
     }
 
     @Test func aRepeatedWallTimeRunsTwice() throws {
         // Paris, 2024-10-27: 03:00 becomes 02:00 again.
-        #expect(try next(4, of: "30 2 * * *", after: "2024-10-26T12:00:00+02:00", in: "Europe/Paris")
-            == ["2024-10-27T02:30:00+02:00", "2024-10-27T02:30:00+01:00", "2024-10-28T02:30:00+01:00",
-                "2024-10-29T02:30:00+01:00"])
-        #expect(try next(4, of: "0 * * * *", after: "2024-10-27T00:30:00+02:00", in: "Europe/Paris")
-            == ["2024-10-27T01:00:00+02:00", "2024-10-27T02:00:00+02:00", "2024-10-27T02:00:00+01:00",
-                "2024-10-27T03:00:00+01:00"])
+        #expect(
+            try next(4, of: "30 2 * * *", after: "2024-10-26T12:00:00+02:00", in: "Europe/Paris")
+                == [
+                    "2024-10-27T02:30:00+02:00", "2024-10-27T02:30:00+01:00", "2024-10-28T02:30:00+01:00",
+                    "2024-10-29T02:30:00+01:00",
+                ])
+        #expect(
+            try next(4, of: "0 * * * *", after: "2024-10-27T00:30:00+02:00", in: "Europe/Paris")
+                == [
+                    "2024-10-27T01:00:00+02:00", "2024-10-27T02:00:00+02:00", "2024-10-27T02:00:00+01:00",
+                    "2024-10-27T03:00:00+01:00",
+                ])
         // From inside the first pass, after its 02:30, the second 02:30 is still ahead.
-        #expect(try next(2, of: "30 2 * * *", after: "2024-10-27T02:40:00+02:00", in: "Europe/Paris")
-            == ["2024-10-27T02:30:00+01:00", "2024-10-28T02:30:00+01:00"])
+        #expect(
+            try next(2, of: "30 2 * * *", after: "2024-10-27T02:40:00+02:00", in: "Europe/Paris")
+                == ["2024-10-27T02:30:00+01:00", "2024-10-28T02:30:00+01:00"])
         // From inside the second pass, after its 02:30, it is gone.
-        #expect(try next(1, of: "30 2 * * *", after: "2024-10-27T02:40:00+01:00", in: "Europe/Paris")
-            == ["2024-10-28T02:30:00+01:00"])
+        #expect(
+            try next(1, of: "30 2 * * *", after: "2024-10-27T02:40:00+01:00", in: "Europe/Paris")
+                == ["2024-10-28T02:30:00+01:00"])
         // New York, 2024-11-03: 02:00 becomes 01:00 again.
-        #expect(try next(3, of: "15 1 * * *", after: "2024-11-02T12:00:00-04:00", in: "America/New_York")
-            == ["2024-11-03T01:15:00-04:00", "2024-11-03T01:15:00-05:00", "2024-11-04T01:15:00-05:00"])
+        #expect(
+            try next(3, of: "15 1 * * *", after: "2024-11-02T12:00:00-04:00", in: "America/New_York")
+                == ["2024-11-03T01:15:00-04:00", "2024-11-03T01:15:00-05:00", "2024-11-04T01:15:00-05:00"])
     }
 
     @Test func aRepeatedWallTimeRunsTwiceWhateverFollowsIt() throws {
         // croniter answers 2025-06-27 here: it looks for the second 02:30 only when its next
         // candidate is in winter time, and June is in summer time. Drover does not follow it.
-        #expect(try next(2, of: "30 2 27 6,10 *", after: "2024-10-27T02:40:00+02:00", in: "Europe/Paris")
-            == ["2024-10-27T02:30:00+01:00", "2025-06-27T02:30:00+02:00"])
+        #expect(
+            try next(2, of: "30 2 27 6,10 *", after: "2024-10-27T02:40:00+02:00", in: "Europe/Paris")
+                == ["2024-10-27T02:30:00+01:00", "2025-06-27T02:30:00+02:00"])
     }
 
     // MARK: Against croniter
@@ -353,7 +408,9 @@ import Testing
         var cases: [CronDifferentialCase] = []
         for _ in 0..<count {
             var pick = Int.random(in: 0..<zones.map(\.weight).reduce(0, +), using: &generator)
-            let zone = zones.first { pick -= $0.weight; return pick < 0 }!.name
+            let zone = zones.first {
+                pick -= $0.weight; return pick < 0
+            }!.name
             var start: Double
             var changeHour: Int?
             let nearChange = Int.random(in: 0..<100, using: &generator) < 60
@@ -373,9 +430,10 @@ import Testing
             case 1: start += Double(Int.random(in: 1...999, using: &generator)) / 1000
             default: break
             }
-            cases.append(CronDifferentialCase(
-                expression: RandomCron.expression(changeHour: changeHour, using: &generator),
-                dayOr: Bool.random(using: &generator), zone: zone, start: start))
+            cases.append(
+                CronDifferentialCase(
+                    expression: RandomCron.expression(changeHour: changeHour, using: &generator),
+                    dayOr: Bool.random(using: &generator), zone: zone, start: start))
         }
         return cases
     }

@@ -9,8 +9,9 @@ import Testing
 
     @Test func eachKindGivesItsTimesInOrder() throws {
         let hourly = ScheduleKind.interval(try IntervalSchedule(seconds: 3600, anchor: fridayEvening, timeZone: paris))
-        #expect(hourly.occurrences(after: fridayEvening, until: nil, limit: 2).map { $0.timeIntervalSince(fridayEvening) }
-            == [3600, 7200])
+        #expect(
+            hourly.occurrences(after: fridayEvening, until: nil, limit: 2).map { $0.timeIntervalSince(fridayEvening) }
+                == [3600, 7200])
 
         let weekdays = ScheduleKind.cron(try CronExpression("0 9 * * 1-5"), timeZone: paris)
         let monday = try #require(weekdays.occurrences(after: fridayEvening, until: nil, limit: 1).first)
@@ -55,12 +56,17 @@ import Testing
         let kinds: [ScheduleKind] = [
             .interval(try IntervalSchedule(seconds: 90_000, anchor: fridayEvening, timeZone: paris)),
             .cron(try CronExpression("0 9 8-14 * FRI", dayOr: false), timeZone: paris),
-            .rrule(try RecurrenceRule("DTSTART;TZID=America/New_York:20260105T090000\nRRULE:FREQ=WEEKLY;COUNT=5", defaultStart: fridayEvening, timeZone: paris)),
+            .rrule(
+                try RecurrenceRule(
+                    "DTSTART;TZID=America/New_York:20260105T090000\nRRULE:FREQ=WEEKLY;COUNT=5", defaultStart: fridayEvening, timeZone: paris
+                )),
             .cron(try CronExpression("@hourly"), timeZone: try ScheduleKind.timeZone(named: "")),
         ]
         for kind in kinds {
             let back = try ScheduleKind(json: try JSONValue.parse(kind.json.render(), what: "schedule"))
-            #expect(back.occurrences(after: fridayEvening, until: nil, limit: 5) == kind.occurrences(after: fridayEvening, until: nil, limit: 5))
+            #expect(
+                back.occurrences(after: fridayEvening, until: nil, limit: 5) == kind.occurrences(after: fridayEvening, until: nil, limit: 5)
+            )
         }
         #expect(kinds[3].json["timezone"]?.stringValue == "UTC")
         #expect(throws: DroverError.self) { try ScheduleKind.timeZone(named: "Mars/Olympus") }

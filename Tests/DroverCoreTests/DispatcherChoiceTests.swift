@@ -378,7 +378,8 @@ private struct ChoiceHarness {
         }
         let deadline = workers.values.map { $0.lastSeen.addingTimeInterval(Self.timeout) }.min()
         if dispatcher.nextDeadline() != deadline {
-            violations.append("\(prefix): next deadline \(String(describing: dispatcher.nextDeadline())), model \(String(describing: deadline))")
+            violations.append(
+                "\(prefix): next deadline \(String(describing: dispatcher.nextDeadline())), model \(String(describing: deadline))")
         }
     }
 }

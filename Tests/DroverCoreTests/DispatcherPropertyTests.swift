@@ -219,7 +219,9 @@ private struct DispatchHarness {
         tick(by: 0)
         checkInvariants()
         let left = runs.filter { if case .inFlight = $0.value.phase { false } else { true } }
-        if !left.isEmpty { violations.append("runs never dispatched though everything is open: \(left.keys.sorted { $0.uuidString < $1.uuidString })") }
+        if !left.isEmpty {
+            violations.append("runs never dispatched though everything is open: \(left.keys.sorted { $0.uuidString < $1.uuidString })")
+        }
     }
 
     // MARK: Carrying out actions, and checking them
@@ -343,7 +345,8 @@ private struct DispatchHarness {
                 violations.append("\(prefix): \(id) waits though \(key) could take it")
             }
         }
-        let earliest = (runs.values.filter { $0.phase == .notDue }.map(\.start)
+        let earliest =
+            (runs.values.filter { $0.phase == .notDue }.map(\.start)
             + workers.values.map { $0.lastSeen.addingTimeInterval(Self.timeout) }).min()
         if let earliest {
             if let deadline = dispatcher.nextDeadline() {

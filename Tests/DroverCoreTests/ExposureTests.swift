@@ -9,7 +9,9 @@ import Testing
         #expect(try Exposure.check(host: host, insecure: true, daemon: .server) == .loopback)
     }
 
-    @Test(arguments: ["0.0.0.0", "*", "::", "[::]", "10.0.0.5", "192.168.1.10", "128.0.0.1", "127.0.0", "127.0.0.1.5", "1270.0.0.1", "eth0", ""])
+    @Test(arguments: [
+        "0.0.0.0", "*", "::", "[::]", "10.0.0.5", "192.168.1.10", "128.0.0.1", "127.0.0", "127.0.0.1.5", "1270.0.0.1", "eth0", "",
+    ])
     func anythingElseIsRefusedUnlessInsecure(host: String) throws {
         #expect(!Exposure.isLoopback(host))
         let error = #expect(throws: DroverError.self) { try Exposure.check(host: host, insecure: false, daemon: .server) }

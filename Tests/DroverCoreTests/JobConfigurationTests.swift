@@ -20,10 +20,11 @@ import Testing
 
     @Test func processDefaults() throws {
         let configuration = try render()
-        #expect(configuration.values == [
-            "command": .null, "env": .null, "labels": .null, "name": .null, "stream_output": true,
-            "working_dir": .null,
-        ])
+        #expect(
+            configuration.values == [
+                "command": .null, "env": .null, "labels": .null, "name": .null, "stream_output": true,
+                "working_dir": .null,
+            ])
         #expect(configuration.streamOutput)
         #expect(configuration.command == nil)
         #expect(configuration.environment == [:])
@@ -94,18 +95,22 @@ import Testing
 
     @Test func refusesUnknownDeploymentVariablesListingTheKnownOnes() throws {
         let error = try #require(throws: DroverError.self) { try render(deployment: ["image": "python:3.12"]) }
-        #expect(error == .invalidArgument(
-            "Unknown job variable 'image' for this work pool. "
-                + "Known variables: command, env, labels, name, stream_output, working_dir."))
+        #expect(
+            error
+                == .invalidArgument(
+                    "Unknown job variable 'image' for this work pool. "
+                        + "Known variables: command, env, labels, name, stream_output, working_dir."))
     }
 
     @Test func refusesUnknownRunVariables() throws {
         let error = try #require(throws: DroverError.self) {
             try render(deployment: ["command": "x"], run: ["zz": .number(1), "cpu": .number(2)])
         }
-        #expect(error == .invalidArgument(
-            "Unknown job variable 'cpu' for this work pool. "
-                + "Known variables: command, env, labels, name, stream_output, working_dir."))
+        #expect(
+            error
+                == .invalidArgument(
+                    "Unknown job variable 'cpu' for this work pool. "
+                        + "Known variables: command, env, labels, name, stream_output, working_dir."))
     }
 
     @Test func refusesAnyVariableWhenNoneAreDeclared() throws {
@@ -121,10 +126,12 @@ import Testing
         let template = try BaseJobTemplate([
             "job_configuration": [
                 "spec": [
-                    "containers": [[
-                        "image": "{{image}}",
-                        "args": ["run", "{{ flag }}", .number(3), nil, false, "{{ a.b }}", "{{ resources }}"],
-                    ]],
+                    "containers": [
+                        [
+                            "image": "{{image}}",
+                            "args": ["run", "{{ flag }}", .number(3), nil, false, "{{ a.b }}", "{{ resources }}"],
+                        ]
+                    ],
                     "resources": "{{ resources }}",
                     "replicas": "{{ replicas }}",
                 ],
@@ -138,22 +145,25 @@ import Testing
                     "flag": ["type": "string", "default": "--fast"],
                     "resources": ["type": "object", "default": ["cpu": .number(2)]],
                     "replicas": ["type": "integer"],
-                ],
+                ]
             ],
         ])
         let configuration = try render(template, deployment: ["flag": "--slow"], run: ["replicas": .number(4)])
-        #expect(configuration.values == [
-            "spec": [
-                "containers": [[
-                    "image": "python:3.12",
-                    "args": ["run", "--slow", .number(3), nil, false, "{{ a.b }}", ["cpu": .number(2)]],
-                ]],
-                "resources": ["cpu": .number(2)],
-                "replicas": .number(4),
-            ],
-            "count": .number(2),
-            "enabled": false,
-            "literal": "{{ {{ image }}",
-        ])
+        #expect(
+            configuration.values == [
+                "spec": [
+                    "containers": [
+                        [
+                            "image": "python:3.12",
+                            "args": ["run", "--slow", .number(3), nil, false, "{{ a.b }}", ["cpu": .number(2)]],
+                        ]
+                    ],
+                    "resources": ["cpu": .number(2)],
+                    "replicas": .number(4),
+                ],
+                "count": .number(2),
+                "enabled": false,
+                "literal": "{{ {{ image }}",
+            ])
     }
 }

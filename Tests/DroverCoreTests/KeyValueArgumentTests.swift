@@ -10,11 +10,12 @@ import Testing
                 "equation=a=b", "sentence=hello world",
             ],
             what: "--param")
-        #expect(parsed == [
-            "count": .number(1), "ratio": .number(1.5), "flag": true, "off": false, "nothing": .null,
-            "list": [.number(1), "a"], "object": ["x": ["y": .number(2)]], "quoted": "42", "word": "hello",
-            "padded": "007", "empty": "", "equation": "a=b", "sentence": "hello world",
-        ])
+        #expect(
+            parsed == [
+                "count": .number(1), "ratio": .number(1.5), "flag": true, "off": false, "nothing": .null,
+                "list": [.number(1), "a"], "object": ["x": ["y": .number(2)]], "quoted": "42", "word": "hello",
+                "padded": "007", "empty": "", "equation": "a=b", "sentence": "hello world",
+            ])
     }
 
     @Test func theLastRepeatedKeyWins() throws {

@@ -106,11 +106,12 @@ extension LimitBook {
         #expect(book.generation == 1)
     }
 
-    @Test(arguments: [
-        ("", 1, 0), ("a/b", 1, 0), (" db", 1, 0), ("-db", 1, 0), ("tag:", 1, 0), ("tag:-x", 1, 0), ("tag: x", 1, 0),
-        ("db", ConcurrencyLimit.maximum + 1, 0), ("db", 1, -1), ("db", 1, .nan), ("db", 1, .infinity),
-        ("db", 1, Limit.maximumDecay + 1),
-    ] as [(String, UInt32, Double)])
+    @Test(
+        arguments: [
+            ("", 1, 0), ("a/b", 1, 0), (" db", 1, 0), ("-db", 1, 0), ("tag:", 1, 0), ("tag:-x", 1, 0), ("tag: x", 1, 0),
+            ("db", ConcurrencyLimit.maximum + 1, 0), ("db", 1, -1), ("db", 1, .nan), ("db", 1, .infinity),
+            ("db", 1, Limit.maximumDecay + 1),
+        ] as [(String, UInt32, Double)])
     func createRejectsBadNamesSlotsAndDecay(name: String, slots: UInt32, decay: Double) throws {
         var book = LimitBook(now: t0)
         let error = try #require(throws: DroverError.self) {
@@ -141,8 +142,10 @@ extension LimitBook {
 
         let (_, enabling) = try book.update("off-all", .init(isActive: true), now: at(1))
         #expect(enabling.catalogChanged)
-        #expect(book.catalog() == LimitCatalogView(
-            names: ["a", "b", "off-all", "z-all"], runLimitNames: ["a", "off-all", "z-all"], generation: 2))
+        #expect(
+            book.catalog()
+                == LimitCatalogView(
+                    names: ["a", "b", "off-all", "z-all"], runLimitNames: ["a", "off-all", "z-all"], generation: 2))
 
         _ = try book.update("a", .init(appliesToAllRuns: false), now: at(2))
         _ = try book.delete("z-all", now: at(3))
@@ -569,8 +572,9 @@ extension LimitBook {
 
         let (_, effects) = try book.update("a", .init(slots: 2), now: at(3))
         #expect(effects.answered == [bob])
-        #expect(effects.outcome(for: bob)
-            == .denied(SlotDenial(.withdrawn, "'a' now has 2 slots, fewer than the 3 asked for.")))
+        #expect(
+            effects.outcome(for: bob)
+                == .denied(SlotDenial(.withdrawn, "'a' now has 2 slots, fewer than the 3 asked for.")))
         #expect(book.waitingCount == 1)
         #expect(try book.status(of: "b", now: at(3)).waiting == 0)
 
@@ -806,7 +810,8 @@ extension LimitBook {
     @Test func renewingExtendsLeasesAndReportsWhatItDoesNotKnow() throws {
         var book = makeBook(bookLimit("a", slots: 5))
         let one = try #require(try acquire(&book, SlotRequest(limits: ["a"], holder: "h", leaseTTL: 10), as: alice, at: t0).0.grantedLease)
-        let two = try #require(try acquire(&book, SlotRequest(limits: ["a"], slots: 2, holder: "h", leaseTTL: 20), as: alice, at: t0).0.grantedLease)
+        let two = try #require(
+            try acquire(&book, SlotRequest(limits: ["a"], slots: 2, holder: "h", leaseTTL: 20), as: alice, at: t0).0.grantedLease)
         let three = try #require(try acquire(&book, SlotRequest(limits: ["a"], holder: "k", leaseTTL: 5), as: bob, at: t0).0.grantedLease)
         _ = try acquire(&book, SlotRequest(limits: ["a"], slots: 5, holder: "waiting-only"), as: carol, at: t0)
         let stranger = UUID()

@@ -16,27 +16,30 @@ import Testing
             DROVER_SERVER = "tcp://127.0.0.1:4201"
             """
         let document = try ProfilesDocument(parsing: text)
-        #expect(document == ProfilesDocument(
-            active: "default", profiles: ["default": ["DROVER_SERVER": "tcp://127.0.0.1:4201"]]))
+        #expect(
+            document
+                == ProfilesDocument(
+                    active: "default", profiles: ["default": ["DROVER_SERVER": "tcp://127.0.0.1:4201"]]))
     }
 
     @Test func renderIsSortedAndStable() {
         let document = ProfilesDocument(
             active: "dev",
             profiles: ["dev": ["B": "2", "A": "1"], "prod": [:], "default": ["DROVER_SERVER": "tcp://h:1"]])
-        #expect(document.render() == """
-            active = "dev"
+        #expect(
+            document.render() == """
+                active = "dev"
 
-            [profiles.default]
-            DROVER_SERVER = "tcp://h:1"
+                [profiles.default]
+                DROVER_SERVER = "tcp://h:1"
 
-            [profiles.dev]
-            A = "1"
-            B = "2"
+                [profiles.dev]
+                A = "1"
+                B = "2"
 
-            [profiles.prod]
+                [profiles.prod]
 
-            """)
+                """)
     }
 
     @Test func renderThenParseRoundTrips() throws {
@@ -68,39 +71,43 @@ import Testing
     }
 
     @Test func quotedProfileNames() throws {
-        let document = try ProfilesDocument(parsing: """
-            [profiles."my profile"]
-            K = "v"
-            [profiles."a.b"]
-            """)
+        let document = try ProfilesDocument(
+            parsing: """
+                [profiles."my profile"]
+                K = "v"
+                [profiles."a.b"]
+                """)
         #expect(document.profiles == ["my profile": ["K": "v"], "a.b": [:]])
     }
 
     @Test func escapesInValues() throws {
-        let document = try ProfilesDocument(parsing: #"""
-            [profiles.p]
-            K = "a\"b\\c\nd\te"
-            """#)
+        let document = try ProfilesDocument(
+            parsing: #"""
+                [profiles.p]
+                K = "a\"b\\c\nd\te"
+                """#)
         #expect(document.profiles["p"]?["K"] == "a\"b\\c\nd\te")
     }
 
     @Test func bareValuesAreReadAsText() throws {
-        let document = try ProfilesDocument(parsing: """
-            [profiles.p]
-            DROVER_CLIENT_TIMEOUT = 10
-            FLAG = true
-            """)
+        let document = try ProfilesDocument(
+            parsing: """
+                [profiles.p]
+                DROVER_CLIENT_TIMEOUT = 10
+                FLAG = true
+                """)
         #expect(document.profiles["p"] == ["DROVER_CLIENT_TIMEOUT": "10", "FLAG": "true"])
     }
 
     @Test func repeatedTablesMerge() throws {
-        let document = try ProfilesDocument(parsing: """
-            [profiles.p]
-            A = "1"
-            [profiles.q]
-            [profiles.p]
-            B = "2"
-            """)
+        let document = try ProfilesDocument(
+            parsing: """
+                [profiles.p]
+                A = "1"
+                [profiles.q]
+                [profiles.p]
+                B = "2"
+                """)
         #expect(document.profiles == ["p": ["A": "1", "B": "2"], "q": [:]])
     }
 

@@ -1,6 +1,7 @@
-@testable import DroverCore
 import DroverTestSupport
 import Testing
+
+@testable import DroverCore
 
 /// The dispatcher's list of worker slots by last touch: `oldest` is always the slot
 /// touched longest ago among those still in.

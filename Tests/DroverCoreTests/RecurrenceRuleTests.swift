@@ -76,16 +76,18 @@ import Testing
 
     @Test func linesMayBeSeparatedBySpacesInAnyCase() throws {
         let rule = try rule("dtstart;tzid=Europe/Paris:20260105t090000 rrule:freq=weekly;byday=mo,fr;")
-        #expect(Self.local(rule.occurrences(after: newYear, limit: 3)) == [
-            "2026-01-05T09:00:00+01:00", "2026-01-09T09:00:00+01:00", "2026-01-12T09:00:00+01:00",
-        ])
+        #expect(
+            Self.local(rule.occurrences(after: newYear, limit: 3)) == [
+                "2026-01-05T09:00:00+01:00", "2026-01-09T09:00:00+01:00", "2026-01-12T09:00:00+01:00",
+            ])
     }
 
     @Test func occurrencesTakeTheirSecondFromDTSTART() throws {
         let rule = try rule("DTSTART:20260105T090007Z\nRRULE:FREQ=HOURLY;BYMINUTE=0,30")
-        #expect(Self.local(rule.occurrences(after: newYear, limit: 3), in: Self.utc) == [
-            "2026-01-05T09:00:07Z", "2026-01-05T09:30:07Z", "2026-01-05T10:00:07Z",
-        ])
+        #expect(
+            Self.local(rule.occurrences(after: newYear, limit: 3), in: Self.utc) == [
+                "2026-01-05T09:00:07Z", "2026-01-05T09:30:07Z", "2026-01-05T10:00:07Z",
+            ])
     }
 
     /// Each refusal, with what it says is wrong and what is accepted.
@@ -133,8 +135,10 @@ import Testing
         ("FREQ=DAILY;TZID=UTC", "unknown rule part 'TZID'; use FREQ, INTERVAL, COUNT, UNTIL"),
         ("FREQ=DAILY;FREQ=WEEKLY", "FREQ is given twice"),
         ("FREQ=DAILY;INTERVAL", "'INTERVAL' is not NAME=VALUE"),
-        ("DTSTART:20260105T090000Z\nFREQ=HOURLY;INTERVAL=4;BYHOUR=10,12",
-         "BYHOUR=10,12 is never reached every 4 hours from DTSTART's hour 9; reachable hours: 1,5,9,13,17,21"),
+        (
+            "DTSTART:20260105T090000Z\nFREQ=HOURLY;INTERVAL=4;BYHOUR=10,12",
+            "BYHOUR=10,12 is never reached every 4 hours from DTSTART's hour 9; reachable hours: 1,5,9,13,17,21"
+        ),
         ("DTSTART:20260105T090000Z\nFREQ=MINUTELY;INTERVAL=2;BYMINUTE=1", "never reached every 2 minutes from DTSTART's time 9:00"),
     ])
     func refuses(text: String, message: String) {
@@ -157,43 +161,49 @@ import Testing
 
     @Test func weekdaysAtNineInParis() throws {
         let rule = try rule("DTSTART;TZID=Europe/Paris:20260105T090000\nRRULE:FREQ=WEEKLY;BYDAY=MO,TU,WE,TH,FR")
-        #expect(Self.local(rule.occurrences(after: Self.instant("2026-03-26T12:00:00Z"), limit: 4)) == [
-            "2026-03-27T09:00:00+01:00", "2026-03-30T09:00:00+02:00", "2026-03-31T09:00:00+02:00", "2026-04-01T09:00:00+02:00",
-        ])
+        #expect(
+            Self.local(rule.occurrences(after: Self.instant("2026-03-26T12:00:00Z"), limit: 4)) == [
+                "2026-03-27T09:00:00+01:00", "2026-03-30T09:00:00+02:00", "2026-03-31T09:00:00+02:00", "2026-04-01T09:00:00+02:00",
+            ])
     }
 
     @Test func theLastFridayOfEachMonth() throws {
         let rule = try rule("DTSTART;TZID=Europe/Paris:20260101T170000\nRRULE:FREQ=MONTHLY;BYDAY=-1FR")
-        #expect(Self.local(rule.occurrences(after: newYear, limit: 4)) == [
-            "2026-01-30T17:00:00+01:00", "2026-02-27T17:00:00+01:00", "2026-03-27T17:00:00+01:00", "2026-04-24T17:00:00+02:00",
-        ])
+        #expect(
+            Self.local(rule.occurrences(after: newYear, limit: 4)) == [
+                "2026-01-30T17:00:00+01:00", "2026-02-27T17:00:00+01:00", "2026-03-27T17:00:00+01:00", "2026-04-24T17:00:00+02:00",
+            ])
     }
 
     @Test func theLastWeekdayOfEachMonthByPosition() throws {
         let rule = try rule("DTSTART;TZID=Europe/Paris:20260101T180000\nRRULE:FREQ=MONTHLY;BYDAY=MO,TU,WE,TH,FR;BYSETPOS=-1")
         // May 2026 ends on a Sunday, so its last weekday is Friday the 29th.
-        #expect(Self.local(rule.occurrences(after: Self.instant("2026-04-01T00:00:00Z"), limit: 3)) == [
-            "2026-04-30T18:00:00+02:00", "2026-05-29T18:00:00+02:00", "2026-06-30T18:00:00+02:00",
-        ])
+        #expect(
+            Self.local(rule.occurrences(after: Self.instant("2026-04-01T00:00:00Z"), limit: 3)) == [
+                "2026-04-30T18:00:00+02:00", "2026-05-29T18:00:00+02:00", "2026-06-30T18:00:00+02:00",
+            ])
     }
 
     @Test func everyTwoHoursWithCountCountsFromDTSTART() throws {
         let rule = try rule("DTSTART;TZID=Europe/Paris:20260105T080000\nRRULE:FREQ=HOURLY;INTERVAL=2;COUNT=5")
-        #expect(Self.local(rule.occurrences(after: newYear, limit: 10)) == [
-            "2026-01-05T08:00:00+01:00", "2026-01-05T10:00:00+01:00", "2026-01-05T12:00:00+01:00",
-            "2026-01-05T14:00:00+01:00", "2026-01-05T16:00:00+01:00",
-        ])
+        #expect(
+            Self.local(rule.occurrences(after: newYear, limit: 10)) == [
+                "2026-01-05T08:00:00+01:00", "2026-01-05T10:00:00+01:00", "2026-01-05T12:00:00+01:00",
+                "2026-01-05T14:00:00+01:00", "2026-01-05T16:00:00+01:00",
+            ])
         // Asked from later, the occurrences before still count: three are left.
-        #expect(Self.local(rule.occurrences(after: Self.instant("2026-01-05T10:00:00Z"), limit: 10)) == [
-            "2026-01-05T12:00:00+01:00", "2026-01-05T14:00:00+01:00", "2026-01-05T16:00:00+01:00",
-        ])
+        #expect(
+            Self.local(rule.occurrences(after: Self.instant("2026-01-05T10:00:00Z"), limit: 10)) == [
+                "2026-01-05T12:00:00+01:00", "2026-01-05T14:00:00+01:00", "2026-01-05T16:00:00+01:00",
+            ])
     }
 
     @Test func occurrencesAreStrictlyAfterAndUntilIsInclusive() throws {
         let rule = try rule("DTSTART;TZID=Europe/Paris:20260105T090000\nRRULE:FREQ=DAILY;UNTIL=20260108T080000Z")
-        #expect(Self.local(rule.occurrences(after: Self.instant("2026-01-05T08:00:00Z"), limit: 10)) == [
-            "2026-01-06T09:00:00+01:00", "2026-01-07T09:00:00+01:00", "2026-01-08T09:00:00+01:00",
-        ])
+        #expect(
+            Self.local(rule.occurrences(after: Self.instant("2026-01-05T08:00:00Z"), limit: 10)) == [
+                "2026-01-06T09:00:00+01:00", "2026-01-07T09:00:00+01:00", "2026-01-08T09:00:00+01:00",
+            ])
         let bounded = rule.occurrences(after: newYear, until: Self.instant("2026-01-06T08:00:00Z"), limit: 10)
         #expect(Self.local(bounded) == ["2026-01-05T09:00:00+01:00", "2026-01-06T09:00:00+01:00"])
     }
@@ -229,29 +239,33 @@ import Testing
 
     @Test func aSkippedWallTimeMovesForwardByTheGap() throws {
         let rule = try rule("DTSTART;TZID=Europe/Paris:20260327T023000\nRRULE:FREQ=DAILY")
-        #expect(Self.local(rule.occurrences(after: newYear, limit: 4)) == [
-            "2026-03-27T02:30:00+01:00", "2026-03-28T02:30:00+01:00", "2026-03-29T03:30:00+02:00", "2026-03-30T02:30:00+02:00",
-        ])
+        #expect(
+            Self.local(rule.occurrences(after: newYear, limit: 4)) == [
+                "2026-03-27T02:30:00+01:00", "2026-03-28T02:30:00+01:00", "2026-03-29T03:30:00+02:00", "2026-03-30T02:30:00+02:00",
+            ])
     }
 
     @Test func aRepeatedWallTimeIsItsFirstPass() throws {
         let rule = try rule("DTSTART;TZID=Europe/Paris:20261024T023000\nRRULE:FREQ=DAILY")
-        #expect(Self.local(rule.occurrences(after: newYear, limit: 3)) == [
-            "2026-10-24T02:30:00+02:00", "2026-10-25T02:30:00+02:00", "2026-10-26T02:30:00+01:00",
-        ])
+        #expect(
+            Self.local(rule.occurrences(after: newYear, limit: 3)) == [
+                "2026-10-24T02:30:00+02:00", "2026-10-25T02:30:00+02:00", "2026-10-26T02:30:00+01:00",
+            ])
     }
 
     @Test func hourlyRulesFollowTheWallClock() throws {
         let spring = try rule("DTSTART;TZID=Europe/Paris:20260329T000000\nRRULE:FREQ=HOURLY")
         // 02:00 does not exist and lands on 03:00, which comes once.
-        #expect(Self.local(spring.occurrences(after: newYear, limit: 4)) == [
-            "2026-03-29T00:00:00+01:00", "2026-03-29T01:00:00+01:00", "2026-03-29T03:00:00+02:00", "2026-03-29T04:00:00+02:00",
-        ])
+        #expect(
+            Self.local(spring.occurrences(after: newYear, limit: 4)) == [
+                "2026-03-29T00:00:00+01:00", "2026-03-29T01:00:00+01:00", "2026-03-29T03:00:00+02:00", "2026-03-29T04:00:00+02:00",
+            ])
         let autumn = try rule("DTSTART;TZID=Europe/Paris:20261025T000000\nRRULE:FREQ=HOURLY")
         // 02:00 comes twice on the wall; the rule takes its first pass only.
-        #expect(Self.local(autumn.occurrences(after: newYear, limit: 4)) == [
-            "2026-10-25T00:00:00+02:00", "2026-10-25T01:00:00+02:00", "2026-10-25T02:00:00+02:00", "2026-10-25T03:00:00+01:00",
-        ])
+        #expect(
+            Self.local(autumn.occurrences(after: newYear, limit: 4)) == [
+                "2026-10-25T00:00:00+02:00", "2026-10-25T01:00:00+02:00", "2026-10-25T02:00:00+02:00", "2026-10-25T03:00:00+01:00",
+            ])
     }
 
     @Test func aSkippedWallTimeLandsAfterTheTimesThatFollowIt() throws {
@@ -259,9 +273,10 @@ import Testing
         let rule = try rule("DTSTART;TZID=Europe/Paris:20260329T000000\nRRULE:FREQ=DAILY;BYHOUR=2,3;BYMINUTE=10,50;BYSETPOS=2,3")
         let after = Self.instant("2026-03-29T00:00:00Z")
         #expect(Self.local(rule.occurrences(after: after, limit: 1)) == ["2026-03-29T03:10:00+02:00"])
-        #expect(Self.local(rule.occurrences(after: after, limit: 3)) == [
-            "2026-03-29T03:10:00+02:00", "2026-03-29T03:50:00+02:00", "2026-03-30T02:50:00+02:00",
-        ])
+        #expect(
+            Self.local(rule.occurrences(after: after, limit: 3)) == [
+                "2026-03-29T03:10:00+02:00", "2026-03-29T03:50:00+02:00", "2026-03-30T02:50:00+02:00",
+            ])
     }
 
     @Test func aDefaultStartInTheSecondPassStartsAtTheFirst() throws {

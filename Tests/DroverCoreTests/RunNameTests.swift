@@ -44,7 +44,8 @@ import Testing
         for name in names(count: 1_000, seed: 3) {
             try ResourceName.validate(name, kind: "flow run")
         }
-        let longest = RunName.adjectives.max { $0.count < $1.count }! + "-"
+        let longest =
+            RunName.adjectives.max { $0.count < $1.count }! + "-"
             + RunName.animals.max { $0.count < $1.count }!
         try ResourceName.validate(longest, kind: "flow run")
     }

@@ -84,14 +84,15 @@ import Testing
         for setting in Setting.all {
             #expect(try settings.value(setting) == setting.defaultValue)
         }
-        #expect(Setting.all.map(\.name) == [
-            "DROVER_SERVER", "DROVER_LIMITS", "DROVER_CLIENT_TIMEOUT", "DROVER_KEY", "DROVER_SERVER_KEY", "DROVER_SERVER_HOST",
-            "DROVER_SERVER_CONTROL_PORT",
-            "DROVER_SERVER_DISPATCH_PORT", "DROVER_SERVER_LIMITS_PORT", "DROVER_SERVER_RUN_LEASE_TTL", "DROVER_SERVER_LATE_AFTER",
-            "DROVER_SCHEDULER_MAX_RUNS", "DROVER_SCHEDULER_MIN_RUNS", "DROVER_SCHEDULER_MAX_SCHEDULED_TIME",
-            "DROVER_SCHEDULER_MIN_SCHEDULED_TIME", "DROVER_SCHEDULER_LOOP_SECONDS", "DROVER_HEARTBEAT_INTERVAL",
-            "DROVER_LOGGING_LEVEL",
-        ])
+        #expect(
+            Setting.all.map(\.name) == [
+                "DROVER_SERVER", "DROVER_LIMITS", "DROVER_CLIENT_TIMEOUT", "DROVER_KEY", "DROVER_SERVER_KEY", "DROVER_SERVER_HOST",
+                "DROVER_SERVER_CONTROL_PORT",
+                "DROVER_SERVER_DISPATCH_PORT", "DROVER_SERVER_LIMITS_PORT", "DROVER_SERVER_RUN_LEASE_TTL", "DROVER_SERVER_LATE_AFTER",
+                "DROVER_SCHEDULER_MAX_RUNS", "DROVER_SCHEDULER_MIN_RUNS", "DROVER_SCHEDULER_MAX_SCHEDULED_TIME",
+                "DROVER_SCHEDULER_MIN_SCHEDULED_TIME", "DROVER_SCHEDULER_LOOP_SECONDS", "DROVER_HEARTBEAT_INTERVAL",
+                "DROVER_LOGGING_LEVEL",
+            ])
     }
 
     // MARK: Validators
@@ -155,8 +156,10 @@ import Testing
 
     @Test func validationMessageSaysWhatIsExpected() throws {
         let error = try #require(throws: DroverError.self) { try Setting.serverControlPort.validate("70000") }
-        #expect(error == .invalidArgument(
-            "Invalid value '70000' for DROVER_SERVER_CONTROL_PORT: expected a port number from 0 to 65535 (0 picks a free port)."))
+        #expect(
+            error
+                == .invalidArgument(
+                    "Invalid value '70000' for DROVER_SERVER_CONTROL_PORT: expected a port number from 0 to 65535 (0 picks a free port)."))
         let escaped = try #require(throws: DroverError.self) { try Setting.serverHost.validate("a\nb") }
         #expect(escaped.message.hasPrefix("Invalid value 'a\\nb' for DROVER_SERVER_HOST"))
     }
@@ -171,11 +174,13 @@ import Testing
 
     @Test func namedRejectsUnknownNamesListingTheKnownOnes() throws {
         let error = try #require(throws: DroverError.self) { try Setting.named("DROVER_NOPE") }
-        #expect(error == .invalidArgument(
-            "Unknown setting name 'DROVER_NOPE'. Known settings: DROVER_SERVER, DROVER_LIMITS, DROVER_CLIENT_TIMEOUT, "
-                + "DROVER_KEY, DROVER_SERVER_KEY, DROVER_SERVER_HOST, DROVER_SERVER_CONTROL_PORT, DROVER_SERVER_DISPATCH_PORT, DROVER_SERVER_LIMITS_PORT, "
-                + "DROVER_SERVER_RUN_LEASE_TTL, DROVER_SERVER_LATE_AFTER, DROVER_SCHEDULER_MAX_RUNS, DROVER_SCHEDULER_MIN_RUNS, "
-                + "DROVER_SCHEDULER_MAX_SCHEDULED_TIME, DROVER_SCHEDULER_MIN_SCHEDULED_TIME, DROVER_SCHEDULER_LOOP_SECONDS, "
-                + "DROVER_HEARTBEAT_INTERVAL, DROVER_LOGGING_LEVEL."))
+        #expect(
+            error
+                == .invalidArgument(
+                    "Unknown setting name 'DROVER_NOPE'. Known settings: DROVER_SERVER, DROVER_LIMITS, DROVER_CLIENT_TIMEOUT, "
+                        + "DROVER_KEY, DROVER_SERVER_KEY, DROVER_SERVER_HOST, DROVER_SERVER_CONTROL_PORT, DROVER_SERVER_DISPATCH_PORT, DROVER_SERVER_LIMITS_PORT, "
+                        + "DROVER_SERVER_RUN_LEASE_TTL, DROVER_SERVER_LATE_AFTER, DROVER_SCHEDULER_MAX_RUNS, DROVER_SCHEDULER_MIN_RUNS, "
+                        + "DROVER_SCHEDULER_MAX_SCHEDULED_TIME, DROVER_SCHEDULER_MIN_SCHEDULED_TIME, DROVER_SCHEDULER_LOOP_SECONDS, "
+                        + "DROVER_HEARTBEAT_INTERVAL, DROVER_LOGGING_LEVEL."))
     }
 }

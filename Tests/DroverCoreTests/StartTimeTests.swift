@@ -6,11 +6,12 @@ import Testing
 @Suite struct StartTimeTests {
     // MARK: Delays
 
-    @Test(arguments: [
-        ("30s", 30), ("5m", 300), ("1h30m", 5_400), ("2d", 172_800), ("90", 90), ("0", 0), ("0s", 0),
-        ("1d2h3m4s", 93_784), ("1h 30m", 5_400), ("90 s", 90), (" 5M ", 300), ("2D12H", 216_000),
-        ("120m", 7_200),
-    ] as [(String, Int64)])
+    @Test(
+        arguments: [
+            ("30s", 30), ("5m", 300), ("1h30m", 5_400), ("2d", 172_800), ("90", 90), ("0", 0), ("0s", 0),
+            ("1d2h3m4s", 93_784), ("1h 30m", 5_400), ("90 s", 90), (" 5M ", 300), ("2D12H", 216_000),
+            ("120m", 7_200),
+        ] as [(String, Int64)])
     func readsDelays(text: String, seconds: Int64) throws {
         #expect(try StartTime.parseDelay(text) == .seconds(seconds))
     }
@@ -54,8 +55,9 @@ import Testing
     func refusesBadDelays(text: String, message: String) throws {
         let error = try #require(throws: DroverError.self) { try StartTime.parseDelay(text) }
         #expect(error.code == .invalidArgument)
-        #expect(error.message == message + " Use a whole number of seconds (90) or whole numbers with the units "
-            + "s, m, h and d, largest first (30s, 5m, 1h30m, 2d).")
+        #expect(
+            error.message == message + " Use a whole number of seconds (90) or whole numbers with the units "
+                + "s, m, h and d, largest first (30s, 5m, 1h30m, 2d).")
     }
 
     // MARK: Dates
@@ -136,10 +138,12 @@ import Testing
     func refusesUnreadableDatesNamingTheAcceptedFormats(text: String) throws {
         let paris = try #require(TimeZone(identifier: "Europe/Paris"))
         let error = try #require(throws: DroverError.self) { try date(text, in: paris) }
-        #expect(error == .invalidArgument(
-            "Could not read '\(text)' as a date and time. Use ISO 8601 with Z or an offset "
-                + "(2026-11-29T10:00:00Z, 2026-11-29T10:00:00+01:00), a local date and time in Europe/Paris "
-                + "(2026-11-29 10:00, 2026-11-29T10:00:30), or 'now'."))
+        #expect(
+            error
+                == .invalidArgument(
+                    "Could not read '\(text)' as a date and time. Use ISO 8601 with Z or an offset "
+                        + "(2026-11-29T10:00:00Z, 2026-11-29T10:00:00+01:00), a local date and time in Europe/Paris "
+                        + "(2026-11-29 10:00, 2026-11-29T10:00:30), or 'now'."))
     }
 
     @Test(arguments: [

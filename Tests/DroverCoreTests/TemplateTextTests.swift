@@ -27,17 +27,18 @@ import Testing
         return pieces
     }
 
-    @Test(arguments: [
-        ("", []),
-        ("plain", [.text("plain")]),
-        ("{{ command }}", [.placeholder("command")]),
-        ("run {{cmd}} now", [.text("run "), .placeholder("cmd"), .text(" now")]),
-        ("{{ a.b }}", [.text("{{ a.b }}")]),
-        ("{{{ a }}}", [.text("{{{ a }}}")]),
-        ("{{ open", [.text("{{ open")]),
-        ("{{\tété_1\u{00A0}}}x", [.placeholder("été_1"), .text("x")]),
-        ("{{}}{{ }}", [.text("{{}}{{ }}")]),
-    ] as [(String, [TemplateText.Piece])])
+    @Test(
+        arguments: [
+            ("", []),
+            ("plain", [.text("plain")]),
+            ("{{ command }}", [.placeholder("command")]),
+            ("run {{cmd}} now", [.text("run "), .placeholder("cmd"), .text(" now")]),
+            ("{{ a.b }}", [.text("{{ a.b }}")]),
+            ("{{{ a }}}", [.text("{{{ a }}}")]),
+            ("{{ open", [.text("{{ open")]),
+            ("{{\tété_1\u{00A0}}}x", [.placeholder("été_1"), .text("x")]),
+            ("{{}}{{ }}", [.text("{{}}{{ }}")]),
+        ] as [(String, [TemplateText.Piece])])
     func splitsAtPlaceholders(text: String, expected: [TemplateText.Piece]) {
         #expect(TemplateText.pieces(of: text) == expected)
         #expect(Self.reference(text) == expected)

@@ -36,11 +36,12 @@ import Testing
         #expect(milliseconds(of: UUIDv7.timestamp(of: id)) == 1_767_225_600_123)
     }
 
-    @Test(arguments: [
-        (0.0, 0), (1.0, 1_000), (3_429.622, 3_429_622), (1_767_225_600.5, 1_767_225_600_500),
-        (1_900_000_000.001, 1_900_000_000_001),
-        (1_700_000_000.777, 1_700_000_000_777), (4_102_444_800.999_9, 4_102_444_800_999),
-    ] as [(Double, Int64)])
+    @Test(
+        arguments: [
+            (0.0, 0), (1.0, 1_000), (3_429.622, 3_429_622), (1_767_225_600.5, 1_767_225_600_500),
+            (1_900_000_000.001, 1_900_000_000_001),
+            (1_700_000_000.777, 1_700_000_000_777), (4_102_444_800.999_9, 4_102_444_800_999),
+        ] as [(Double, Int64)])
     func timestampRoundTripsToTheMillisecond(seconds: Double, expected: Int64) throws {
         // Dates hold seconds since 2001 in a Double, so 3_429.622 reads back as 3_429_621.999… ms.
         let id = UUIDv7.make(at: Date(timeIntervalSince1970: seconds))

@@ -49,8 +49,9 @@ import Testing
         // A Welcome for another Hello (a late answer to an earlier one) changes nothing.
         #expect(worker.received(welcome(7, session: 70), session: 70, acknowledged: 0, now: start + .seconds(1)).isEmpty)
         #expect(worker.session == nil)
-        #expect(worker.received(welcome(1, session: 10), session: 10, acknowledged: 0, now: start + .seconds(1))
-            == [.welcomed(name: "w1", again: false)])
+        #expect(
+            worker.received(welcome(1, session: 10), session: 10, acknowledged: 0, now: start + .seconds(1))
+                == [.welcomed(name: "w1", again: false)])
         #expect(worker.session == 10)
         // The same Welcome again (the server answered a repeated Hello) is ignored.
         #expect(worker.received(welcome(1, session: 10), session: 10, acknowledged: 0, now: start + .seconds(1)).isEmpty)
@@ -116,10 +117,12 @@ import Testing
         let started = reports(worker.processStarted(run, pid: 1, at: Date()))
         #expect(started.isEmpty, "started once already")
         let end = worker.processEnded(run, .exited(code: 3), at: Date())
-        guard case .send(let failed)? = end.first(where: {
-            if case .send(let message) = $0, case .report(2, _) = message.kind { return true }
-            return false
-        }) else {
+        guard
+            case .send(let failed)? = end.first(where: {
+                if case .send(let message) = $0, case .report(2, _) = message.kind { return true }
+                return false
+            })
+        else {
             Issue.record("no report 2: \(end)")
             return
         }
@@ -176,7 +179,9 @@ import Testing
         let end = worker.processEnded(run, .exited(code: 0), at: Date())
         #expect(!end.contains { if case .leave = $0 { return true } else { return false } }, "not before the acknowledgement")
         let acknowledged = worker.received(.heartbeatAck, session: 10, acknowledged: 99, now: start)
-        #expect(worker.tick(now: start) == [.send(.init(session: 10, kind: .bye(reason: "drained"))), .leave(unconfirmed: 0)], "\(acknowledged)")
+        #expect(
+            worker.tick(now: start) == [.send(.init(session: 10, kind: .bye(reason: "drained"))), .leave(unconfirmed: 0)], "\(acknowledged)"
+        )
 
         var unheard = running()
         _ = unheard.drain(now: start)

@@ -217,7 +217,8 @@ struct BadInputTests {
         let invalid = try file("invalid.json", "{not json")
         let undeclared = try file(
             "undeclared.json",
-            #"{"job_configuration": {"command": "{{ command }}", "image": "{{ image }}"}, "variables": {"properties": {"command": {"type": "string"}}}}"#)
+            #"{"job_configuration": {"command": "{{ command }}", "image": "{{ image }}"}, "variables": {"properties": {"command": {"type": "string"}}}}"#
+        )
         let notObject = try file("array.json", "[1, 2, 3]")
         let noVariables = try file("no-variables.json", #"{"job_configuration": {}}"#)
         let badProperties = try file("bad-properties.json", #"{"job_configuration": {}, "variables": {"properties": [1]}}"#)
@@ -229,8 +230,10 @@ struct BadInputTests {
         let problems: [(path: String, message: String)] = [
             (missing, "Base job template file '\(missing)' does not exist or cannot be read."),
             (invalid, "The base job template is not valid JSON"),
-            (undeclared,
-             "The variables used in the job configuration must be declared in 'variables.properties'. Undeclared: image."),
+            (
+                undeclared,
+                "The variables used in the job configuration must be declared in 'variables.properties'. Undeclared: image."
+            ),
             (notObject, "The base job template must be a JSON object with 'job_configuration' and 'variables'."),
             (noVariables, "The base job template must contain both a 'job_configuration' key and a 'variables' key."),
             (badProperties, "The base job template's 'variables.properties' must be a JSON object."),
@@ -297,11 +300,13 @@ struct BadInputTests {
         defer { server.terminate() }
         try await expectRefused(
             [
-                Refusal(["work-pool", "create", "k", "--type", "kubernetes"], 1,
-                        "Unknown work pool type 'kubernetes'. Please choose from process."),
+                Refusal(
+                    ["work-pool", "create", "k", "--type", "kubernetes"], 1,
+                    "Unknown work pool type 'kubernetes'. Please choose from process."),
                 Refusal(["work-pool", "create", "k", "-t", "Process"], 1, "Unknown work pool type 'Process'."),
-                Refusal(["work-pool", "get-default-base-job-template", "--type", "kubernetes"], 1,
-                        "Unknown work pool type 'kubernetes'. Please choose from process."),
+                Refusal(
+                    ["work-pool", "get-default-base-job-template", "--type", "kubernetes"], 1,
+                    "Unknown work pool type 'kubernetes'. Please choose from process."),
                 Refusal(["work-pool", "bogus"], 2, "Error: Unexpected argument 'bogus'"),
                 Refusal(["bogus"], 2, "Error: Unexpected argument 'bogus'"),
                 Refusal(["work-pool", "ls", "-o", "yaml"], 2, "Error: The value 'yaml' is invalid for '-o <output>'"),
@@ -318,13 +323,17 @@ struct BadInputTests {
     @Test func badServerAndClientSettingsAreRefused() async throws {
         let home = try TemporaryDirectory()
         for (arguments, message) in [
-            (["--control-port", "99999"],
-             "Invalid value '99999' for DROVER_SERVER_CONTROL_PORT: expected a port number from 0 to 65535 (0 picks a free port). (from flag)"),
+            (
+                ["--control-port", "99999"],
+                "Invalid value '99999' for DROVER_SERVER_CONTROL_PORT: expected a port number from 0 to 65535 (0 picks a free port). (from flag)"
+            ),
             (["--control-port", "http"], "Invalid value 'http' for DROVER_SERVER_CONTROL_PORT"),
             // 192.0.2.1 is TEST-NET-1: never an address of this machine (--insecure gets it past
             // the refusal to listen beyond loopback, to the bind).
-            (["--control-port", "0", "--dispatch-port", "0", "--limits-port", "0", "--host", "192.0.2.1", "--insecure"],
-             "Could not bind tcp://192.0.2.1:0: "),
+            (
+                ["--control-port", "0", "--dispatch-port", "0", "--limits-port", "0", "--host", "192.0.2.1", "--insecure"],
+                "Could not bind tcp://192.0.2.1:0: "
+            ),
             (["--control-port", "0", "--log-level", "loud"], "Invalid value 'loud' for DROVER_LOGGING_LEVEL"),
         ] {
             switch try await DroverServer.launch(home: home.url, arguments: arguments) {

@@ -56,7 +56,8 @@ struct BenchCommandTests {
 
     @Test func badArgumentsAreUsageErrors() async throws {
         for arguments in [
-            ["--workers", "0"], ["--workers", "20001"], ["--process", " "], ["--idle", "-1"], ["--runs", "0"], ["--rate", "-1"], ["--run-duration", "-2"],
+            ["--workers", "0"], ["--workers", "20001"], ["--process", " "], ["--idle", "-1"], ["--runs", "0"], ["--rate", "-1"],
+            ["--run-duration", "-2"],
             ["--relaxed-durability", "--server", "tcp://127.0.0.1:1"],
         ] {
             let result = try await drover(["bench"] + arguments)

@@ -113,7 +113,8 @@ struct ConfigCommandTests {
         #expect(try await drover("config", "set", "DROVER_CLIENT_TIMEOUT=2", env: env).status == 0)
         let original = try Data(contentsOf: profiles)
 
-        let known = "Known settings: DROVER_SERVER, DROVER_LIMITS, DROVER_CLIENT_TIMEOUT, DROVER_KEY, DROVER_SERVER_KEY, DROVER_SERVER_HOST, "
+        let known =
+            "Known settings: DROVER_SERVER, DROVER_LIMITS, DROVER_CLIENT_TIMEOUT, DROVER_KEY, DROVER_SERVER_KEY, DROVER_SERVER_HOST, "
             + "DROVER_SERVER_CONTROL_PORT, DROVER_SERVER_DISPATCH_PORT, DROVER_SERVER_LIMITS_PORT, "
             + "DROVER_SERVER_RUN_LEASE_TTL, DROVER_SERVER_LATE_AFTER, DROVER_SCHEDULER_MAX_RUNS, DROVER_SCHEDULER_MIN_RUNS, "
             + "DROVER_SCHEDULER_MAX_SCHEDULED_TIME, DROVER_SCHEDULER_MIN_SCHEDULED_TIME, DROVER_SCHEDULER_LOOP_SECONDS, "
@@ -122,21 +123,31 @@ struct ConfigCommandTests {
             (["config", "set", "FOO=bar"], 1, "Unknown setting name 'FOO'. \(known)"),
             // One bad pair spoils the whole command: the good one is not written either.
             (["config", "set", "DROVER_LOGGING_LEVEL=debug", "FOO=bar"], 1, "Unknown setting name 'FOO'."),
-            (["config", "set", "DROVER_SERVER=http://example.com"], 1,
-             "Invalid value 'http://example.com' for DROVER_SERVER: expected an endpoint such as tcp://127.0.0.1:4201."),
-            (["config", "set", "DROVER_CLIENT_TIMEOUT=0"], 1,
-             "Invalid value '0' for DROVER_CLIENT_TIMEOUT: expected a number of seconds above 0."),
-            (["config", "set", "DROVER_CLIENT_TIMEOUT=-1"], 1,
-             "Invalid value '-1' for DROVER_CLIENT_TIMEOUT: expected a number of seconds above 0."),
-            (["config", "set", "DROVER_SERVER_CONTROL_PORT=70000"], 1,
-             "Invalid value '70000' for DROVER_SERVER_CONTROL_PORT: expected a port number from 0 to 65535"),
+            (
+                ["config", "set", "DROVER_SERVER=http://example.com"], 1,
+                "Invalid value 'http://example.com' for DROVER_SERVER: expected an endpoint such as tcp://127.0.0.1:4201."
+            ),
+            (
+                ["config", "set", "DROVER_CLIENT_TIMEOUT=0"], 1,
+                "Invalid value '0' for DROVER_CLIENT_TIMEOUT: expected a number of seconds above 0."
+            ),
+            (
+                ["config", "set", "DROVER_CLIENT_TIMEOUT=-1"], 1,
+                "Invalid value '-1' for DROVER_CLIENT_TIMEOUT: expected a number of seconds above 0."
+            ),
+            (
+                ["config", "set", "DROVER_SERVER_CONTROL_PORT=70000"], 1,
+                "Invalid value '70000' for DROVER_SERVER_CONTROL_PORT: expected a port number from 0 to 65535"
+            ),
             (["config", "set", "DROVER_LOGGING_LEVEL=loud"], 1, "Invalid value 'loud' for DROVER_LOGGING_LEVEL"),
             (["config", "set", "DROVER_SERVER"], 2, "Error: 'DROVER_SERVER' is not of the form KEY=VALUE."),
             (["config", "set"], 2, "Error: Missing expected argument '<KEY=VALUE> ...'"),
             (["config", "unset", "FOO"], 1, "Unknown setting name 'FOO'. \(known)"),
             (["config", "unset", "DROVER_SERVER"], 1, "'DROVER_SERVER' is not set in profile 'default'."),
-            (["config", "unset", "DROVER_CLIENT_TIMEOUT", "DROVER_SERVER"], 1,
-             "'DROVER_SERVER' is not set in profile 'default'."),
+            (
+                ["config", "unset", "DROVER_CLIENT_TIMEOUT", "DROVER_SERVER"], 1,
+                "'DROVER_SERVER' is not set in profile 'default'."
+            ),
             (["config", "unset"], 2, "Error: Missing expected argument '<KEY> ...'"),
         ]
         for (arguments, status, message) in cases {

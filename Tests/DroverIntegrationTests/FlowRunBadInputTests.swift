@@ -73,22 +73,32 @@ struct FlowRunBadInputTests {
 
         let refusals: [(arguments: [String], status: Int32, message: String)] = [
             (["deployment", "create", "d", "--pool", "nowhere", "--command", "true"], 1, "Work pool 'nowhere' does not exist."),
-            (["deployment", "create", "taken", "--pool", "pool", "--command", "true"], 1,
-             "Deployment 'taken' already exists. Use `drover deployment update` to change it."),
+            (
+                ["deployment", "create", "taken", "--pool", "pool", "--command", "true"], 1,
+                "Deployment 'taken' already exists. Use `drover deployment update` to change it."
+            ),
             (["deployment", "create", "d", "--pool", "pool", "--command", ""], 1, "A deployment needs a command to run: give --command."),
-            (["deployment", "create", "d", "--pool", "pool", "--command", "true", "--param", "foo"], 2,
-             "Expected KEY=VALUE for --param, got 'foo'."),
-            (["deployment", "create", "d", "--pool", "pool", "--command", "true", "--job-variable", "bogus=1"], 1,
-             "Unknown job variable 'bogus' for this work pool. Known variables: command, env, labels, name, stream_output, working_dir."),
-            (["deployment", "create", "d", "--pool", "pool", "--queue", "nowhere", "--command", "true"], 1,
-             "No work queue named 'nowhere' found in work pool 'pool'."),
+            (
+                ["deployment", "create", "d", "--pool", "pool", "--command", "true", "--param", "foo"], 2,
+                "Expected KEY=VALUE for --param, got 'foo'."
+            ),
+            (
+                ["deployment", "create", "d", "--pool", "pool", "--command", "true", "--job-variable", "bogus=1"], 1,
+                "Unknown job variable 'bogus' for this work pool. Known variables: command, env, labels, name, stream_output, working_dir."
+            ),
+            (
+                ["deployment", "create", "d", "--pool", "pool", "--queue", "nowhere", "--command", "true"], 1,
+                "No work queue named 'nowhere' found in work pool 'pool'."
+            ),
             (["deployment", "run", "missing"], 1, "Deployment 'missing' not found."),
             (["deployment", "run", "taken", "--param", "nokey"], 2, "Expected KEY=VALUE for --param, got 'nokey'."),
             (["flow-run", "inspect", "not-a-uuid"], 1, "'not-a-uuid' is not a flow run id (a UUID)."),
             (["flow-run", "cancel", "not-a-uuid"], 1, "'not-a-uuid' is not a flow run id (a UUID)."),
             (["flow-run", "logs", "not-a-uuid"], 1, "'not-a-uuid' is not a flow run id (a UUID)."),
-            (["flow-run", "inspect", "01a2250f-b2c3-7496-9d36-32c37fd1c60f"], 1,
-             "Flow run '01a2250f-b2c3-7496-9d36-32c37fd1c60f' not found."),
+            (
+                ["flow-run", "inspect", "01a2250f-b2c3-7496-9d36-32c37fd1c60f"], 1,
+                "Flow run '01a2250f-b2c3-7496-9d36-32c37fd1c60f' not found."
+            ),
         ]
         for refusal in refusals {
             let result = try await server.drover(refusal.arguments)

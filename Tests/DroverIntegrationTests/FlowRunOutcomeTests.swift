@@ -53,7 +53,8 @@ struct FlowRunOutcomeTests {
         try await server.succeed("work-pool", "create", "envs")
         try await server.succeed(
             "deployment", "create", "envy", "--pool", "envs",
-            "--command", #"echo "id=$DROVER_FLOW_RUN_ID"; echo "name=$DROVER_FLOW_RUN_NAME"; echo "deployment=$DROVER_DEPLOYMENT_NAME"; echo "params=$DROVER_PARAMETERS"; echo "foo=$FOO""#,
+            "--command",
+            #"echo "id=$DROVER_FLOW_RUN_ID"; echo "name=$DROVER_FLOW_RUN_NAME"; echo "deployment=$DROVER_DEPLOYMENT_NAME"; echo "params=$DROVER_PARAMETERS"; echo "foo=$FOO""#,
             "--param", "a=1", "--param", "b=deployment", "--job-variable", #"env={"FOO":"bar"}"#)
         let worker = try await DroverWorkerProcess.start(on: server, pool: "envs", name: "w1")
         defer { worker.terminate() }

@@ -23,7 +23,8 @@ struct HostileControlFloodTests {
     /// A base job template that is quick to list: with the process type's default one, a
     /// debug build takes some 120 ms to list 100 pools, and minutes to fill the flooder's
     /// queue; with this one and long descriptions, 10 ms for a list as large.
-    static let smallTemplate = #"{"job_configuration": {"command": "{{ command }}"}, "variables": {"properties": {"command": {"type": "string"}}}}"#
+    static let smallTemplate =
+        #"{"job_configuration": {"command": "{{ command }}"}, "variables": {"properties": {"command": {"type": "string"}}}}"#
 
     @Test func aClientThatNeverReadsCannotTakeTheServersMemoryNorItsAnswers() async throws {
         let home = try TemporaryDirectory()
@@ -71,8 +72,12 @@ struct HostileControlFloodTests {
         defer { ProcessGroup.kill(group) }
 
         // The flood, on a thread of its own. It never reads, and stays connected until told.
-        let request: [UInt8] = try Drover_V1_Envelope.request(.with { $0.requestID = 1; $0.listWorkPools = .init() })
-            .serializedBytes()
+        let request: [UInt8] = try Drover_V1_Envelope.request(
+            .with {
+                $0.requestID = 1; $0.listWorkPools = .init()
+            }
+        )
+        .serializedBytes()
         let done = Latch()
         defer { done.open() }
         let flood = Task {

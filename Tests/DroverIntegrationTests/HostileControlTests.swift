@@ -56,13 +56,18 @@ struct HostileControlTests {
     }
 
     private static func control(_ id: UInt64, _ operation: Drover_V1_ControlRequest.OneOf_Operation) -> Drover_V1_Envelope {
-        .request(.with { $0.requestID = id; $0.operation = operation })
+        .request(
+            .with {
+                $0.requestID = id; $0.operation = operation
+            })
     }
 
     private static func limits(_ id: UInt64, _ operation: Drover_V1_LimitRequest.OneOf_Operation) -> Drover_V1_Envelope {
         .with {
             $0.protocolVersion = droverProtocolVersion
-            $0.limitRequest = .with { $0.requestID = id; $0.operation = operation }
+            $0.limitRequest = .with {
+                $0.requestID = id; $0.operation = operation
+            }
         }
     }
 
@@ -71,16 +76,26 @@ struct HostileControlTests {
     }
 
     private static func interval(anchor seconds: Int64, name: String = "hostile") -> Drover_V1_ControlRequest.OneOf_Operation {
-        .createDeployment(.with {
-            $0.name = name
-            $0.workPoolName = "pool"
-            $0.command = "true"
-            $0.schedules = [.with { $0.interval = .with { $0.seconds = 3600; $0.anchorDate = stamp(seconds) } }]
-        })
+        .createDeployment(
+            .with {
+                $0.name = name
+                $0.workPoolName = "pool"
+                $0.command = "true"
+                $0.schedules = [
+                    .with {
+                        $0.interval = .with {
+                            $0.seconds = 3600; $0.anchorDate = stamp(seconds)
+                        }
+                    }
+                ]
+            })
     }
 
     private static func run(expectedStart: Google_Protobuf_Timestamp) -> Drover_V1_ControlRequest.OneOf_Operation {
-        .runDeployment(.with { $0.name = "deploy"; $0.expectedStartTime = expectedStart })
+        .runDeployment(
+            .with {
+                $0.name = "deploy"; $0.expectedStartTime = expectedStart
+            })
     }
 
     @Test func timestampsOutsideTheValidRangeAreRefusedAndTheServerServesOn() async throws {
@@ -104,19 +119,31 @@ struct HostileControlTests {
             ("anchor_date in year 10000", "anchor_date", Self.interval(anchor: Self.yearTenThousand)),
             (
                 "a new schedule's anchor_date 1e13", "anchor_date",
-                .createDeploymentSchedule(.with {
-                    $0.deploymentName = "deploy"
-                    $0.schedule = .with { $0.interval = .with { $0.seconds = 60; $0.anchorDate = Self.stamp(Self.farFuture) } }
-                })
+                .createDeploymentSchedule(
+                    .with {
+                        $0.deploymentName = "deploy"
+                        $0.schedule = .with {
+                            $0.interval = .with {
+                                $0.seconds = 60; $0.anchorDate = Self.stamp(Self.farFuture)
+                            }
+                        }
+                    })
             ),
             (
                 "an rrule's default_start 1e13", "default_start",
-                .createDeployment(.with {
-                    $0.name = "hostile"
-                    $0.workPoolName = "pool"
-                    $0.command = "true"
-                    $0.schedules = [.with { $0.rrule = .with { $0.rrule = "FREQ=DAILY"; $0.defaultStart = Self.stamp(Self.farFuture) } }]
-                })
+                .createDeployment(
+                    .with {
+                        $0.name = "hostile"
+                        $0.workPoolName = "pool"
+                        $0.command = "true"
+                        $0.schedules = [
+                            .with {
+                                $0.rrule = .with {
+                                    $0.rrule = "FREQ=DAILY"; $0.defaultStart = Self.stamp(Self.farFuture)
+                                }
+                            }
+                        ]
+                    })
             ),
         ]
         let exchanges = try await Self.exchange(
@@ -152,15 +179,24 @@ struct HostileControlTests {
         let requests: [(what: String, expected: String, operation: Drover_V1_LimitRequest.OneOf_Operation)] = [
             (
                 "AcquireMode 99 that may wait", "Unknown Acquire mode 99",
-                .acquire(.with { $0.limits = ["db"]; $0.holder = "mode-99"; $0.mode = .UNRECOGNIZED(99); $0.wait = true })
+                .acquire(
+                    .with {
+                        $0.limits = ["db"]; $0.holder = "mode-99"; $0.mode = .UNRECOGNIZED(99); $0.wait = true
+                    })
             ),
             (
                 "AcquireMode 99 that may not wait", "Unknown Acquire mode 99",
-                .acquire(.with { $0.limits = ["db"]; $0.mode = .UNRECOGNIZED(99); $0.wait = false })
+                .acquire(
+                    .with {
+                        $0.limits = ["db"]; $0.mode = .UNRECOGNIZED(99); $0.wait = false
+                    })
             ),
             (
                 "a 600 kB holder", "A holder is at most 512 bytes; got 600000.",
-                .acquire(.with { $0.limits = ["db"]; $0.holder = hugeHolder; $0.wait = true })
+                .acquire(
+                    .with {
+                        $0.limits = ["db"]; $0.holder = hugeHolder; $0.wait = true
+                    })
             ),
             (
                 "a Release by a 600 kB holder", "A holder is at most 512 bytes; got 600000.",
@@ -194,7 +230,17 @@ struct HostileControlTests {
         let limit = try JSON.object(try await server.output("global-concurrency-limit", "inspect", "db", "-o", "json"))
         #expect(limit["active_slots"] == nil && limit["leases"] == nil && limit["waiting"] == nil, "\(limit)")
         let plain = try await Self.exchange(
-            [("a plain Acquire", Self.limits(200, .acquire(.with { $0.limits = ["db"]; $0.holder = "plain"; $0.wait = false })))],
+            [
+                (
+                    "a plain Acquire",
+                    Self.limits(
+                        200,
+                        .acquire(
+                            .with {
+                                $0.limits = ["db"]; $0.holder = "plain"; $0.wait = false
+                            }))
+                )
+            ],
             endpoint: server.limitsEndpoint, control: server.endpoint)
         #expect(plain.first?.reply?.limitReply.granted.lease.holder == "plain", "\(plain.first?.reply as Any)")
         _ = try JSON.array(try await server.output("flow-run", "ls", "-o", "json"))

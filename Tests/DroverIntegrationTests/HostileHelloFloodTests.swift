@@ -50,8 +50,12 @@ struct HostileHelloFloodTests {
                     try flooder.set(.sendTimeout, 30_000)
                     try flooder.set(.receiveHighWaterMark, 1)
                     try flooder.connect(controlEndpoint)
-                    let request: [UInt8] = try Drover_V1_Envelope.request(.with { $0.requestID = 1; $0.listWorkPools = .init() })
-                        .serializedBytes()
+                    let request: [UInt8] = try Drover_V1_Envelope.request(
+                        .with {
+                            $0.requestID = 1; $0.listWorkPools = .init()
+                        }
+                    )
+                    .serializedBytes()
                     var sent = 0
                     for _ in 0..<Self.unreadRequests where try flooder.send(ZeroMQ.Message([request])) { sent += 1 }
                     _ = done.wait(seconds: 120)
@@ -179,7 +183,11 @@ struct HostileHelloFloodTests {
                     $0.limit = 5
                     $0.helloID = UInt64(round + 1)
                     $0.type = "process"
-                    $0.activeRuns = [.with { $0.runID = run; $0.attempt = 1; $0.started = true }]
+                    $0.activeRuns = [
+                        .with {
+                            $0.runID = run; $0.attempt = 1; $0.started = true
+                        }
+                    ]
                 }
             }
         }.serializedBytes()

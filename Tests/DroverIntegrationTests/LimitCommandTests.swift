@@ -21,19 +21,20 @@ struct LimitCommandTests {
 
         let created = try await server.drover("concurrency-limit", "create", "global_limit", "1")
         #expect(created.status == 0, "\(created)")
-        #expect(created.stdout == """
+        #expect(
+            created.stdout == """
 
-            Created concurrency limit with properties:
-                tag - 'global_limit'
-                concurrency_limit - 1
+                Created concurrency limit with properties:
+                    tag - 'global_limit'
+                    concurrency_limit - 1
 
-            Delete the concurrency limit:
-                drover concurrency-limit delete 'global_limit'
+                Delete the concurrency limit:
+                    drover concurrency-limit delete 'global_limit'
 
-            Inspect the concurrency limit:
-                drover concurrency-limit inspect 'global_limit'
+                Inspect the concurrency limit:
+                    drover concurrency-limit inspect 'global_limit'
 
-            """, "\(created)")
+                """, "\(created)")
 
         // inspect: the panel with the limit's id, its table, and the (empty) holders.
         let json = try JSON.object(try await server.output("concurrency-limit", "inspect", "global_limit", "-o", "json"))
@@ -59,8 +60,9 @@ struct LimitCommandTests {
         #expect(table.contains("inspect a concurrency limit to show active task run IDs"), "\(table)")
         #expect(!table.contains("not-a-tag"), "\(table)")
         let header = try #require(table.split(separator: "\n").first { $0.hasPrefix("┃") })
-        #expect(TableRow.cells(header.replacingOccurrences(of: "┃", with: "│"))
-            == ["Tag", "ID", "Concurrency Limit", "Active Task Runs"], "\(table)")
+        #expect(
+            TableRow.cells(header.replacingOccurrences(of: "┃", with: "│"))
+                == ["Tag", "ID", "Concurrency Limit", "Active Task Runs"], "\(table)")
         let listed = table.split(separator: "\n").map(String.init).filter { $0.hasPrefix("│") }.map(TableRow.cells)
         #expect(listed == [["global_limit", id, "1", "0"]], "\(table)")
         let listJSON = try JSON.array(try await server.output("concurrency-limit", "ls", "-o", "json"))
@@ -135,7 +137,9 @@ struct LimitCommandTests {
         #expect(created.status == 0, "\(created)")
         let match = try #require(
             created.stdout.wholeMatch(
-                of: #/Created global concurrency limit with name 'demo-gcl' and ID '([0-9a-f-]{36})'\. Run `drover gcl inspect demo-gcl` to view details\.\n/#),
+                of:
+                    #/Created global concurrency limit with name 'demo-gcl' and ID '([0-9a-f-]{36})'\. Run `drover gcl inspect demo-gcl` to view details\.\n/#
+            ),
             "\(created)")
         let id = String(match.1)
 
@@ -223,7 +227,10 @@ struct LimitCommandTests {
             (["gcl", "create", "bad", "--limit", "abc"], "must be a whole number; got 'abc'"),
             (["gcl", "create", "bad"], "Missing expected argument '--limit <limit>'"),
             (["gcl", "create", "bad", "-l", "1", "--slot-decay-per-second", "-0.5"], "Slot decay per second must be a number from 0"),
-            (["gcl", "create", "bad", "-l", "1", "--slot-decay-per-second", "fast"], "Slot decay per second must be a number such as 0.5; got 'fast'"),
+            (
+                ["gcl", "create", "bad", "-l", "1", "--slot-decay-per-second", "fast"],
+                "Slot decay per second must be a number such as 0.5; got 'fast'"
+            ),
             (["gcl", "update", "db"], "Nothing to update"),
             (["gcl", "update", "db", "--limit", "x"], "must be a whole number; got 'x'"),
             (["gcl", "update", "db", "--enable", "--disable"], "--disable"),

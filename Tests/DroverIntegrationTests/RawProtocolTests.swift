@@ -107,7 +107,9 @@ struct RawProtocolTests {
         var create = Drover_V1_Envelope.request(
             .with {
                 $0.requestID = 42
-                $0.createWorkPool = .with { $0.name = "from-the-future"; $0.type = "process" }
+                $0.createWorkPool = .with {
+                    $0.name = "from-the-future"; $0.type = "process"
+                }
             })
         create.protocolVersion = 99
         let bytes: [UInt8] = try create.serializedBytes()
@@ -144,11 +146,17 @@ struct RawProtocolTests {
         let create: [UInt8] = try Drover_V1_Envelope.request(
             .with {
                 $0.requestID = 5
-                $0.createWorkPool = .with { $0.name = "split"; $0.type = "process" }
+                $0.createWorkPool = .with {
+                    $0.name = "split"; $0.type = "process"
+                }
             }
         ).serializedBytes()
-        let reply: [UInt8] = try Drover_V1_Envelope.reply(.with { $0.requestID = 6; $0.deleted = .with { $0.name = "x" } })
-            .serializedBytes()
+        let reply: [UInt8] = try Drover_V1_Envelope.reply(
+            .with {
+                $0.requestID = 6; $0.deleted = .with { $0.name = "x" }
+            }
+        )
+        .serializedBytes()
         let noOperation: [UInt8] = try Drover_V1_Envelope.request(.with { $0.requestID = 8 }).serializedBytes()
         let endpoint = server.endpoint
         let replies = try await onOwnThread {

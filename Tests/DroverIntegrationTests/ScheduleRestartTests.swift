@@ -79,7 +79,8 @@ struct ScheduleRestartTests {
         let kept = try await scheduledRuns(third)
         #expect(
             Set(kept.values) == Set(moved.values),
-            "a clean stop keeps them too; lost \(Set(moved.values).subtracting(kept.values).sorted()), new \(Set(kept.values).subtracting(moved.values).sorted())")
+            "a clean stop keeps them too; lost \(Set(moved.values).subtracting(kept.values).sorted()), new \(Set(kept.values).subtracting(moved.values).sorted())"
+        )
         #expect(await third.stop() == .exit(0))
     }
 }

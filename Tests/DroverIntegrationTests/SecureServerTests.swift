@@ -48,7 +48,9 @@ struct SecureServerTests {
         defer { worker.terminate() }
         let run = try await server.runDeployment("hello")
         _ = try await server.awaitFlowRun(run, toBe: "COMPLETED")
-        switch try await DroverWorkerProcess.launch(on: server, pool: "cpu", name: "cpu-1", arguments: gpuHost + ["--create-pool-if-not-found"]) {
+        switch try await DroverWorkerProcess.launch(
+            on: server, pool: "cpu", name: "cpu-1", arguments: gpuHost + ["--create-pool-if-not-found"])
+        {
         case .started(let intruder):
             intruder.terminate()
             Issue.record("a worker key for 'gpu' served 'cpu'")
@@ -105,7 +107,8 @@ struct SecureServerTests {
         let issued = try await server.drover("keys", "create", "gpu-host", "--role", "worker", "--pool", "gpu", "-o", "-")
         try #require(issued.status == 0 && issued.stderr.contains("Issued worker key 'gpu-host'"), "\(issued)")
         let workerKey = keys.file("gpu-host.key").path
-        #expect(FileManager.default.createFile(atPath: workerKey, contents: Data(issued.stdout.utf8), attributes: [.posixPermissions: 0o600]))
+        #expect(
+            FileManager.default.createFile(atPath: workerKey, contents: Data(issued.stdout.utf8), attributes: [.posixPermissions: 0o600]))
         let file = try JSON.object(issued.stdout)
         #expect(file["server"] as? String == server.endpoint, "the key file names the endpoint the admin reached")
         let viewerKey = keys.file("viewer.key").path

@@ -42,7 +42,8 @@ struct ServerCrashRecoveryTests {
         #expect(await first.stop(signal: SIGKILL) == .signal(SIGKILL))
 
         let second = try await DroverServer.start(
-            home: home.url, arguments: ["--control-port", "\(first.port)", "--dispatch-port", "\(first.dispatchPort)", "--limits-port", "0"])
+            home: home.url,
+            arguments: ["--control-port", "\(first.port)", "--dispatch-port", "\(first.dispatchPort)", "--limits-port", "0"])
         defer { second.terminate() }
         #expect(second.endpoint == first.endpoint && second.dispatchEndpoint == first.dispatchEndpoint)
         // The worker said Hello again to the new server by itself, claiming its run.
@@ -93,7 +94,8 @@ struct ServerCrashRecoveryTests {
         let second = try await DroverServer.start(
             home: home.url,
             arguments: [
-                "--control-port", "\(first.port)", "--dispatch-port", "\(first.dispatchPort)", "--limits-port", "0", "--heartbeat-interval", "0.5",
+                "--control-port", "\(first.port)", "--dispatch-port", "\(first.dispatchPort)", "--limits-port", "0", "--heartbeat-interval",
+                "0.5",
             ])
         defer { second.terminate() }
         let run = try await second.awaitTerminal(id)

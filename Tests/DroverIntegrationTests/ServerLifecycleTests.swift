@@ -56,7 +56,9 @@ struct ServerLifecycleTests {
         let home = try TemporaryDirectory()
         let server = try await DroverServer.start(home: home.url)
         defer { server.terminate() }
-        #expect(server.listeningLine.hasPrefix("Drover server listening on \(server.endpoint) (home \(home.path)); workers connect to tcp://127.0.0.1:"))
+        #expect(
+            server.listeningLine.hasPrefix(
+                "Drover server listening on \(server.endpoint) (home \(home.path)); workers connect to tcp://127.0.0.1:"))
         #expect(server.endpoint.hasPrefix("tcp://127.0.0.1:") && server.port > 0)
 
         // `server status` reports who answers.
@@ -113,7 +115,9 @@ struct ServerLifecycleTests {
         let server = try await DroverServer.start(home: home.url)
         defer { server.terminate() }
 
-        switch try await DroverServer.launch(home: otherHome.url, arguments: ["--control-port", "\(server.port)", "--dispatch-port", "0", "--limits-port", "0"]) {
+        switch try await DroverServer.launch(
+            home: otherHome.url, arguments: ["--control-port", "\(server.port)", "--dispatch-port", "0", "--limits-port", "0"])
+        {
         case .ready(let intruder):
             intruder.terminate()
             Issue.record("a second server bound the busy port \(server.port)")

@@ -95,7 +95,8 @@ struct WorkerSignalTests {
         try #require(await worker.awaitLine(containing: "Received a second stop signal: terminating 1 running flow runs."))
 
         let cancelled = try await server.awaitFlowRun(id, toBe: "CANCELLED")
-        #expect(cancelled.history.last?.message.hasPrefix("Terminated: the worker was stopped with a second signal.") == true, "\(cancelled)")
+        #expect(
+            cancelled.history.last?.message.hasPrefix("Terminated: the worker was stopped with a second signal.") == true, "\(cancelled)")
         let exit = await worker.awaitExit()
         #expect(exit == .exit(0), "\(worker.stdout)\n\(worker.stderr)")
         #expect(worker.stdout.contains("Worker 'w1' stopped!\n"), "\(worker.stdout)")

@@ -1,6 +1,6 @@
 import DroverCore
-import DroverSystem
 import DroverLimits
+import DroverSystem
 import DroverTestSupport
 import Foundation
 import Logging
@@ -81,8 +81,9 @@ import ZeroMQ
         #expect(file.server == "tcp://10.0.0.5:4201")
         let listed = try store.issued()
         #expect(listed.map(\.name) == ["ci-runner"] && listed[0].publicKey == file.publicKey && listed[0].revoked == nil)
-        #expect(!String(decoding: try Data(contentsOf: store.folder.appendingPathComponent("issued.json")), as: UTF8.self)
-            .contains(file.secretKey), "the server keeps no client's secret")
+        #expect(
+            !String(decoding: try Data(contentsOf: store.folder.appendingPathComponent("issued.json")), as: UTF8.self)
+                .contains(file.secretKey), "the server keeps no client's secret")
         #expect(store.activeKey(publicKey: file.publicKey)?.name == "ci-runner")
         #expect(store.activeKey(publicKey: try CurveKeyPair.generate().publicKey) == nil)
 

@@ -110,7 +110,9 @@ import ZeroMQ
 
             let future = Drover_V1_Envelope.with {
                 $0.protocolVersion = droverProtocolVersion + 1
-                $0.limitRequest = .with { $0.requestID = 42; $0.listLimits = .init() }
+                $0.limitRequest = .with {
+                    $0.requestID = 42; $0.listLimits = .init()
+                }
             }
             let futurePayload: [UInt8] = try future.serializedBytes()
             try client.socket.send(futurePayload)

@@ -51,7 +51,10 @@ extension Drover_V1_LimitReply {
 extension Drover_V1_LimitRequest.OneOf_Operation {
     /// Creates a concurrency limit of `slots` slots.
     static func create(_ name: String, slots: UInt32) -> Self {
-        .createLimit(.with { $0.name = name; $0.limit = slots })
+        .createLimit(
+            .with {
+                $0.name = name; $0.limit = slots
+            })
     }
 
     /// Reads a limit.
@@ -63,13 +66,14 @@ extension Drover_V1_LimitRequest.OneOf_Operation {
     static func acquireSlot(
         _ limit: String, holder: String = "", wait: Bool = true, leaseTTLMilliseconds: UInt32 = 0, timeoutMilliseconds: UInt32 = 0
     ) -> Self {
-        .acquire(.with {
-            $0.limits = [limit]
-            $0.holder = holder
-            $0.wait = wait
-            $0.leaseTtlMs = leaseTTLMilliseconds
-            $0.timeoutMs = timeoutMilliseconds
-        })
+        .acquire(
+            .with {
+                $0.limits = [limit]
+                $0.holder = holder
+                $0.wait = wait
+                $0.leaseTtlMs = leaseTTLMilliseconds
+                $0.timeoutMs = timeoutMilliseconds
+            })
     }
 
     /// Releases leases by id.

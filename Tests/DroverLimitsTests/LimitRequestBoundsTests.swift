@@ -48,12 +48,13 @@ import Testing
         var (fixture, lease) = try fixtureWithLease()
         for wait in [false, true] {
             let reply = try fixture.call(
-                .acquire(.with {
-                    $0.limits = ["db"]
-                    $0.holder = "newer-client"
-                    $0.mode = .UNRECOGNIZED(99)
-                    $0.wait = wait
-                }), from: "newer")
+                .acquire(
+                    .with {
+                        $0.limits = ["db"]
+                        $0.holder = "newer-client"
+                        $0.mode = .UNRECOGNIZED(99)
+                        $0.wait = wait
+                    }), from: "newer")
             let message = try refusal(reply)
             #expect(message.contains("Unknown Acquire mode 99"), "\(message)")
             #expect(message.contains("CONCURRENCY (0) or RATE_LIMIT (1)"), "\(message)")
@@ -63,13 +64,33 @@ import Testing
 
     @Test func anUnknownModeIsRefusedOnARateLimitToo() throws {
         var fixture = try CoreFixture()
-        _ = try fixture.call(.createLimit(.with { $0.name = "api"; $0.limit = 5; $0.slotDecayPerSecond = 1 }))
-        let reply = try fixture.call(.acquire(.with { $0.limits = ["api"]; $0.mode = .UNRECOGNIZED(2); $0.wait = false }))
+        _ = try fixture.call(
+            .createLimit(
+                .with {
+                    $0.name = "api"; $0.limit = 5; $0.slotDecayPerSecond = 1
+                }))
+        let reply = try fixture.call(
+            .acquire(
+                .with {
+                    $0.limits = ["api"]; $0.mode = .UNRECOGNIZED(2); $0.wait = false
+                }))
         #expect(try refusal(reply).contains("Unknown Acquire mode 2"))
         #expect(try fixture.status("api").activeSlots == 0)
         // The known modes still work.
-        #expect(try fixture.call(.acquire(.with { $0.limits = ["api"]; $0.mode = .rateLimit; $0.wait = false })).grantedLease != nil)
-        #expect(try fixture.call(.acquire(.with { $0.limits = ["api"]; $0.mode = .rateLimit; $0.wait = false })).grantedLease != nil)
+        #expect(
+            try fixture.call(
+                .acquire(
+                    .with {
+                        $0.limits = ["api"]; $0.mode = .rateLimit; $0.wait = false
+                    })
+            ).grantedLease != nil)
+        #expect(
+            try fixture.call(
+                .acquire(
+                    .with {
+                        $0.limits = ["api"]; $0.mode = .rateLimit; $0.wait = false
+                    })
+            ).grantedLease != nil)
         #expect(try fixture.status("api").activeSlots == 2)
     }
 
@@ -153,9 +174,17 @@ import Testing
         var (fixture, lease) = try fixtureWithLease()
         for name in [String(repeating: "n", count: 600_000), String(repeating: "n", count: 101), Self.oneHugeCharacter] {
             let requests: [Drover_V1_LimitRequest.OneOf_Operation] = [
-                .create(name, slots: 1), .get(name), .updateLimit(.with { $0.name = name; $0.limit = 5 }),
+                .create(name, slots: 1), .get(name),
+                .updateLimit(
+                    .with {
+                        $0.name = name; $0.limit = 5
+                    }),
                 .deleteLimit(.with { $0.name = name }), .resetLimit(.with { $0.name = name }),
-                .acquireSlot(name, holder: "x"), .acquire(.with { $0.limits = ["db", name]; $0.strict = true }),
+                .acquireSlot(name, holder: "x"),
+                .acquire(
+                    .with {
+                        $0.limits = ["db", name]; $0.strict = true
+                    }),
             ]
             for request in requests {
                 let message = try refusal(try fixture.call(request))

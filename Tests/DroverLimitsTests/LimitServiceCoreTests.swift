@@ -29,7 +29,9 @@ struct CoreFixture {
     ) throws -> (id: UInt64, deliveries: [LimitDelivery]) {
         let id = nextRequestID
         nextRequestID += 1
-        let request = Drover_V1_LimitRequest.with { $0.requestID = id; $0.operation = operation }
+        let request = Drover_V1_LimitRequest.with {
+            $0.requestID = id; $0.operation = operation
+        }
         return (id, try core.handle(request, from: routing(client)))
     }
 
@@ -81,7 +83,12 @@ extension [LimitDelivery] {
 
         fixture.clock.advance(by: 5)
         let updated = try #require(
-            try fixture.call(.updateLimit(.with { $0.name = "db"; $0.limit = 4; $0.active = false })).limitReply)
+            try fixture.call(
+                .updateLimit(
+                    .with {
+                        $0.name = "db"; $0.limit = 4; $0.active = false
+                    })
+            ).limitReply)
         #expect(updated.id == created.id)
         #expect(updated.limit == 4)
         #expect(!updated.active)
@@ -89,7 +96,11 @@ extension [LimitDelivery] {
         #expect(updated.created == created.created)
 
         // Reset frees what leases hold of the limit.
-        _ = try fixture.call(.updateLimit(.with { $0.name = "db"; $0.active = true }))
+        _ = try fixture.call(
+            .updateLimit(
+                .with {
+                    $0.name = "db"; $0.active = true
+                }))
         #expect(try fixture.call(.acquireSlot("db", holder: "h")).grantedLease != nil)
         #expect(try fixture.status("db").activeSlots == 1)
         let reset = try #require(try fixture.call(.resetLimit(.with { $0.name = "db" })).limitReply)
@@ -116,17 +127,41 @@ extension [LimitDelivery] {
 
         #expect(try fixture.call(.create("", slots: 1)).errorCode == .invalidArgument)
         #expect(try fixture.call(.create("bad/name", slots: 1)).errorCode == .invalidArgument)
-        #expect(try fixture.call(.createLimit(.with { $0.name = "rate"; $0.slotDecayPerSecond = -1 })).errorCode == .invalidArgument)
+        #expect(
+            try fixture.call(
+                .createLimit(
+                    .with {
+                        $0.name = "rate"; $0.slotDecayPerSecond = -1
+                    })
+            ).errorCode == .invalidArgument)
 
         #expect(try fixture.call(.get("missing")).errorCode == .notFound)
-        #expect(try fixture.call(.updateLimit(.with { $0.name = "missing"; $0.limit = 1 })).errorCode == .notFound)
+        #expect(
+            try fixture.call(
+                .updateLimit(
+                    .with {
+                        $0.name = "missing"; $0.limit = 1
+                    })
+            ).errorCode == .notFound)
         #expect(try fixture.call(.deleteLimit(.with { $0.name = "missing" })).errorCode == .notFound)
         #expect(try fixture.call(.resetLimit(.with { $0.name = "missing" })).errorCode == .notFound)
 
         #expect(try fixture.call(.acquire(.with { $0.wait = true })).errorCode == .invalidArgument)
-        #expect(try fixture.call(.acquire(.with { $0.limits = ["db"]; $0.slots = 3 })).errorCode == .invalidArgument)
+        #expect(
+            try fixture.call(
+                .acquire(
+                    .with {
+                        $0.limits = ["db"]; $0.slots = 3
+                    })
+            ).errorCode == .invalidArgument)
         #expect(try fixture.call(.acquireSlot("db", leaseTTLMilliseconds: 500)).errorCode == .invalidArgument)
-        #expect(try fixture.call(.acquire(.with { $0.limits = ["missing"]; $0.strict = true })).errorCode == .notFound)
+        #expect(
+            try fixture.call(
+                .acquire(
+                    .with {
+                        $0.limits = ["missing"]; $0.strict = true
+                    })
+            ).errorCode == .notFound)
 
         let empty = try fixture.core.handle(Drover_V1_LimitRequest.with { $0.requestID = 99 }, from: routing("admin"))
         #expect(empty.map(\.reply.requestID) == [99])
@@ -201,7 +236,11 @@ extension [LimitDelivery] {
         let initial = try #require(watch.deliveries.to("watcher").first?.catalogReply)
         #expect(initial.names.isEmpty)
 
-        let create = try fixture.send(.createLimit(.with { $0.name = "db"; $0.limit = 1; $0.appliesToAllRuns = true }), from: "admin")
+        let create = try fixture.send(
+            .createLimit(
+                .with {
+                    $0.name = "db"; $0.limit = 1; $0.appliesToAllRuns = true
+                }), from: "admin")
         let afterCreate = create.deliveries.to("watcher")
         #expect(afterCreate.map(\.requestID) == [watch.id])
         let created = try #require(afterCreate.first?.catalogReply)
@@ -209,13 +248,21 @@ extension [LimitDelivery] {
         #expect(created.runLimitNames == ["db"])
         #expect(created.generation > initial.generation)
 
-        let update = try fixture.send(.updateLimit(.with { $0.name = "db"; $0.active = false }), from: "admin")
+        let update = try fixture.send(
+            .updateLimit(
+                .with {
+                    $0.name = "db"; $0.active = false
+                }), from: "admin")
         let disabled = try #require(update.deliveries.to("watcher").first?.catalogReply)
         #expect(update.deliveries.to("watcher").map(\.requestID) == [watch.id])
         #expect(disabled.names.isEmpty)
         #expect(disabled.generation > created.generation)
 
-        _ = try fixture.call(.updateLimit(.with { $0.name = "db"; $0.active = true }))
+        _ = try fixture.call(
+            .updateLimit(
+                .with {
+                    $0.name = "db"; $0.active = true
+                }))
         let delete = try fixture.send(.deleteLimit(.with { $0.name = "db" }), from: "admin")
         let deleted = try #require(delete.deliveries.to("watcher").first?.catalogReply)
         #expect(delete.deliveries.to("watcher").map(\.requestID) == [watch.id])

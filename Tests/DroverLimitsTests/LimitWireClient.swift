@@ -26,7 +26,9 @@ final class LimitWireClient {
         nextRequestID += 1
         let envelope = Drover_V1_Envelope.with {
             $0.protocolVersion = droverProtocolVersion
-            $0.limitRequest = .with { $0.requestID = id; $0.operation = operation }
+            $0.limitRequest = .with {
+                $0.requestID = id; $0.operation = operation
+            }
         }
         let payload: [UInt8] = try envelope.serializedBytes()
         try socket.send(payload)

@@ -28,7 +28,9 @@ import Testing
     @Test func replyEnvelopeCarriesVersionAndBody() {
         let reply = Drover_V1_ControlReply.with {
             $0.requestID = 42
-            $0.deleted = .with { $0.id = "abc"; $0.name = "local" }
+            $0.deleted = .with {
+                $0.id = "abc"; $0.name = "local"
+            }
         }
         let envelope = Drover_V1_Envelope.reply(reply)
         #expect(envelope.protocolVersion == droverProtocolVersion)
@@ -39,15 +41,20 @@ import Testing
         let envelopes = [
             Drover_V1_Envelope.request(createPoolRequest),
             .reply(.failure(requestID: 9, code: .alreadyExists, message: "Work pool named 'local' already exists.")),
-            .reply(.with {
-                $0.requestID = 3
-                $0.workQueues = .with {
-                    $0.workQueues = [
-                        .with { $0.name = "default"; $0.priority = 1; $0.workPoolName = "local" },
-                        .with { $0.name = "held"; $0.priority = 2; $0.concurrencyLimit = 0; $0.isPaused = true },
-                    ]
-                }
-            }),
+            .reply(
+                .with {
+                    $0.requestID = 3
+                    $0.workQueues = .with {
+                        $0.workQueues = [
+                            .with {
+                                $0.name = "default"; $0.priority = 1; $0.workPoolName = "local"
+                            },
+                            .with {
+                                $0.name = "held"; $0.priority = 2; $0.concurrencyLimit = 0; $0.isPaused = true
+                            },
+                        ]
+                    }
+                }),
         ]
         for envelope in envelopes {
             let bytes: [UInt8] = try envelope.serializedBytes()
@@ -58,7 +65,9 @@ import Testing
     }
 
     @Test func explicitZeroSurvivesTheBinaryRoundTrip() throws {
-        let request = Drover_V1_CreateWorkQueue.with { $0.name = "q"; $0.concurrencyLimit = 0 }
+        let request = Drover_V1_CreateWorkQueue.with {
+            $0.name = "q"; $0.concurrencyLimit = 0
+        }
         let decoded = try Drover_V1_CreateWorkQueue(serializedBytes: try request.serializedBytes() as [UInt8])
         #expect(decoded.hasConcurrencyLimit)
         #expect(decoded.concurrencyLimit == 0)
@@ -71,7 +80,9 @@ import Testing
         let pool = try createPoolRequest.createWorkPool.droverJSON()
         #expect(pool == #"{"name":"local","type":"process","concurrency_limit":5}"#)
 
-        let queue = Drover_V1_CreateWorkQueue.with { $0.name = "q"; $0.workPoolName = "local"; $0.priority = 2 }
+        let queue = Drover_V1_CreateWorkQueue.with {
+            $0.name = "q"; $0.workPoolName = "local"; $0.priority = 2
+        }
         let text = try queue.droverJSON()
         #expect(text.contains(#""work_pool_name":"local""#))
         #expect(!text.contains("workPoolName"))
@@ -80,7 +91,9 @@ import Testing
     @Test func droverJSONOmitsUnsetOptionalFields() throws {
         let unset = try Drover_V1_CreateWorkPool.with { $0.name = "p" }.droverJSON()
         #expect(unset == #"{"name":"p"}"#)
-        let zero = try Drover_V1_CreateWorkPool.with { $0.name = "p"; $0.concurrencyLimit = 0 }.droverJSON()
+        let zero = try Drover_V1_CreateWorkPool.with {
+            $0.name = "p"; $0.concurrencyLimit = 0
+        }.droverJSON()
         #expect(zero == #"{"name":"p","concurrency_limit":0}"#)
         #expect(try Drover_V1_ListWorkPools().droverJSON() == "{}")
     }
@@ -91,12 +104,15 @@ import Testing
             $0.endpoints = ["workers": "tcp://127.0.0.1:4202", "control": "tcp://127.0.0.1:4201", "events": "x"]
         }
         let text = try info.droverJSON()
-        #expect(text == #"{"version":"0.1.0","endpoints":{"control":"tcp://127.0.0.1:4201","events":"x","workers":"tcp://127.0.0.1:4202"}}"#)
+        #expect(
+            text == #"{"version":"0.1.0","endpoints":{"control":"tcp://127.0.0.1:4201","events":"x","workers":"tcp://127.0.0.1:4202"}}"#)
         #expect(try info.droverJSON() == info.droverJSON())
     }
 
     @Test func droverJSONUsesEnumNames() throws {
-        let error = Drover_V1_Error.with { $0.code = .notFound; $0.message = "Work pool 'x' does not exist." }
+        let error = Drover_V1_Error.with {
+            $0.code = .notFound; $0.message = "Work pool 'x' does not exist."
+        }
         #expect(try error.droverJSON() == #"{"code":"NOT_FOUND","message":"Work pool 'x' does not exist."}"#)
     }
 

@@ -90,8 +90,9 @@ import Testing
         let setting = Setting()
         let run = StoreFixtures.run(of: setting.deployment, scheduleSlug: "hourly", scheduledTime: TestDates.at(3600))
         try store.commit(setting.changes + [.saveRun(run)])
-        #expect(try store.scheduledTimes(ofDeployment: setting.deployment.id, slug: "hourly", after: TestDates.epoch)
-            == [TestDates.at(3600)])
+        #expect(
+            try store.scheduledTimes(ofDeployment: setting.deployment.id, slug: "hourly", after: TestDates.epoch)
+                == [TestDates.at(3600)])
         #expect(!store.hasUnsyncedChanges)
     }
 

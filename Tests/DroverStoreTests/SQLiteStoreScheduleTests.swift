@@ -96,8 +96,9 @@ import Testing
         #expect(try store.flowRun(id: scheduled.id)?.scheduledTime == TestDates.at(5400.125))
         #expect(try store.flowRun(id: byHand.id) == byHand)
         #expect(try store.loadUnfinishedRuns() == [scheduled, byHand])
-        #expect(try store.flowRuns(matching: FlowRunFilter(deploymentID: deployment.id)).map(\.scheduleSlug)
-            == [nil, "interval-5400"])
+        #expect(
+            try store.flowRuns(matching: FlowRunFilter(deploymentID: deployment.id)).map(\.scheduleSlug)
+                == [nil, "interval-5400"])
 
         // An update writes what changes over the run's life and keeps where it came from.
         try scheduled.transition(to: .pending, at: TestDates.at(5401))

@@ -15,10 +15,11 @@ import Testing
         var catalog: WorkPoolCatalog { WorkPoolCatalog(pools: pools, queues: queues) }
 
         init() throws {
-            let template = try BaseJobTemplate(parsing: """
-                {"job_configuration": {"command": "{{ cmd }}", "retries": 3, "flags": [true, null]},
-                 "variables": {"properties": {"cmd": {"type": "string", "default": "echo \\"hi\\"\\n"}}}}
-                """)
+            let template = try BaseJobTemplate(
+                parsing: """
+                    {"job_configuration": {"command": "{{ cmd }}", "retries": 3, "flags": [true, null]},
+                     "variables": {"properties": {"cmd": {"type": "string", "default": "echo \\"hi\\"\\n"}}}}
+                    """)
             let unlimited = StoreFixtures.pool(
                 name: "unlimited", created: TestDates.at(1.5), updated: TestDates.at(2.25))
             let held = StoreFixtures.pool(
@@ -28,13 +29,14 @@ import Testing
             let capped = StoreFixtures.pool(
                 name: "capped pool", concurrencyLimit: ConcurrencyLimit.maximum, created: TestDates.at(-0.5))
             pools = [unlimited, held, capped]
-            queues = pools.map(StoreFixtures.defaultQueue(of:)) + [
-                StoreFixtures.queue(
-                    "zero", of: held, description: "none at once", priority: 2, concurrencyLimit: 0, isPaused: true,
-                    created: TestDates.at(5.5), updated: TestDates.at(6.75)),
-                StoreFixtures.queue("seven", of: held, priority: 7, concurrencyLimit: 7),
-                StoreFixtures.queue("last", of: capped, priority: QueuePriority.maximum, concurrencyLimit: 1_000_000),
-            ]
+            queues =
+                pools.map(StoreFixtures.defaultQueue(of:)) + [
+                    StoreFixtures.queue(
+                        "zero", of: held, description: "none at once", priority: 2, concurrencyLimit: 0, isPaused: true,
+                        created: TestDates.at(5.5), updated: TestDates.at(6.75)),
+                    StoreFixtures.queue("seven", of: held, priority: 7, concurrencyLimit: 7),
+                    StoreFixtures.queue("last", of: capped, priority: QueuePriority.maximum, concurrencyLimit: 1_000_000),
+                ]
         }
     }
 
@@ -96,12 +98,16 @@ import Testing
         try store.commit(catalog.createPool(NewWorkPool(name: "p", concurrencyLimit: 2), now: TestDates.at(1)))
         try store.commit(catalog.createQueue(NewWorkQueue(name: "a", poolName: "p"), now: TestDates.at(2)))
         try store.commit(catalog.createQueue(NewWorkQueue(name: "b", poolName: "p", priority: 1), now: TestDates.at(3)))
-        try store.commit(catalog.updatePool(
-            named: "p", WorkPoolUpdate(description: "changed", concurrencyLimit: .clear, isPaused: true),
-            now: TestDates.at(4)).1)
-        try store.commit(catalog.updateQueue(
-            named: "a", inPool: "p", WorkQueueUpdate(description: "moved", priority: 1, concurrencyLimit: .set(0)),
-            now: TestDates.at(5)).1)
+        try store.commit(
+            catalog.updatePool(
+                named: "p", WorkPoolUpdate(description: "changed", concurrencyLimit: .clear, isPaused: true),
+                now: TestDates.at(4)
+            ).1)
+        try store.commit(
+            catalog.updateQueue(
+                named: "a", inPool: "p", WorkQueueUpdate(description: "moved", priority: 1, concurrencyLimit: .set(0)),
+                now: TestDates.at(5)
+            ).1)
         try store.commit(catalog.deleteQueue(named: "b", inPool: "p").1)
 
         #expect(try store.loadCatalog() == catalog)
@@ -255,7 +261,8 @@ import Testing
         let store = try SQLiteStore()
         let run = UUID()
         func line(_ number: UInt64?, _ text: String, attempt: UInt32 = 1) -> FlowRunLog {
-            FlowRunLog(runID: run, attempt: attempt, timestamp: TestDates.at(Double(number ?? 0)), stream: .stdout, text: text, line: number)
+            FlowRunLog(
+                runID: run, attempt: attempt, timestamp: TestDates.at(Double(number ?? 0)), stream: .stdout, text: text, line: number)
         }
         try store.commit([.appendLogs([line(1, "one"), line(2, "two")])])
         // The worker resends both after a reconnection, with one new line; unnumbered lines

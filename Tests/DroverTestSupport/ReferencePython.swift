@@ -69,7 +69,8 @@ public enum ReferencePython {
         outputRead.wait()
         errorsRead.wait()
         guard process.terminationStatus == 0 else {
-            throw Failure(description: "The reference script failed (\(process.terminationStatus)):\n\(String(decoding: errors.data, as: UTF8.self))")
+            throw Failure(
+                description: "The reference script failed (\(process.terminationStatus)):\n\(String(decoding: errors.data, as: UTF8.self))")
         }
         return output.data
     }

@@ -32,8 +32,9 @@ import Testing
     @Test func theLastNanosecondOfYear9999IsAccepted() throws {
         let date = try timestamp(Self.yearNineThousandNineHundredNinetyNineEnd, 999_999_999).validDate(field: "anchor_date")
         #expect(abs(date.timeIntervalSince1970 - 253_402_300_800) < 0.001)
-        #expect(try timestamp(Self.yearNineThousandNineHundredNinetyNineEnd).validDate(field: "x").timeIntervalSince1970
-            == 253_402_300_799)
+        #expect(
+            try timestamp(Self.yearNineThousandNineHundredNinetyNineEnd).validDate(field: "x").timeIntervalSince1970
+                == 253_402_300_799)
         #expect(
             try timestamp(Self.yearNineThousandNineHundredNinetyNineEnd, 999_999_999).jsonString()
                 == #""9999-12-31T23:59:59.999999999Z""#)

@@ -57,7 +57,8 @@ import Testing
         let line = "a" + String(repeating: "é", count: 40_000)
         let recorder = EventRecorder()
         _ = try ChildProcess.start(
-            ProcessSpec(command: "printf 'a'; i=0; while [ $i -lt 400 ]; do printf '\(String(repeating: "é", count: 100))'; i=$((i+1)); done"),
+            ProcessSpec(
+                command: "printf 'a'; i=0; while [ $i -lt 400 ]; do printf '\(String(repeating: "é", count: 100))'; i=$((i+1)); done"),
             onEvent: recorder.handler)
         #expect(await recorder.waitForExit() == .exited(code: 0))
 

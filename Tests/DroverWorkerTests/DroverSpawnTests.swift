@@ -1,5 +1,5 @@
-import DroverCore
 import CProcessSpawn
+import DroverCore
 import Foundation
 import Testing
 

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import ZeroMQ
 
 @Suite struct PollerTests {
@@ -132,27 +133,28 @@ import Testing
         #expect(second.drain() == 1)
     }
 
-    @Test(arguments: [
-        (Duration.zero, 0),
-        (.milliseconds(-5), 0),
-        (.nanoseconds(-1), 0),
-        (.seconds(-3) + .milliseconds(500), 0),
-        (.nanoseconds(1), 1),
-        (.microseconds(1), 1),
-        (.milliseconds(1), 1),
-        (.microseconds(1500), 2),
-        (.microseconds(999_999), 1000),
-        (.seconds(1), 1000),
-        (.seconds(1) + .nanoseconds(1), 1001),
-        (.milliseconds(2500), 2500),
-        (.seconds(90), 90_000),
-        (.seconds(2_147_483), 2_147_483_000),
-        (.seconds(2_147_483) + .milliseconds(647), 2_147_483_647),
-        (.seconds(2_147_483) + .milliseconds(999), Int(Int32.max)),
-        (.seconds(3_000_000), Int(Int32.max)),
-        (.seconds(18_446_744_073_709_552), Int(Int32.max)),
-        (.seconds(Int64.max), Int(Int32.max)),
-    ] as [(Duration, Int)])
+    @Test(
+        arguments: [
+            (Duration.zero, 0),
+            (.milliseconds(-5), 0),
+            (.nanoseconds(-1), 0),
+            (.seconds(-3) + .milliseconds(500), 0),
+            (.nanoseconds(1), 1),
+            (.microseconds(1), 1),
+            (.milliseconds(1), 1),
+            (.microseconds(1500), 2),
+            (.microseconds(999_999), 1000),
+            (.seconds(1), 1000),
+            (.seconds(1) + .nanoseconds(1), 1001),
+            (.milliseconds(2500), 2500),
+            (.seconds(90), 90_000),
+            (.seconds(2_147_483), 2_147_483_000),
+            (.seconds(2_147_483) + .milliseconds(647), 2_147_483_647),
+            (.seconds(2_147_483) + .milliseconds(999), Int(Int32.max)),
+            (.seconds(3_000_000), Int(Int32.max)),
+            (.seconds(18_446_744_073_709_552), Int(Int32.max)),
+            (.seconds(Int64.max), Int(Int32.max)),
+        ] as [(Duration, Int)])
     func millisecondsRoundUpAndClamp(duration: Duration, expected: Int) {
         #expect(Poller.milliseconds(duration) == expected)
     }

@@ -26,7 +26,10 @@ import ZeroMQ
         #expect(request.domain == "drover" && request.address == "10.0.0.2" && request.mechanism == "CURVE")
         #expect(request.routingID == Array("w-1".utf8))
         #expect(request.curvePublicKey == Z85.encode(key))
-        #expect(request.reply(.allow(userID: "alice")) == [Array("1.0".utf8), [7, 7], Array("200".utf8), Array("OK".utf8), Array("alice".utf8), []])
+        #expect(
+            request.reply(.allow(userID: "alice")) == [
+                Array("1.0".utf8), [7, 7], Array("200".utf8), Array("OK".utf8), Array("alice".utf8), [],
+            ])
         #expect(
             request.reply(.deny(reason: "revoked"))
                 == [Array("1.0".utf8), [7, 7], Array("400".utf8), Array("revoked".utf8), [], []])

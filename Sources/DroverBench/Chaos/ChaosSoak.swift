@@ -203,9 +203,10 @@ public final class ChaosSoak {
                 ["limit-service", "start", "--home", limitsHome, "--port", "0"] + secure,
                 environment: [:], log: home.appendingPathComponent("limits.log"), awaiting: "listening on ")
             let endpoint = try Self.endpoint(after: "listening on ", in: service.readyLine)
-            limitServiceArguments = [
-                "limit-service", "start", "--home", limitsHome, "--port", String(endpoint.split(separator: ":").last ?? "0"),
-            ] + secure
+            limitServiceArguments =
+                [
+                    "limit-service", "start", "--home", limitsHome, "--port", String(endpoint.split(separator: ":").last ?? "0"),
+                ] + secure
             limitService = service
             limitArguments = ["--limit-service", endpoint]
             if configuration.secure { limitArguments += ["--limit-service-key", keyPath("server-to-limits")] }
@@ -220,10 +221,11 @@ public final class ChaosSoak {
         let dispatch = try Self.endpoint(after: "workers connect to ", in: line)
         limitsEndpoint = try Self.endpoint(after: "limits at ", in: line)
         func port(_ endpoint: String) -> String { String(endpoint.split(separator: ":").last ?? "0") }
-        serverArguments = [
-            "server", "start", "--home", serverHome, "--control-port", port(controlEndpoint), "--dispatch-port", port(dispatch),
-            "--limits-port", configuration.standaloneLimitService ? "0" : port(limitsEndpoint),
-        ] + limitArguments + secure
+        serverArguments =
+            [
+                "server", "start", "--home", serverHome, "--control-port", port(controlEndpoint), "--dispatch-port", port(dispatch),
+                "--limits-port", configuration.standaloneLimitService ? "0" : port(limitsEndpoint),
+            ] + limitArguments + secure
         server = first
     }
 
@@ -248,7 +250,11 @@ public final class ChaosSoak {
     private func setUp() throws(DroverError) {
         let client = try control(timeout: .seconds(10))
         for (pool, limit) in Self.pools {
-            _ = try client.call(.createWorkPool(.with { $0.name = pool; $0.type = "process"; $0.concurrencyLimit = UInt32(limit) }))
+            _ = try client.call(
+                .createWorkPool(
+                    .with {
+                        $0.name = pool; $0.type = "process"; $0.concurrencyLimit = UInt32(limit)
+                    }))
         }
         for (name, pool, seconds, exitCode, retries, tagged, _) in Self.deployments {
             _ = try client.call(
@@ -263,9 +269,16 @@ public final class ChaosSoak {
                     }))
         }
         let limits = try limitClient()
-        _ = try limits.call(.createLimit(.with { $0.name = Limit.name(ofTag: "chaos"); $0.limit = UInt32(Self.tagLimit) }))
         _ = try limits.call(
-            .createLimit(.with { $0.name = "chaos-all"; $0.limit = UInt32(Self.allRunsLimit); $0.appliesToAllRuns = true }))
+            .createLimit(
+                .with {
+                    $0.name = Limit.name(ofTag: "chaos"); $0.limit = UInt32(Self.tagLimit)
+                }))
+        _ = try limits.call(
+            .createLimit(
+                .with {
+                    $0.name = "chaos-all"; $0.limit = UInt32(Self.allRunsLimit); $0.appliesToAllRuns = true
+                }))
     }
 
     // MARK: Workers
@@ -398,7 +411,10 @@ public final class ChaosSoak {
     private func cancelALongRun(_ client: ControlClient) {
         guard
             case .flowRuns(let list)? = try? client.call(
-                .listFlowRuns(.with { $0.deploymentName = "long"; $0.stateTypes = [.running]; $0.limit = 10 })),
+                .listFlowRuns(
+                    .with {
+                        $0.deploymentName = "long"; $0.stateTypes = [.running]; $0.limit = 10
+                    })),
             !list.flowRuns.isEmpty
         else { return }
         _ = try? client.call(.cancelFlowRun(.with { $0.id = list.flowRuns[pick(list.flowRuns.count)].id }))
@@ -450,8 +466,12 @@ public final class ChaosSoak {
         let deadline = Date().addingTimeInterval(configuration.settleTimeout)
         let client = try control()
         while Date() < deadline {
-            let unfinished = (try? client.call(
-                .listFlowRuns(.with { $0.stateTypes = [.scheduled, .pending, .running, .cancelling]; $0.limit = 1 })))
+            let unfinished =
+                (try? client.call(
+                    .listFlowRuns(
+                        .with {
+                            $0.stateTypes = [.scheduled, .pending, .running, .cancelling]; $0.limit = 1
+                        })))
             if case .flowRuns(let list)? = unfinished, list.flowRuns.isEmpty { return }
             configuration.progress?(1, "waiting for the last runs to finish")
             usleep(200_000)

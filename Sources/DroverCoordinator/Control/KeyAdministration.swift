@@ -1,7 +1,7 @@
-import DroverWire
 import DroverCore
 import DroverLimits
 import DroverProto
+import DroverWire
 import Foundation
 import Logging
 

@@ -1,6 +1,6 @@
-import DroverWire
 import DroverCore
 import DroverProto
+import DroverWire
 import Foundation
 
 // Deployments, and creating runs of them.
@@ -102,7 +102,8 @@ extension Coordinator {
         case .clear: deployment.concurrencyLimit = nil
         }
         deployment.updated = now
-        let startsCancellingNew = deployment.collisionStrategy == .cancelNew && deployment.concurrencyLimit != nil
+        let startsCancellingNew =
+            deployment.collisionStrategy == .cancelNew && deployment.concurrencyLimit != nil
             && !(old.collisionStrategy == .cancelNew && old.concurrencyLimit != nil)
         try commitScheduled(deployment, now: now, replacingAll: runsChange)
         renderedConfigurations[deployment.id] = nil
@@ -124,7 +125,8 @@ extension Coordinator {
         let unfinished = ownRuns.count - scheduled.count
         guard unfinished == 0 else {
             throw .failedPrecondition(
-                "Deployment '\(deployment.name)' has \(unfinished) unfinished flow run\(unfinished == 1 ? "" : "s"); cancel or wait for them first.")
+                "Deployment '\(deployment.name)' has \(unfinished) unfinished flow run\(unfinished == 1 ? "" : "s"); cancel or wait for them first."
+            )
         }
         try store.commit(scheduled.map { .deleteRun(id: $0.id) } + [.deleteDeployment(id: deployment.id)])
         for run in scheduled {
@@ -135,7 +137,9 @@ extension Coordinator {
         deploymentNames[deployment.id] = nil
         renderedConfigurations[deployment.id] = nil
         logger.info("deleted deployment", metadata: ["deployment.name": "\(deployment.name)"])
-        return .with { $0.id = deployment.id.uuidString.lowercased(); $0.name = deployment.name }
+        return .with {
+            $0.id = deployment.id.uuidString.lowercased(); $0.name = deployment.name
+        }
     }
 
     /// Creates a SCHEDULED run of a deployment; it goes to a worker as soon as the rules allow.
@@ -146,7 +150,8 @@ extension Coordinator {
         }
         let pool = try catalog.pool(named: poolName)
         let parameters = deployment.parameters.merging(
-            try Self.object(request.parametersJson, what: "parameters")) { _, run in run }
+            try Self.object(request.parametersJson, what: "parameters")
+        ) { _, run in run }
         let runVariables = try Self.object(request.jobVariablesJson, what: "job variables")
         try JobConfiguration.checkVariables(
             template: pool.baseJobTemplate, deploymentVariables: deployment.jobVariables, runVariables: runVariables)

@@ -202,6 +202,12 @@ extension Coordinator {
 
     mutating func send(_ kind: Drover_V1_CoordinatorMessage.OneOf_Kind, to worker: String) {
         let session = sessions[worker]?.session ?? 0
-        outbox.append((worker, .with { $0.session = session; $0.kind = kind }))
+        outbox.append(
+            (
+                worker,
+                .with {
+                    $0.session = session; $0.kind = kind
+                }
+            ))
     }
 }

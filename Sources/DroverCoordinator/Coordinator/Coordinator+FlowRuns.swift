@@ -1,6 +1,6 @@
-import DroverWire
 import DroverCore
 import DroverProto
+import DroverWire
 import Foundation
 import SwiftProtobuf
 
@@ -83,7 +83,9 @@ extension Coordinator {
             try perform(removeFromDispatch(run.id))
         }
         logger.info("deleted flow run", metadata: ["run.id": "\(run.id)"])
-        return .with { $0.id = run.id.uuidString.lowercased(); $0.name = run.name }
+        return .with {
+            $0.id = run.id.uuidString.lowercased(); $0.name = run.name
+        }
     }
 
     func readLogs(_ read: Drover_V1_ReadFlowRunLogs) throws(DroverError) -> Drover_V1_LogList {

@@ -54,12 +54,15 @@ extension Coordinator {
         let unfinished = activeRuns.values.filter { $0.poolID == pool.id }.count
         guard unfinished == 0 else {
             throw .failedPrecondition(
-                "Work pool '\(pool.name)' has \(unfinished) unfinished flow run\(unfinished == 1 ? "" : "s"); cancel or wait for them first.")
+                "Work pool '\(pool.name)' has \(unfinished) unfinished flow run\(unfinished == 1 ? "" : "s"); cancel or wait for them first."
+            )
         }
         _ = try mutateCatalog { catalog throws(DroverError) in try catalog.deletePool(named: delete.name) }
         dispatcher.removePool(pool.id)
         logger.info("deleted work pool", metadata: ["pool.name": "\(pool.name)"])
-        return .with { $0.id = pool.id.uuidString.lowercased(); $0.name = pool.name }
+        return .with {
+            $0.id = pool.id.uuidString.lowercased(); $0.name = pool.name
+        }
     }
 
     func previewPool(_ preview: Drover_V1_PreviewWorkPool) throws(DroverError) -> [Drover_V1_FlowRun] {
@@ -126,14 +129,17 @@ extension Coordinator {
         let unfinished = activeRuns.values.filter { $0.queueID == queue.id }.count
         guard unfinished == 0 || queue.isDefault else {
             throw .failedPrecondition(
-                "Work queue '\(queue.name)' has \(unfinished) unfinished flow run\(unfinished == 1 ? "" : "s"); cancel or wait for them first.")
+                "Work queue '\(queue.name)' has \(unfinished) unfinished flow run\(unfinished == 1 ? "" : "s"); cancel or wait for them first."
+            )
         }
         _ = try mutateCatalog { catalog throws(DroverError) in
             try catalog.deleteQueue(named: delete.name, inPool: delete.workPoolName)
         }
         try refreshDispatchRules(poolNamed: delete.workPoolName)
         logger.info("deleted work queue", metadata: ["pool.name": "\(delete.workPoolName)", "queue.name": "\(queue.name)"])
-        return .with { $0.id = queue.id.uuidString.lowercased(); $0.name = queue.name }
+        return .with {
+            $0.id = queue.id.uuidString.lowercased(); $0.name = queue.name
+        }
     }
 
     static func limitChange(set: UInt32?, remove: Bool) throws(DroverError) -> LimitChange {

@@ -1,7 +1,7 @@
-import DroverWire
 import DroverCore
 import DroverProto
 import DroverStore
+import DroverWire
 import Foundation
 
 // Deployment schedules, and the scheduler that makes their runs ahead of time.
@@ -77,7 +77,9 @@ extension Coordinator {
         try commitScheduled(deployment, now: now, replacing: [schedule.slug])
         logger.info(
             "deleted deployment schedule", metadata: ["deployment.name": "\(deployment.name)", "schedule.slug": "\(schedule.slug)"])
-        return .with { $0.id = schedule.id.uuidString.lowercased(); $0.name = schedule.slug }
+        return .with {
+            $0.id = schedule.id.uuidString.lowercased(); $0.name = schedule.slug
+        }
     }
 
     /// A new schedule from a request's spec, with a slug none of `taken` has.

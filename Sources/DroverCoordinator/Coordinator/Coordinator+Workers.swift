@@ -1,6 +1,6 @@
-import DroverWire
 import DroverCore
 import DroverProto
+import DroverWire
 import Foundation
 import Logging
 import SwiftProtobuf
@@ -78,7 +78,9 @@ extension Coordinator {
                 .with {
                     $0.helloAgain = true
                     $0.rejectedSession = session
-                    $0.error = .with { $0.code = .failedPrecondition; $0.message = "Unknown session: say Hello again." }
+                    $0.error = .with {
+                        $0.code = .failedPrecondition; $0.message = "Unknown session: say Hello again."
+                    }
                 }), to: worker)
     }
 
@@ -149,7 +151,9 @@ extension Coordinator {
             send(
                 .reject(
                     .with {
-                        $0.error = .with { $0.code = .init(error.code); $0.message = error.message }
+                        $0.error = .with {
+                            $0.code = .init(error.code); $0.message = error.message
+                        }
                         $0.helloID = hello.helloID
                     }), to: worker)
         }
@@ -169,7 +173,10 @@ extension Coordinator {
                         + "`drover work-pool create \(hello.workPoolName) --type process`, or start the worker with "
                         + "--create-pool-if-not-found.")
             }
-            _ = try createPool(.with { $0.name = hello.workPoolName; $0.type = hello.type })
+            _ = try createPool(
+                .with {
+                    $0.name = hello.workPoolName; $0.type = hello.type
+                })
         }
         let pool = try catalog.pool(named: hello.workPoolName)
         if !hello.type.isEmpty, hello.type != pool.type.rawValue {
@@ -178,7 +185,10 @@ extension Coordinator {
                     + "'\(ResourceName.printable(String(hello.type.prefix(64))))' cannot serve it.")
         }
         for queue in hello.workQueueNames where (try? catalog.queue(named: queue, inPool: pool.name)) == nil {
-            _ = try createQueue(.with { $0.name = queue; $0.workPoolName = pool.name })
+            _ = try createQueue(
+                .with {
+                    $0.name = queue; $0.workPoolName = pool.name
+                })
         }
         let name = hello.name.isEmpty ? "worker-\(worker.prefix(8))" : hello.name
         try ResourceName.validate(name, kind: "worker")
@@ -212,7 +222,11 @@ extension Coordinator {
     private mutating func heldRun(_ runID: String, attempt: UInt32, by session: Reporter) -> FlowRun? {
         guard let id = UUID(uuidString: runID), let run = activeRuns[id] else { return nil }
         guard run.attempt == attempt, run.workerID == session.id else {
-            send(.stop(.with { $0.runID = runID; $0.attempt = attempt }), to: session.id)
+            send(
+                .stop(
+                    .with {
+                        $0.runID = runID; $0.attempt = attempt
+                    }), to: session.id)
             if peerWarnings.allows("stale report", now: .now) {
                 logger.warning(
                     "stale report from a worker",
@@ -229,7 +243,11 @@ extension Coordinator {
         let at = started.hasStarted ? try Self.reported(started.started, "RunStarted.started") : now
         guard let id = UUID(uuidString: started.runID), activeRuns[id] != nil else {
             // The run is over here, but the worker says its process runs: stop it.
-            send(.stop(.with { $0.runID = started.runID; $0.attempt = started.attempt }), to: session.id)
+            send(
+                .stop(
+                    .with {
+                        $0.runID = started.runID; $0.attempt = started.attempt
+                    }), to: session.id)
             return
         }
         guard var run = heldRun(started.runID, attempt: started.attempt, by: session) else { return }
@@ -289,9 +307,11 @@ extension Coordinator {
 
     func listWorkers(_ list: Drover_V1_ListWorkers) throws(DroverError) -> [Drover_V1_Worker] {
         let poolID = list.workPoolName.isEmpty ? nil : try catalog.pool(named: list.workPoolName).id
-        let all = Array(sessions.values) + departed.values.filter { old in
-            sessions.session(named: old.name, inPool: old.poolID) == nil
-        }
+        let all =
+            Array(sessions.values)
+            + departed.values.filter { old in
+                sessions.session(named: old.name, inPool: old.poolID) == nil
+            }
         return all.filter { poolID == nil || $0.poolID == poolID }
             .sorted { ($0.poolName, $0.name) < ($1.poolName, $1.name) }
             .map { session in

@@ -61,7 +61,10 @@ struct RunSlots {
     /// Subscribes to the catalog (again: a watch lapses when the service restarts).
     mutating func watch() {
         watchRequestID = takeRequestID()
-        outbox.append(.with { $0.requestID = watchRequestID; $0.watchLimits = .init() })
+        outbox.append(
+            .with {
+                $0.requestID = watchRequestID; $0.watchLimits = .init()
+            })
     }
 
     /// Asks for `run`'s slots, keeping `worker`'s credit for it until they are granted.
@@ -73,7 +76,10 @@ struct RunSlots {
     mutating func request(_ run: UUID, tags: [String], worker: String?, leaseTTL: TimeInterval) {
         let names = catalog.map { _ in Set(limitNames(for: tags)).union(runLimitNames) }
         if waiting[run] != nil, let before = asked[run], let names, before != names {
-            outbox.append(.with { $0.requestID = takeRequestID(); $0.release = .with { $0.holders = [Lease.holder(ofRun: run)] } })
+            outbox.append(
+                .with {
+                    $0.requestID = takeRequestID(); $0.release = .with { $0.holders = [Lease.holder(ofRun: run)] }
+                })
         }
         asked[run] = names
         if let worker { waiting[run] = worker }
@@ -118,7 +124,10 @@ struct RunSlots {
         forgetAcquire(of: run)
         asked[run] = nil
         guard waited || held else { return }
-        outbox.append(.with { $0.requestID = takeRequestID(); $0.release = .with { $0.holders = [Lease.holder(ofRun: run)] } })
+        outbox.append(
+            .with {
+                $0.requestID = takeRequestID(); $0.release = .with { $0.holders = [Lease.holder(ofRun: run)] }
+            })
     }
 
     /// Renews every held lease, resubscribes, and resends waiting Acquires, so that a
@@ -165,7 +174,9 @@ struct RunSlots {
                 // Not ours any more (released meanwhile), unless already held: give it back.
                 if !holding.contains(run) {
                     outbox.append(
-                        .with { $0.requestID = takeRequestID(); $0.release = .with { $0.holders = [granted.lease.holder] } })
+                        .with {
+                            $0.requestID = takeRequestID(); $0.release = .with { $0.holders = [granted.lease.holder] }
+                        })
                 }
                 return .nothing
             }
@@ -197,7 +208,10 @@ struct RunSlots {
         let holders = runs.map(Lease.holder(ofRun:)).sorted()
         for start in stride(from: 0, to: holders.count, by: LimitRequestBounds.maximumLeasesPerRequest) {
             let batch = Array(holders[start..<min(start + LimitRequestBounds.maximumLeasesPerRequest, holders.count)])
-            outbox.append(.with { $0.requestID = takeRequestID(); $0.renew = .with { $0.holders = batch } })
+            outbox.append(
+                .with {
+                    $0.requestID = takeRequestID(); $0.renew = .with { $0.holders = batch }
+                })
         }
     }
 

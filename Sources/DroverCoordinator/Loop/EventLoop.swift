@@ -274,7 +274,8 @@ final class EventLoop: Sendable {
         guard let key = security.key(for: message.userID) else {
             return ServerSecurity.revokedRefusal
         }
-        return ControlAccess.allows(key.role, request.operation) ? nil : ControlAccess.refusal(for: key.name, role: key.role, request.operation)
+        return ControlAccess.allows(key.role, request.operation)
+            ? nil : ControlAccess.refusal(for: key.name, role: key.role, request.operation)
     }
 
     /// Sends the replies; one whose client's queue is full is dropped and counted.
@@ -332,7 +333,9 @@ final class EventLoop: Sendable {
                     .with {
                         $0.protocolVersion = droverProtocolVersion
                         $0.coordinatorMessage.reject = .with {
-                            $0.error = .with { $0.code = .permissionDenied; $0.message = refusal.message }
+                            $0.error = .with {
+                                $0.code = .permissionDenied; $0.message = refusal.message
+                            }
                             $0.helloID = hello.helloID
                         }
                     }, to: worker, on: dispatch)
@@ -452,7 +455,9 @@ final class EventLoop: Sendable {
             }
             for (worker, message) in outbox {
                 let delivered = send(
-                    .with { $0.protocolVersion = droverProtocolVersion; $0.coordinatorMessage = message },
+                    .with {
+                        $0.protocolVersion = droverProtocolVersion; $0.coordinatorMessage = message
+                    },
                     to: worker, on: dispatch)
                 if !delivered && coordinator.isConnected(worker) {
                     try coordinator.workerUnreachable(worker)
@@ -496,7 +501,9 @@ final class EventLoop: Sendable {
     private func refuseUnnamed(_ identity: [UInt8], on dispatch: Socket) {
         let refusal = DispatchFrame.unnamedRefusal()
         send(
-            .with { $0.protocolVersion = droverProtocolVersion; $0.coordinatorMessage = refusal },
+            .with {
+                $0.protocolVersion = droverProtocolVersion; $0.coordinatorMessage = refusal
+            },
             toIdentity: identity, on: dispatch)
     }
 

@@ -68,12 +68,13 @@ public struct JobConfiguration: Sendable, Hashable {
             if pieces.count == 1, case .placeholder(let name) = pieces[0] {
                 return variables[name] ?? .null
             }
-            return .string(pieces.map { piece in
-                switch piece {
-                case .text(let text): text
-                case .placeholder(let name): Self.text(of: variables[name] ?? .null)
-                }
-            }.joined())
+            return .string(
+                pieces.map { piece in
+                    switch piece {
+                    case .text(let text): text
+                    case .placeholder(let name): Self.text(of: variables[name] ?? .null)
+                    }
+                }.joined())
         case .array(let items): return .array(items.map { render($0, variables: variables) })
         case .object(let members): return .object(members.mapValues { render($0, variables: variables) })
         case .null, .bool, .number: return value

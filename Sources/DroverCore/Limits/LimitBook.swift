@@ -114,7 +114,9 @@ public struct LimitBook: Sendable {
     /// A limit with what is taken of it now.
     public func status(of name: String, now: Date) throws(DroverError) -> LimitStatus {
         guard let state = limits[name] else { throw Self.notFound(name) }
-        let held = leases.values.filter { $0.limits.contains(name) }.sorted { ($0.created, $0.id.uuidString) < ($1.created, $1.id.uuidString) }
+        let held = leases.values.filter { $0.limits.contains(name) }.sorted {
+            ($0.created, $0.id.uuidString) < ($1.created, $1.id.uuidString)
+        }
         return LimitStatus(
             // Rounded up, but with the slack `hasRoom` grants with, so a full limit never reads one over.
             limit: state.limit, activeSlots: UInt32(min(Double(UInt32.max), max(0, (state.taken(at: now) - Self.slack).rounded(.up)))),
@@ -275,8 +277,11 @@ public struct LimitBook: Sendable {
         }
         guard request.wait else {
             effects.replies.append(
-                (requester,
-                 .denied(SlotDenial(.busy, busyMessage(enforced, now: now), retryAfter: retryHint(enforced, slots: request.slots, now: now)))))
+                (
+                    requester,
+                    .denied(
+                        SlotDenial(.busy, busyMessage(enforced, now: now), retryAfter: retryHint(enforced, slots: request.slots, now: now)))
+                ))
             return effects
         }
         nextSequence += 1
@@ -432,8 +437,10 @@ public struct LimitBook: Sendable {
             let waiter = waiting.remove(at: index)
             let blocking = enforced(waiter.names)
             effects.replies.append(
-                (waiter.requester,
-                 .denied(SlotDenial(.timedOut, "Timed out waiting for a slot of \(Self.list(blocking)).", retryAfter: nil))))
+                (
+                    waiter.requester,
+                    .denied(SlotDenial(.timedOut, "Timed out waiting for a slot of \(Self.list(blocking)).", retryAfter: nil))
+                ))
             freed = true  // those behind it may go now
         }
         if freed || (decayWake.map { $0 <= now } ?? false) { effects.append(grantWaiting(now: now)) }
@@ -499,10 +506,14 @@ public struct LimitBook: Sendable {
             }) {
                 waiting.remove(at: index)
                 effects.replies.append(
-                    (waiter.requester,
-                     .denied(SlotDenial(
-                        .withdrawn,
-                        "'\(lowered)' now has \(limits[lowered]!.limit.slots) slots, fewer than the \(waiter.request.slots) asked for."))))
+                    (
+                        waiter.requester,
+                        .denied(
+                            SlotDenial(
+                                .withdrawn,
+                                "'\(lowered)' now has \(limits[lowered]!.limit.slots) slots, fewer than the \(waiter.request.slots) asked for."
+                            ))
+                    ))
                 continue
             }
             if enforced.contains(where: blocked.contains) || !hasRoom(enforced, slots: waiter.request.slots, now: now) {

@@ -148,9 +148,10 @@ public struct RecurrenceRule: Sendable, Hashable {
             throw Self.invalid("FREQ=\(freqText) is not supported; \(hint)use YEARLY, MONTHLY, WEEKLY, DAILY, HOURLY or MINUTELY")
         }
         self.frequency = frequency
-        self.interval = try parts["INTERVAL"].map { value throws(DroverError) in
-            try Self.integer(value, part: "INTERVAL", in: 1...1_000_000)
-        } ?? 1
+        self.interval =
+            try parts["INTERVAL"].map { value throws(DroverError) in
+                try Self.integer(value, part: "INTERVAL", in: 1...1_000_000)
+            } ?? 1
         self.count = try parts["COUNT"].map { value throws(DroverError) in
             try Self.integer(value, part: "COUNT", in: 1...Int(Int32.max))
         }
@@ -164,12 +165,13 @@ public struct RecurrenceRule: Sendable, Hashable {
         } else {
             self.until = nil
         }
-        self.weekStart = try parts["WKST"].map { value throws(DroverError) in
-            guard let day = Self.weekdayNames.firstIndex(of: value) else {
-                throw Self.invalid("WKST=\(value) is not a weekday; use MO, TU, WE, TH, FR, SA or SU")
-            }
-            return day
-        } ?? 0
+        self.weekStart =
+            try parts["WKST"].map { value throws(DroverError) in
+                guard let day = Self.weekdayNames.firstIndex(of: value) else {
+                    throw Self.invalid("WKST=\(value) is not a weekday; use MO, TU, WE, TH, FR, SA or SU")
+                }
+                return day
+            } ?? 0
         var months = try Self.integers(parts["BYMONTH"], part: "BYMONTH", in: 1...12)
         var monthDays = try Self.integers(parts["BYMONTHDAY"], part: "BYMONTHDAY", in: -31...31)
         let hours = try Self.integers(parts["BYHOUR"], part: "BYHOUR", in: 0...23)

@@ -79,7 +79,11 @@ public struct ProfilesDocument: Sendable, Equatable {
         for index in line.indices {
             let c = line[index]
             if escaped { escaped = false; continue }
-            if c == "\\" && inString { escaped = true } else if c == "\"" { inString.toggle() } else if c == "#" && !inString {
+            if c == "\\" && inString {
+                escaped = true
+            } else if c == "\"" {
+                inString.toggle()
+            } else if c == "#" && !inString {
                 return line[..<index]
             }
         }

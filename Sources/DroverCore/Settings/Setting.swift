@@ -81,7 +81,8 @@ extension Setting {
     /// Where a secure daemon's key pair is, when not in its home.
     public static let serverKey = Setting(
         name: "DROVER_SERVER_KEY", defaultValue: "",
-        summary: "Key pair file (from `drover keys server-key`) a --secure server or limit service uses instead of DROVER_HOME/keys/server.json; empty: the home's.",
+        summary:
+            "Key pair file (from `drover keys server-key`) a --secure server or limit service uses instead of DROVER_HOME/keys/server.json; empty: the home's.",
         kind: .text)
     /// The address the server binds.
     public static let serverHost = Setting(

@@ -101,7 +101,7 @@ public final class WorkerAgent {
             case .reconnect:
                 // The old socket closes with its monitor, which holds it.
                 (socket, monitor) = try Self.connect(
-            context, to: configuration.dispatchEndpoint, id: identity.workerID, key: configuration.key)
+                    context, to: configuration.dispatchEndpoint, id: identity.workerID, key: configuration.key)
             case .start(let run):
                 try start(run)
             case .discard(let run):

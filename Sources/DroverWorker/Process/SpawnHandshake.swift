@@ -1,5 +1,5 @@
-import DroverCore
 import Dispatch
+import DroverCore
 import Synchronization
 
 /// Hands the result of the spawn from the supervising thread to the thread in

@@ -44,9 +44,10 @@ struct BenchChaosCommand: ParsableCommand {
 
     func validate() throws {
         guard duration >= 5, duration <= 86_400 else { throw ValidationError("--duration must be from 5 to 86400 seconds.") }
-        for (name, value) in [("--server-kills", serverKills), ("--worker-kills", workerKills), ("--worker-stops", workerStops),
-                              ("--limit-service-kills", limitServiceKills)]
-        {
+        for (name, value) in [
+            ("--server-kills", serverKills), ("--worker-kills", workerKills), ("--worker-stops", workerStops),
+            ("--limit-service-kills", limitServiceKills),
+        ] {
             guard (0...10_000).contains(value) else { throw ValidationError("\(name) must be from 0 to 10000; got \(value).") }
         }
         guard rate > 0, rate <= 100 else { throw ValidationError("--rate must be above 0 and at most 100 runs/s.") }

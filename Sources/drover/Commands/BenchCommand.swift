@@ -86,15 +86,17 @@ struct BenchDispatchCommand: ParsableCommand {
 
     func run() throws {
         var keyPath: String?
-        let own = server == nil ? try BenchServer.start(
-            ["server", "start", "--control-port", "0", "--dispatch-port", "0", "--limits-port", "0"]
-                + (relaxedDurability ? ["--relaxed-durability"] : []) + (secure ? ["--secure"] : []),
-            prepare: { home throws(DroverError) in
-                guard secure else { return }
-                let path = home.appendingPathComponent("bench.key").path
-                try KeyStore(home: home).issue(name: "bench", role: .admin, pools: [], server: "").write(to: path)
-                keyPath = path
-            }) : nil
+        let own =
+            server == nil
+            ? try BenchServer.start(
+                ["server", "start", "--control-port", "0", "--dispatch-port", "0", "--limits-port", "0"]
+                    + (relaxedDurability ? ["--relaxed-durability"] : []) + (secure ? ["--secure"] : []),
+                prepare: { home throws(DroverError) in
+                    guard secure else { return }
+                    let path = home.appendingPathComponent("bench.key").path
+                    try KeyStore(home: home).issue(name: "bench", role: .admin, pools: [], server: "").write(to: path)
+                    keyPath = path
+                }) : nil
         defer { own?.stop() }
         let plan = BenchPlan(
             workers: workers, limit: limit, runs: runs, rate: rate, runDuration: .milliseconds(Int64(runDuration * 1000)),
@@ -139,7 +141,8 @@ struct BenchDispatchCommand: ParsableCommand {
         let width = 30
         let done = plan.runs > 0 ? min(width, progress.finished * width / plan.runs) : width
         let created = plan.runs > 0 ? min(width, progress.created * width / plan.runs) : width
-        let bar = String(repeating: "#", count: done) + String(repeating: "-", count: max(0, created - done))
+        let bar =
+            String(repeating: "#", count: done) + String(repeating: "-", count: max(0, created - done))
             + String(repeating: " ", count: width - max(done, created))
         return "[\(bar)] created \(progress.created)/\(plan.runs), finished \(progress.finished)"
     }
@@ -154,8 +157,9 @@ struct BenchDispatchCommand: ParsableCommand {
             "\(report.finished) of \(report.runs) runs finished by \(report.workers) simulated worker\(report.workers == 1 ? "" : "s") "
                 + "(limit \(report.limit) each, "
                 + (report.process == nil ? "runs of \(seconds(report.runDurationSeconds)) s)" : "each run a process)"),
-            String(format: "throughput: %.0f runs/s over %.2f s (creating them took %.2f s)",
-                   report.throughput, report.elapsedSeconds, report.createSeconds),
+            String(
+                format: "throughput: %.0f runs/s over %.2f s (creating them took %.2f s)",
+                report.throughput, report.elapsedSeconds, report.createSeconds),
             "",
             "".padding(toLength: 22, withPad: " ", startingAt: 0)
                 + ["p50", "p90", "p99", "p99.9", "max"].map { $0.padding(toLength: 11, withPad: " ", startingAt: 0) }.joined(),
@@ -165,25 +169,32 @@ struct BenchDispatchCommand: ParsableCommand {
         ]
         if let process = report.process, let raw = report.rawSpawn, report.rate != nil {
             lines.insert(
-                String(format: "runs started `%@` as processes, paced; the machine starts %.0f processes/s at %d at once",
-                       process.joined(separator: " "), raw.perSecond, raw.concurrency), at: 2)
+                String(
+                    format: "runs started `%@` as processes, paced; the machine starts %.0f processes/s at %d at once",
+                    process.joined(separator: " "), raw.perSecond, raw.concurrency), at: 2)
         } else if let process = report.process, let raw = report.rawSpawn {
-            lines.insert(contentsOf: [
-                String(format: "runs started `%@` as processes: %.0f runs/s against the machine's %.0f processes/s "
-                    + "(%.0f %%) at %d at once", process.joined(separator: " "), report.throughput, raw.perSecond,
-                    raw.perSecond > 0 ? 100 * report.throughput / raw.perSecond : 0, raw.concurrency),
-            ], at: 2)
+            lines.insert(
+                contentsOf: [
+                    String(
+                        format: "runs started `%@` as processes: %.0f runs/s against the machine's %.0f processes/s "
+                            + "(%.0f %%) at %d at once", process.joined(separator: " "), report.throughput, raw.perSecond,
+                        raw.perSecond > 0 ? 100 * report.throughput / raw.perSecond : 0, raw.concurrency)
+                ], at: 2)
         }
         if let idle = report.serverIdle {
             lines.append("")
-            lines.append(String(format: "server after %.0f s idle with %d workers: %.2f s of CPU, peak %.1f MiB resident",
-                                report.idleSeconds, report.workers, idle.cpuSeconds,
-                                Double(idle.peakResidentBytes) / 1_048_576))
+            lines.append(
+                String(
+                    format: "server after %.0f s idle with %d workers: %.2f s of CPU, peak %.1f MiB resident",
+                    report.idleSeconds, report.workers, idle.cpuSeconds,
+                    Double(idle.peakResidentBytes) / 1_048_576))
         }
         if let server = report.server {
             if report.serverIdle == nil { lines.append("") }
-            lines.append(String(format: "server: %.2f s of CPU, peak %.1f MiB resident", server.cpuSeconds,
-                                Double(server.peakResidentBytes) / 1_048_576))
+            lines.append(
+                String(
+                    format: "server: %.2f s of CPU, peak %.1f MiB resident", server.cpuSeconds,
+                    Double(server.peakResidentBytes) / 1_048_576))
         }
         return lines.joined(separator: "\n")
     }

@@ -1,6 +1,6 @@
 import ArgumentParser
-import DroverCore
 import DroverBench
+import DroverCore
 import Foundation
 
 /// `drover bench fleet`: part of a large fleet of simulated workers, started by `drover bench`

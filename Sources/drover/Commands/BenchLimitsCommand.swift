@@ -61,8 +61,10 @@ struct BenchLimitsCommand: ParsableCommand {
         let plan = LimitBenchPlan(
             clients: clients, limits: limits, slots: slots, cycles: cycles, hold: .milliseconds(Int64(hold * 1000)),
             timeout: .milliseconds(Int64(timeout * 1000)))
-        let own = limitService == nil ? try BenchServer.start(
-            ["limit-service", "start", "--port", "0"] + (relaxedDurability ? ["--relaxed-durability"] : [])) : nil
+        let own =
+            limitService == nil
+            ? try BenchServer.start(
+                ["limit-service", "start", "--port", "0"] + (relaxedDurability ? ["--relaxed-durability"] : [])) : nil
         defer { own?.stop() }
         let endpoint = limitService ?? own!.endpoint
         let showProgress = !output.json && isatty(STDERR_FILENO) == 1
@@ -99,8 +101,9 @@ struct BenchLimitsCommand: ParsableCommand {
             "\(report.completed) of \(report.cycles) acquire-release cycles done by \(report.clients) simulated "
                 + "client\(report.clients == 1 ? "" : "s") over \(limits) of \(report.slots) slot\(report.slots == 1 ? "" : "s") "
                 + "(held \(seconds(report.holdSeconds)) s each)",
-            String(format: "throughput: %.0f acquires/s and %.0f releases/s over %.2f s",
-                   report.acquiresPerSecond, report.releasesPerSecond, report.elapsedSeconds),
+            String(
+                format: "throughput: %.0f acquires/s and %.0f releases/s over %.2f s",
+                report.acquiresPerSecond, report.releasesPerSecond, report.elapsedSeconds),
             "queued first: \(report.queued) of \(report.grantLatency.count) grants; "
                 + "most holders of one limit at once: \(report.mostHeld) of \(report.slots)"
                 + (report.overGranted ? " (OVER-GRANTED)" : ""),
@@ -112,8 +115,10 @@ struct BenchLimitsCommand: ParsableCommand {
         ]
         if let server = report.server {
             lines.append("")
-            lines.append(String(format: "limit service: %.2f s of CPU, peak %.1f MiB resident", server.cpuSeconds,
-                                Double(server.peakResidentBytes) / 1_048_576))
+            lines.append(
+                String(
+                    format: "limit service: %.2f s of CPU, peak %.1f MiB resident", server.cpuSeconds,
+                    Double(server.peakResidentBytes) / 1_048_576))
         }
         return lines.joined(separator: "\n")
     }

@@ -20,7 +20,8 @@ struct ConcurrencyCommand: ParsableCommand {
     /// Who holds the slots, for `inspect`: "pid 42 on host", after "flow-run/ID " inside a flow run.
     static func holder(environment: [String: String] = ProcessInfo.processInfo.environment) -> String {
         var name = [CChar](repeating: 0, count: 256)
-        let host = gethostname(&name, name.count - 1) == 0
+        let host =
+            gethostname(&name, name.count - 1) == 0
             ? String(decoding: name.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self) : "unknown host"
         let process = "pid \(getpid()) on \(host)"
         guard let run = environment["DROVER_FLOW_RUN_ID"], !run.isEmpty else { return process }
@@ -37,7 +38,8 @@ extension ConcurrencyCommand {
     struct Acquire: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Run a command while holding a slot of each named limit.",
-            usage: "drover concurrency acquire <names> ... [--slots <n>] [--timeout <seconds>] [--lease-ttl <seconds>] [--strict] -- <command> ...",
+            usage:
+                "drover concurrency acquire <names> ... [--slots <n>] [--timeout <seconds>] [--lease-ttl <seconds>] [--strict] -- <command> ...",
             discussion: """
                 Waits until every named limit has room (all at once, first come first served), runs \
                 COMMAND with this terminal, renews the lease while it runs and releases it when it \

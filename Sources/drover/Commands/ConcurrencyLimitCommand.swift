@@ -1,8 +1,8 @@
 import ArgumentParser
 import DroverClient
-import DroverWire
 import DroverCore
 import DroverProto
+import DroverWire
 import Foundation
 import SwiftProtobuf
 
@@ -39,22 +39,27 @@ extension ConcurrencyLimitCommand {
             let connection = try limits.connect()
             var result: Drover_V1_LimitReply.OneOf_Result
             do throws(DroverError) {
-                result = try connection.call(.createLimit(.with {
-                    $0.name = name
-                    $0.limit = slots
-                    $0.appliesToAllRuns = allRuns
-                }))
+                result = try connection.call(
+                    .createLimit(
+                        .with {
+                            $0.name = name
+                            $0.limit = slots
+                            $0.appliesToAllRuns = allRuns
+                        }))
             } catch {
                 guard error.code == .alreadyExists else { throw error }
                 // As Prefect's: creating on a tag that has a limit sets it.
-                result = try connection.call(.updateLimit(.with {
-                    $0.name = name
-                    $0.limit = slots
-                    if allRuns { $0.appliesToAllRuns = true }
-                }))
+                result = try connection.call(
+                    .updateLimit(
+                        .with {
+                            $0.name = name
+                            $0.limit = slots
+                            if allRuns { $0.appliesToAllRuns = true }
+                        }))
             }
             guard case .limit(let limit) = result else { throw unexpectedReply }
-            Terminal.print("""
+            Terminal.print(
+                """
 
                 Created concurrency limit with properties:
                     tag - '\(tag)'
@@ -94,9 +99,10 @@ extension ConcurrencyLimitCommand {
             ])
             var holders = Table(columns: [.init(header: "Active Task Run IDs")])
             for lease in limit.leases { holders.append([LimitText.holder(lease)]) }
-            Terminal.print(LimitText.panel(
-                centered: "Concurrency Limit ID: \(limit.id)",
-                body: LimitText.lines(definition.render()) + LimitText.lines(holders.render())))
+            Terminal.print(
+                LimitText.panel(
+                    centered: "Concurrency Limit ID: \(limit.id)",
+                    body: LimitText.lines(definition.render()) + LimitText.lines(holders.render())))
         }
     }
 
@@ -119,8 +125,10 @@ extension ConcurrencyLimitCommand {
             }
             var table = Table(
                 title: "Concurrency Limits", caption: "inspect a concurrency limit to show active task run IDs",
-                columns: [.init(header: "Tag"), .init(header: "ID", alignment: .right), .init(header: "Concurrency Limit"),
-                          .init(header: "Active Task Runs")])
+                columns: [
+                    .init(header: "Tag"), .init(header: "ID", alignment: .right), .init(header: "Concurrency Limit"),
+                    .init(header: "Active Task Runs"),
+                ])
             for limit in tagged {
                 table.append([Limit.tag(ofName: limit.name) ?? limit.name, limit.id, "\(limit.limit)", "\(limit.leases.count)"])
             }

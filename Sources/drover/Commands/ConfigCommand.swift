@@ -38,8 +38,9 @@ extension ConfigCommand {
                     uniqueKeysWithValues: rows.map { row -> (String, JSONValue) in
                         (row.name, ["value": .string(row.value), "source": .string(Self.sourceName(row.source))])
                     })
-                Terminal.print(JSONValue.object(["profile": .string(settings.profileName), "settings": .object(members)])
-                    .render(pretty: true))
+                Terminal.print(
+                    JSONValue.object(["profile": .string(settings.profileName), "settings": .object(members)])
+                        .render(pretty: true))
                 return
             }
             var lines = ["DROVER_PROFILE='\(settings.profileName)'"]

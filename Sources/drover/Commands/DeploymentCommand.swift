@@ -1,8 +1,8 @@
 import ArgumentParser
 import DroverClient
-import DroverWire
 import DroverCore
 import DroverProto
+import DroverWire
 import Foundation
 import SwiftProtobuf
 
@@ -101,7 +101,8 @@ extension DeploymentCommand {
             if deployment.paused {
                 scheduleLines += "The deployment is paused: resume it with `drover deployment resume '\(deployment.name)'`.\n"
             }
-            Terminal.print("""
+            Terminal.print(
+                """
                 Deployment '\(deployment.name)' successfully created with id '\(deployment.id)'.
                 \(scheduleLines.isEmpty ? "" : scheduleLines)
                 To execute flow runs from this deployment, start a worker that pulls work from the '\(deployment.workPoolName)' work pool:
@@ -325,7 +326,8 @@ extension DeploymentCommand {
             Terminal.print("Creating flow run for deployment '\(name)'...")
             guard case .flowRun(let run) = try connection.call(.runDeployment(request)) else { throw unexpectedReply }
             let when = Formatting.timestamp(run.expectedStartTime)
-            Terminal.print("""
+            Terminal.print(
+                """
                 Created flow run '\(run.name)'.
                 └── UUID: \(run.id)
                 └── Parameters: \(JSONValue(run.parameters).render())

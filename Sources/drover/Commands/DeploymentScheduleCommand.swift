@@ -1,8 +1,8 @@
 import ArgumentParser
 import DroverClient
-import DroverWire
 import DroverCore
 import DroverProto
+import DroverWire
 import Foundation
 import SwiftProtobuf
 
@@ -45,8 +45,10 @@ extension DeploymentCommand.Schedule {
             }
             var table = Table(
                 title: "Deployment Schedules",
-                columns: [.init(header: "Slug"), .init(header: "ID"), .init(header: "Schedule"), .init(header: "Active"),
-                          .init(header: "Next Run")])
+                columns: [
+                    .init(header: "Slug"), .init(header: "ID"), .init(header: "Schedule"), .init(header: "Active"),
+                    .init(header: "Next Run"),
+                ])
             for schedule in list.schedules {
                 table.append([
                     schedule.slug, schedule.id, ScheduleText.describe(schedule), Formatting.bool(schedule.active),
@@ -98,7 +100,8 @@ extension DeploymentCommand.Schedule {
             }
             guard case .deploymentSchedule(let created) = try client.connect().call(.createDeploymentSchedule(request))
             else { throw unexpectedReply }
-            Terminal.print("""
+            Terminal.print(
+                """
                 Created deployment schedule '\(created.slug)' for deployment '\(name)'.
                 └── ID: \(created.id)
                 \(ScheduleText.details(created))
@@ -141,7 +144,8 @@ extension DeploymentCommand.Schedule {
             }
             guard case .deploymentSchedule(let updated) = try client.connect().call(.updateDeploymentSchedule(request))
             else { throw unexpectedReply }
-            Terminal.print("""
+            Terminal.print(
+                """
                 Updated schedule '\(updated.slug)' for deployment '\(target.name)'.
                 \(ScheduleText.details(updated))
                 """)
@@ -151,7 +155,9 @@ extension DeploymentCommand.Schedule {
     struct Pause: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Pause a deployment schedule: it makes no runs until resumed.",
-            discussion: "Its runs due later and not yet tried are removed; Late and started runs, and runs made by hand, are kept. Resumed, it starts from then: the paused time is not caught up.")
+            discussion:
+                "Its runs due later and not yet tried are removed; Late and started runs, and runs made by hand, are kept. Resumed, it starts from then: the paused time is not caught up."
+        )
 
         @OptionGroup var target: ScheduleTarget
         @OptionGroup var client: ClientOptions

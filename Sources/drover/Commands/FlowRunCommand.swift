@@ -1,8 +1,8 @@
 import ArgumentParser
 import DroverClient
-import DroverWire
 import DroverCore
 import DroverProto
+import DroverWire
 import Foundation
 
 /// `drover flow-run …`
@@ -49,12 +49,15 @@ extension FlowRunCommand {
             }
             var table = Table(
                 title: "Flow Runs",
-                columns: [.init(header: "ID", alignment: .right), .init(header: "Deployment"), .init(header: "Name"),
-                          .init(header: "State"), .init(header: "When")])
+                columns: [
+                    .init(header: "ID", alignment: .right), .init(header: "Deployment"), .init(header: "Name"),
+                    .init(header: "State"), .init(header: "When"),
+                ])
             for run in list.flowRuns {
                 table.append([
                     run.id, run.deploymentName, run.name,
-                    "\(Formatting.stateType(run.stateType))" + (run.stateName.uppercased() == Formatting.stateType(run.stateType) ? "" : " (\(run.stateName))"),
+                    "\(Formatting.stateType(run.stateType))"
+                        + (run.stateName.uppercased() == Formatting.stateType(run.stateType) ? "" : " (\(run.stateName))"),
                     Formatting.timestamp(run.hasStartTime ? run.startTime : run.expectedStartTime),
                 ])
             }
@@ -108,7 +111,9 @@ extension FlowRunCommand {
             var lines: [Drover_V1_LogLine] = []
             var after: UInt64 = 0
             while true {
-                let request = Drover_V1_ReadFlowRunLogs.with { $0.id = id; $0.afterSequence = after; $0.limit = 1000 }
+                let request = Drover_V1_ReadFlowRunLogs.with {
+                    $0.id = id; $0.afterSequence = after; $0.limit = 1000
+                }
                 guard case .logs(let page) = try connection.call(.readFlowRunLogs(request)) else { throw unexpectedReply }
                 lines += page.lines
                 guard let last = page.lines.last, page.more else { return (lines, page.flowRun) }

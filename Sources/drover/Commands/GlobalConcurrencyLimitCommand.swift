@@ -1,8 +1,8 @@
 import ArgumentParser
 import DroverClient
-import DroverWire
 import DroverCore
 import DroverProto
+import DroverWire
 import Foundation
 
 /// `drover global-concurrency-limit …` (or `drover gcl …`), in the words of
@@ -83,8 +83,11 @@ extension GlobalConcurrencyLimitCommand {
                 ("Active", Formatting.bool(limit.active)),
                 ("Limit", "\(limit.limit)"),
                 ("Active slots", "\(limit.activeSlots)"),
-                ("Slot decay per second", LimitText.decay(limit.slotDecayPerSecond)
-                    + (limit.slotDecayPerSecond > 0 ? " (a rate limit)" : "")),
+                (
+                    "Slot decay per second",
+                    LimitText.decay(limit.slotDecayPerSecond)
+                        + (limit.slotDecayPerSecond > 0 ? " (a rate limit)" : "")
+                ),
                 ("Applies to all runs", Formatting.bool(limit.appliesToAllRuns)),
                 ("Waiting", "\(limit.waiting)"),
                 ("Created", "\(Formatting.timestamp(limit.created)) (\(LimitText.ago(limit.created, now: now)))"),
@@ -100,8 +103,10 @@ extension GlobalConcurrencyLimitCommand {
             } else {
                 var table = Table(
                     title: "Leases",
-                    columns: [.init(header: "Holder"), .init(header: "Slots"), .init(header: "Expires"),
-                              .init(header: "Lease ID", alignment: .right)])
+                    columns: [
+                        .init(header: "Holder"), .init(header: "Slots"), .init(header: "Expires"),
+                        .init(header: "Lease ID", alignment: .right),
+                    ])
                 for lease in limit.leases {
                     table.append([lease.holder, "\(lease.slots)", Formatting.timestamp(lease.expires), lease.id])
                 }
@@ -208,7 +213,10 @@ extension GlobalConcurrencyLimitCommand {
         @OptionGroup var limits: LimitOptions
 
         func run() throws {
-            try updateLimit(.with { $0.name = name; $0.active = true }, limits: limits)
+            try updateLimit(
+                .with {
+                    $0.name = name; $0.active = true
+                }, limits: limits)
             Terminal.print("Enabled global concurrency limit with name '\(name)'.")
         }
     }
@@ -221,7 +229,10 @@ extension GlobalConcurrencyLimitCommand {
         @OptionGroup var limits: LimitOptions
 
         func run() throws {
-            try updateLimit(.with { $0.name = name; $0.active = false }, limits: limits)
+            try updateLimit(
+                .with {
+                    $0.name = name; $0.active = false
+                }, limits: limits)
             Terminal.print("Disabled global concurrency limit with name '\(name)'.")
         }
     }

@@ -183,8 +183,10 @@ struct KeysCommand: ParsableCommand {
             }
             var table = Table(
                 title: "Keys",
-                columns: [.init(header: "Name"), .init(header: "Role"), .init(header: "Pools"), .init(header: "Created"),
-                    .init(header: "Status")])
+                columns: [
+                    .init(header: "Name"), .init(header: "Role"), .init(header: "Pools"), .init(header: "Created"),
+                    .init(header: "Status"),
+                ])
             for key in keys {
                 table.append([
                     key.name, key.role.rawValue, key.pools.isEmpty ? (key.role == .worker ? "any" : "") : key.pools.joined(separator: ", "),

@@ -3,6 +3,7 @@ import DroverCore
 import DroverProto
 import DroverSystem
 import Foundation
+
 #if canImport(Glibc)
 import Glibc
 #endif

@@ -35,15 +35,16 @@ struct RateLimitCommand: ParsableCommand {
         let timeoutMs = try timeout.map { try milliseconds($0, of: "--timeout", allowZero: true) }
         return try .with {
             $0.limits = names
-            $0.slots = try slots.map { text in
-                guard let value = UInt32(text.trimmingCharacters(in: .whitespaces)), value >= 1,
-                    value <= ConcurrencyLimit.maximum
-                else {
-                    throw ValidationError(
-                        "--slots must be a whole number from 1 to \(ConcurrencyLimit.maximum); got '\(text)'.")
-                }
-                return value
-            } ?? 1
+            $0.slots =
+                try slots.map { text in
+                    guard let value = UInt32(text.trimmingCharacters(in: .whitespaces)), value >= 1,
+                        value <= ConcurrencyLimit.maximum
+                    else {
+                        throw ValidationError(
+                            "--slots must be a whole number from 1 to \(ConcurrencyLimit.maximum); got '\(text)'.")
+                    }
+                    return value
+                } ?? 1
             // A holder lets Ctrl-C withdraw the wait.
             $0.holder = ConcurrencyCommand.holder()
             $0.wait = timeoutMs != 0

@@ -1,10 +1,10 @@
 import ArgumentParser
 import DroverClient
-import DroverWire
 import DroverCoordinator
-import DroverLimits
 import DroverCore
+import DroverLimits
 import DroverProto
+import DroverWire
 import Foundation
 import Logging
 
@@ -94,7 +94,9 @@ extension ServerCommand {
             coordinatorSettings.heartbeatInterval = Double(try settings.value(.heartbeatInterval))!
             let runLeaseTTL = Double(try settings.value(.serverRunLeaseTTL))!
             guard runLeaseTTL >= 3, runLeaseTTL <= 86_400 else {
-                throw ValidationError("A run's lease TTL must be from 3 to 86400 seconds; got \(runLeaseTTL) (DROVER_SERVER_RUN_LEASE_TTL or --run-lease-ttl).")
+                throw ValidationError(
+                    "A run's lease TTL must be from 3 to 86400 seconds; got \(runLeaseTTL) (DROVER_SERVER_RUN_LEASE_TTL or --run-lease-ttl)."
+                )
             }
             coordinatorSettings.runLeaseTTL = runLeaseTTL
             coordinatorSettings.lateAfter = Double(try settings.value(.serverLateAfter))!
@@ -107,7 +109,9 @@ extension ServerCommand {
             let limits: LimitServicePlacement
             if let limitService {
                 try Setting.limits.validate(limitService)
-                guard !limitService.isEmpty else { throw ValidationError("--limit-service needs an endpoint such as tcp://127.0.0.1:4203.") }
+                guard !limitService.isEmpty else {
+                    throw ValidationError("--limit-service needs an endpoint such as tcp://127.0.0.1:4203.")
+                }
                 limits = .remote(endpoint: limitService)
             } else {
                 limits = .embedded(port: Int(try settings.value(.serverLimitsPort))!)
@@ -166,7 +170,9 @@ extension ServerCommand {
                 "  Started: \(Formatting.timestamp(info.started))",
             ]
             for role in info.endpoints.keys.sorted() {
-                lines.append("  \(role.prefix(1).uppercased() + role.dropFirst()):\(String(repeating: " ", count: max(1, 8 - role.count)))\(info.endpoints[role]!)")
+                lines.append(
+                    "  \(role.prefix(1).uppercased() + role.dropFirst()):\(String(repeating: " ", count: max(1, 8 - role.count)))\(info.endpoints[role]!)"
+                )
             }
             Terminal.print(lines.joined(separator: "\n"))
         }

@@ -1,8 +1,8 @@
 import ArgumentParser
 import DroverClient
-import DroverWire
 import DroverCore
 import DroverProto
+import DroverWire
 import Foundation
 
 /// `drover work-pool …`, in the words of `prefect work-pool`.
@@ -38,8 +38,10 @@ extension WorkPoolCommand {
             }
             var table = Table(
                 title: "Work Pools", caption: "(**) denotes a paused pool",
-                columns: [.init(header: "Name"), .init(header: "Type"), .init(header: "ID", alignment: .right),
-                          .init(header: "Concurrency Limit")])
+                columns: [
+                    .init(header: "Name"), .init(header: "Type"), .init(header: "ID", alignment: .right),
+                    .init(header: "Concurrency Limit"),
+                ])
             for pool in list.workPools {
                 table.append([
                     pool.isPaused ? "\(pool.name) (**)" : pool.name, pool.type, pool.id,
@@ -174,7 +176,10 @@ extension WorkPoolCommand {
         @OptionGroup var client: ClientOptions
 
         func run() throws {
-            try updatePool(.with { $0.name = name; $0.paused = true }, client: client)
+            try updatePool(
+                .with {
+                    $0.name = name; $0.paused = true
+                }, client: client)
             Terminal.print("Paused work pool '\(name)'")
         }
     }
@@ -186,7 +191,10 @@ extension WorkPoolCommand {
         @OptionGroup var client: ClientOptions
 
         func run() throws {
-            try updatePool(.with { $0.name = name; $0.paused = false }, client: client)
+            try updatePool(
+                .with {
+                    $0.name = name; $0.paused = false
+                }, client: client)
             Terminal.print("Resumed work pool '\(name)'")
         }
     }
@@ -217,7 +225,10 @@ extension WorkPoolCommand {
 
         func run() throws {
             let limit = try parseLimit(concurrencyLimit, of: "work pool '\(name)'")
-            try updatePool(.with { $0.name = name; $0.concurrencyLimit = limit }, client: client)
+            try updatePool(
+                .with {
+                    $0.name = name; $0.concurrencyLimit = limit
+                }, client: client)
             Terminal.print("Set concurrency limit for work pool '\(name)' to \(limit)")
         }
     }
@@ -229,7 +240,10 @@ extension WorkPoolCommand {
         @OptionGroup var client: ClientOptions
 
         func run() throws {
-            try updatePool(.with { $0.name = name; $0.removeConcurrencyLimit = true }, client: client)
+            try updatePool(
+                .with {
+                    $0.name = name; $0.removeConcurrencyLimit = true
+                }, client: client)
             Terminal.print("Cleared concurrency limit for work pool '\(name)'")
         }
     }
@@ -273,7 +287,9 @@ extension WorkPoolCommand {
         }
 
         func run() throws {
-            let request = Drover_V1_PreviewWorkPool.with { $0.name = name; $0.hours = hours }
+            let request = Drover_V1_PreviewWorkPool.with {
+                $0.name = name; $0.hours = hours
+            }
             guard case .flowRuns(let list) = try client.connect().call(.previewWorkPool(request)) else {
                 throw unexpectedReply
             }
@@ -287,8 +303,10 @@ extension WorkPoolCommand {
             }
             var table = Table(
                 caption: "(**) denotes a late run",
-                columns: [.init(header: "Scheduled Start Time"), .init(header: "Run ID"), .init(header: "Name"),
-                          .init(header: "Deployment ID")])
+                columns: [
+                    .init(header: "Scheduled Start Time"), .init(header: "Run ID"), .init(header: "Name"),
+                    .init(header: "Deployment ID"),
+                ])
             let now = Date()
             for run in list.flowRuns {
                 let late = run.expectedStartTime.date < now

@@ -1,8 +1,8 @@
 import ArgumentParser
 import DroverClient
-import DroverWire
 import DroverCore
 import DroverProto
+import DroverWire
 
 /// `drover work-queue …`, in the words of `prefect work-queue`.
 struct WorkQueueCommand: ParsableCommand {
@@ -54,7 +54,8 @@ extension WorkQueueCommand {
             guard case .workQueue(let queue) = try client.connect().call(.createWorkQueue(request)) else {
                 throw unexpectedReply
             }
-            Terminal.print("""
+            Terminal.print(
+                """
 
                 Created work queue with properties:
                     name - '\(queue.name)'
@@ -95,8 +96,10 @@ extension WorkQueueCommand {
             }
             var columns: [Table.Column] =
                 pool == nil
-                ? [.init(header: "Name"), .init(header: "Pool"), .init(header: "ID", alignment: .right),
-                   .init(header: "Priority"), .init(header: "Concurrency Limit")]
+                ? [
+                    .init(header: "Name"), .init(header: "Pool"), .init(header: "ID", alignment: .right),
+                    .init(header: "Priority"), .init(header: "Concurrency Limit"),
+                ]
                 : [.init(header: "Name"), .init(header: "Priority"), .init(header: "Concurrency Limit")]
             if verbose { columns.append(.init(header: "Description")) }
             var table = Table(
@@ -125,7 +128,9 @@ extension WorkQueueCommand {
         @OptionGroup var output: OutputOptions
 
         func run() throws {
-            let request = Drover_V1_GetWorkQueue.with { $0.name = name; $0.workPoolName = pool.pool }
+            let request = Drover_V1_GetWorkQueue.with {
+                $0.name = name; $0.workPoolName = pool.pool
+            }
             guard case .workQueue(let queue) = try client.connect().call(.getWorkQueue(request)) else {
                 throw unexpectedReply
             }
@@ -172,7 +177,10 @@ extension WorkQueueCommand {
         @OptionGroup var client: ClientOptions
 
         func run() throws {
-            try updateQueue(.with { $0.name = name; $0.workPoolName = pool.pool; $0.paused = true }, client: client)
+            try updateQueue(
+                .with {
+                    $0.name = name; $0.workPoolName = pool.pool; $0.paused = true
+                }, client: client)
             Terminal.print("Paused work queue '\(name)' in work pool '\(pool.pool)'")
         }
     }
@@ -185,7 +193,10 @@ extension WorkQueueCommand {
         @OptionGroup var client: ClientOptions
 
         func run() throws {
-            try updateQueue(.with { $0.name = name; $0.workPoolName = pool.pool; $0.paused = false }, client: client)
+            try updateQueue(
+                .with {
+                    $0.name = name; $0.workPoolName = pool.pool; $0.paused = false
+                }, client: client)
             Terminal.print("Resumed work queue '\(name)' in work pool '\(pool.pool)'")
         }
     }
@@ -198,7 +209,9 @@ extension WorkQueueCommand {
         @OptionGroup var client: ClientOptions
 
         func run() throws {
-            let request = Drover_V1_DeleteWorkQueue.with { $0.name = name; $0.workPoolName = pool.pool }
+            let request = Drover_V1_DeleteWorkQueue.with {
+                $0.name = name; $0.workPoolName = pool.pool
+            }
             guard case .deleted = try client.connect().call(.deleteWorkQueue(request)) else { throw unexpectedReply }
             Terminal.print("Deleted work queue '\(name)' from work pool '\(pool.pool)'")
         }
@@ -216,7 +229,10 @@ extension WorkQueueCommand {
 
         func run() throws {
             let value = try parseLimit(limit, of: "work queue '\(name)'")
-            try updateQueue(.with { $0.name = name; $0.workPoolName = pool.pool; $0.concurrencyLimit = value }, client: client)
+            try updateQueue(
+                .with {
+                    $0.name = name; $0.workPoolName = pool.pool; $0.concurrencyLimit = value
+                }, client: client)
             Terminal.print("Concurrency limit of \(value) set on work queue '\(name)' in work pool '\(pool.pool)'")
         }
     }
@@ -230,7 +246,9 @@ extension WorkQueueCommand {
 
         func run() throws {
             try updateQueue(
-                .with { $0.name = name; $0.workPoolName = pool.pool; $0.removeConcurrencyLimit = true }, client: client)
+                .with {
+                    $0.name = name; $0.workPoolName = pool.pool; $0.removeConcurrencyLimit = true
+                }, client: client)
             Terminal.print("Concurrency limits removed on work queue '\(name)' in work pool '\(pool.pool)'")
         }
     }

@@ -1,8 +1,8 @@
 import ArgumentParser
 import DroverClient
-import DroverWire
 import DroverCore
 import DroverProto
+import DroverWire
 import DroverWorker
 import Foundation
 import Logging
@@ -132,8 +132,10 @@ extension WorkerCommand {
             }
             var table = Table(
                 title: pool.map { "Workers in Work Pool '\($0)'" } ?? "Workers",
-                columns: [.init(header: "Name"), .init(header: "Pool"), .init(header: "Status"),
-                          .init(header: "Last Heartbeat"), .init(header: "Limit"), .init(header: "Active Runs", alignment: .right)])
+                columns: [
+                    .init(header: "Name"), .init(header: "Pool"), .init(header: "Status"),
+                    .init(header: "Last Heartbeat"), .init(header: "Limit"), .init(header: "Active Runs", alignment: .right),
+                ])
             for worker in list.workers {
                 table.append([
                     worker.name, worker.workPoolName, worker.status == .online ? "ONLINE" : "OFFLINE",

@@ -94,7 +94,8 @@ struct SecurityOptions: ParsableArguments {
     @Option(
         help: ArgumentHelp(
             "With --secure: the key pair file to use instead of DROVER_HOME/keys/server.json.",
-            discussion: "Defaults to DROVER_SERVER_KEY. Make one with `drover keys server-key -o FILE`; for a key kept in a Kubernetes Secret.",
+            discussion:
+                "Defaults to DROVER_SERVER_KEY. Make one with `drover keys server-key -o FILE`; for a key kept in a Kubernetes Secret.",
             valueName: "file"))
     var serverKey: String?
 
@@ -114,4 +115,3 @@ struct SecurityOptions: ParsableArguments {
         try Exposure.check(host: host, secure: secure, insecure: insecure, daemon: daemon)
     }
 }
-

@@ -24,7 +24,8 @@ struct DroverEnvironment {
     }
 
     private var homeDefault: URL {
-        let user = variables["HOME"].map { URL(fileURLWithPath: $0) }
+        let user =
+            variables["HOME"].map { URL(fileURLWithPath: $0) }
             ?? FileManager.default.homeDirectoryForCurrentUser
         return user.appendingPathComponent(".drover", isDirectory: true)
     }

@@ -67,7 +67,8 @@ final class DroverWorkerProcess: @unchecked Sendable {
         let exited = await onOwnThread { child.waitForExit(seconds: 5) }
         if !exited {
             child.killAndReap()
-            let problem = "drover \(workerArguments.joined(separator: " ")) did not print \(greeting) within "
+            let problem =
+                "drover \(workerArguments.joined(separator: " ")) did not print \(greeting) within "
                 + "\(startGuardSeconds) s; killed it."
             Issue.record(
                 "\(problem)\nstdout: \(child.stdout)\nstderr: \(child.stderr)", sourceLocation: sourceLocation)

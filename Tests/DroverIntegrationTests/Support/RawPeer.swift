@@ -50,7 +50,11 @@ final class RawPeer {
 
 /// A `GetServerInfo` request envelope.
 func serverInfoRequest(id: UInt64) throws -> [UInt8] {
-    try Drover_V1_Envelope.request(.with { $0.requestID = id; $0.getServerInfo = .init() }).serializedBytes()
+    try Drover_V1_Envelope.request(
+        .with {
+            $0.requestID = id; $0.getServerInfo = .init()
+        }
+    ).serializedBytes()
 }
 
 extension Drover_V1_Envelope {
