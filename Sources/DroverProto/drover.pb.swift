@@ -2935,12 +2935,12 @@ public nonisolated struct Drover_V1_WorkerMessage: Sendable {
     set {kind = .hello(newValue)}
   }
 
-  public var credit: Drover_V1_Credit {
+  public var accepting: Drover_V1_Accepting {
     get {
-      if case .credit(let v)? = kind {return v}
-      return Drover_V1_Credit()
+      if case .accepting(let v)? = kind {return v}
+      return Drover_V1_Accepting()
     }
-    set {kind = .credit(newValue)}
+    set {kind = .accepting(newValue)}
   }
 
   public var runStarted: Drover_V1_RunStarted {
@@ -2987,7 +2987,7 @@ public nonisolated struct Drover_V1_WorkerMessage: Sendable {
 
   public nonisolated enum OneOf_Kind: Equatable, Sendable {
     case hello(Drover_V1_Hello)
-    case credit(Drover_V1_Credit)
+    case accepting(Drover_V1_Accepting)
     case runStarted(Drover_V1_RunStarted)
     case runFinished(Drover_V1_RunFinished)
     case logBatch(Drover_V1_LogBatch)
@@ -3064,13 +3064,17 @@ public nonisolated struct Drover_V1_Hello: Sendable {
   fileprivate var _limit: UInt32? = nil
 }
 
-/// The worker's free capacity, absolute, so a lost or replayed message cannot skew it.
-public nonisolated struct Drover_V1_Credit: Sendable {
+/// Whether the worker takes new runs: false while it drains (after a first SIGINT or SIGTERM).
+/// It carries no count: the coordinator counts a worker's credit itself, its `limit` from Hello
+/// less the runs it sent and has not heard finish, so no lost or replayed message can skew it.
+/// (Protocol 1 called this `Credit{uint32 available}`; bool and uint32 are the same varint on
+/// the wire, 0 being false, so either side may be older.)
+public nonisolated struct Drover_V1_Accepting: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  public var available: UInt32 = 0
+  public var accepting: Bool = false
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -8175,7 +8179,7 @@ nonisolated extension Drover_V1_NewKeyFile: SwiftProtobuf.Message, SwiftProtobuf
 
 nonisolated extension Drover_V1_WorkerMessage: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".WorkerMessage"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}session\0\u{1}seq\0\u{2}\u{8}hello\0\u{1}credit\0\u{3}run_started\0\u{3}run_finished\0\u{3}log_batch\0\u{1}heartbeat\0\u{1}bye\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}session\0\u{1}seq\0\u{2}\u{8}hello\0\u{1}accepting\0\u{3}run_started\0\u{3}run_finished\0\u{3}log_batch\0\u{1}heartbeat\0\u{1}bye\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -8199,16 +8203,16 @@ nonisolated extension Drover_V1_WorkerMessage: SwiftProtobuf.Message, SwiftProto
         }
       }()
       case 11: try {
-        var v: Drover_V1_Credit?
+        var v: Drover_V1_Accepting?
         var hadOneofValue = false
         if let current = self.kind {
           hadOneofValue = true
-          if case .credit(let m) = current {v = m}
+          if case .accepting(let m) = current {v = m}
         }
         try decoder.decodeSingularMessageField(value: &v)
         if let v = v {
           if hadOneofValue {try decoder.handleConflictingOneOf()}
-          self.kind = .credit(v)
+          self.kind = .accepting(v)
         }
       }()
       case 12: try {
@@ -8297,8 +8301,8 @@ nonisolated extension Drover_V1_WorkerMessage: SwiftProtobuf.Message, SwiftProto
       guard case .hello(let v)? = self.kind else { preconditionFailure() }
       try visitor.visitSingularMessageField(value: v, fieldNumber: 10)
     }()
-    case .credit?: try {
-      guard case .credit(let v)? = self.kind else { preconditionFailure() }
+    case .accepting?: try {
+      guard case .accepting(let v)? = self.kind else { preconditionFailure() }
       try visitor.visitSingularMessageField(value: v, fieldNumber: 11)
     }()
     case .runStarted?: try {
@@ -8464,9 +8468,9 @@ nonisolated extension Drover_V1_Hello: SwiftProtobuf.Message, SwiftProtobuf._Mes
   }
 }
 
-nonisolated extension Drover_V1_Credit: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
-  public static let protoMessageName: String = _protobuf_package + ".Credit"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}available\0")
+nonisolated extension Drover_V1_Accepting: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".Accepting"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}accepting\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -8474,21 +8478,21 @@ nonisolated extension Drover_V1_Credit: SwiftProtobuf.Message, SwiftProtobuf._Me
       // allocates stack space for every case branch when no optimizations are
       // enabled. https://github.com/apple/swift-protobuf/issues/1034
       switch fieldNumber {
-      case 1: try { try decoder.decodeSingularUInt32Field(value: &self.available) }()
+      case 1: try { try decoder.decodeSingularBoolField(value: &self.accepting) }()
       default: break
       }
     }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
-    if self.available != 0 {
-      try visitor.visitSingularUInt32Field(value: self.available, fieldNumber: 1)
+    if self.accepting != false {
+      try visitor.visitSingularBoolField(value: self.accepting, fieldNumber: 1)
     }
     try unknownFields.traverse(visitor: &visitor)
   }
 
-  public static func ==(lhs: Drover_V1_Credit, rhs: Drover_V1_Credit) -> Bool {
-    if lhs.available != rhs.available {return false}
+  public static func ==(lhs: Drover_V1_Accepting, rhs: Drover_V1_Accepting) -> Bool {
+    if lhs.accepting != rhs.accepting {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

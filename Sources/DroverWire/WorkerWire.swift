@@ -65,8 +65,8 @@ extension Drover_V1_WorkerMessage {
             }
         case .heartbeat:
             heartbeat = .init()
-        case .credit(let available):
-            credit = .with { $0.available = available }
+        case .accepting(let accepting):
+            self.accepting = .with { $0.accepting = accepting }
         case .bye(let reason):
             bye = .with { $0.reason = reason }
         case .report(let number, let report):

@@ -73,8 +73,8 @@ enum Seeds {
             step(.worker, workerEnvelope { $0.hello = hello(id: 1, active: [run0]) }),
             step(.anyWorker, [1] + workerEnvelope { $0.hello = hello(id: 5, active: []) }),
             step(.workerInSession, workerEnvelope { $0.heartbeat = .init() }),
-            step(.workerInSession, workerEnvelope { $0.credit = .with { $0.available = 0 } }),
-            step(.workerInSession, workerEnvelope { $0.credit = .with { $0.available = 2 } }),
+            step(.workerInSession, workerEnvelope { $0.accepting = .with { $0.accepting = false } }),
+            step(.workerInSession, workerEnvelope { $0.accepting = .with { $0.accepting = true } }),
             step(
                 .worker,
                 workerEnvelope {

@@ -97,7 +97,7 @@ import Testing
                     $0.type = "process"
                 }),
             .heartbeat(.init()),
-            .credit(.with { $0.available = 0 }),
+            .accepting(.with { $0.accepting = false }),
             .runStarted(
                 .with {
                     $0.runID = run; $0.attempt = 1; $0.pid = 4; $0.started = timestamp(10_000_000_000_000)

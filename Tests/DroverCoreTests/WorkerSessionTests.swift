@@ -175,7 +175,7 @@ import Testing
     @Test func drainingLeavesAfterTheLastAcknowledgementOrAfterItsTimeout() {
         var worker = running()
         let drain = worker.drain(now: start)
-        #expect(drain.contains(.send(.init(session: 10, kind: .credit(available: 0)))))
+        #expect(drain.contains(.send(.init(session: 10, kind: .accepting(false)))))
         let end = worker.processEnded(run, .exited(code: 0), at: Date())
         #expect(!end.contains { if case .leave = $0 { return true } else { return false } }, "not before the acknowledgement")
         let acknowledged = worker.received(.heartbeatAck, session: 10, acknowledged: 99, now: start)

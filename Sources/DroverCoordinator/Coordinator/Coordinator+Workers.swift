@@ -46,8 +46,8 @@ extension Coordinator {
         switch message.kind {
         case .heartbeat:
             send(.heartbeatAck(.init()), to: worker)
-        case .credit(let credit):
-            try perform(dispatcher.setAccepting(worker, credit.available > 0))
+        case .accepting(let message):
+            try perform(dispatcher.setAccepting(worker, message.accepting))
         case .runStarted(let started):
             try runStarted(started, by: Reporter(connected), now: now)
         case .runFinished(let finished):

@@ -93,8 +93,8 @@ public struct WorkerSession: Sendable {
         public enum Kind: Sendable, Equatable {
             case hello(id: UInt64, activeRuns: [ActiveRun])
             case heartbeat
-            /// Absolute free capacity; 0: take no new runs.
-            case credit(available: UInt32)
+            /// Whether the worker takes new runs (false: it drains).
+            case accepting(Bool)
             case report(seq: UInt64, WorkerReport)
             case bye(reason: String)
         }
@@ -356,7 +356,7 @@ public struct WorkerSession: Sendable {
         // Everything not yet acknowledged goes again, in order, in this session.
         sentThrough = (unacknowledged.first?.seq ?? nextSeq) - 1
         resendAt = nil
-        if draining { actions.append(.send(Outgoing(session: welcome.session, kind: .credit(available: 0)))) }
+        if draining { actions.append(.send(Outgoing(session: welcome.session, kind: .accepting(false)))) }
         actions += sendDueReports()
         return actions
     }
@@ -563,7 +563,7 @@ public struct WorkerSession: Sendable {
         guard !draining else { return [] }
         draining = true
         var actions: [Action] = []
-        if let session { actions.append(.send(Outgoing(session: session, kind: .credit(available: 0)))) }
+        if let session { actions.append(.send(Outgoing(session: session, kind: .accepting(false)))) }
         return actions + leaveIfDone(now)
     }
 
