@@ -19,6 +19,8 @@ if ! "$test_python/bin/python3" -c "import croniter, dateutil" >/dev/null 2>&1; 
   python3 -m venv "$test_python"
   "$test_python/bin/pip" install -q --disable-pip-version-check croniter==7.0.0 python-dateutil==4.0.0
 fi
+# The sources' layout (.swift-format): seconds, and a clear message on a difference.
+bash deploy/lint.sh
 swift build --build-tests
 swift test "$@"
 # Two short chaos soaks against the real binary, after the tests rather than among them (they
