@@ -88,12 +88,7 @@ public final class KeyStore: Sendable {
     /// Writes a new server key pair to a new file at `path` (0600, never over one), for a
     /// server that keeps its key outside its home (`--server-key`); returns its public key.
     public static func writeServerKeys(to path: String) throws(DroverError) -> String {
-        let pair: CurveKeyPair
-        do {
-            pair = try CurveKeyPair.generate()
-        } catch {
-            throw DroverError(.internal, "Could not generate a CURVE key pair: \(error). Is libzmq built with libsodium?")
-        }
+        let pair = try newPair()
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         guard let data = try? encoder.encode(ServerKeys(publicKey: pair.publicKey, secretKey: pair.secretKey)) else {
@@ -129,12 +124,7 @@ public final class KeyStore: Sendable {
                 "This home has no server key yet (\(serverFile)): start the server once with --secure, which makes it.")
         }
         try makeFolder()
-        let pair: CurveKeyPair
-        do {
-            pair = try CurveKeyPair.generate()
-        } catch {
-            throw DroverError(.internal, "Could not generate a CURVE key pair: \(error). Is libzmq built with libsodium?")
-        }
+        let pair = try Self.newPair()
         try writePrivate(ServerKeys(publicKey: pair.publicKey, secretKey: pair.secretKey), to: serverFile)
         return pair
     }
@@ -165,12 +155,7 @@ public final class KeyStore: Sendable {
             guard !keys.contains(where: { $0.name == name }) else {
                 throw .alreadyExists("A key named '\(name)' was already issued; pick another name (or revoke it and use a new one).")
             }
-            let pair: CurveKeyPair
-            do {
-                pair = try CurveKeyPair.generate()
-            } catch {
-                throw DroverError(.internal, "Could not generate a CURVE key pair: \(error).")
-            }
+            let pair = try Self.newPair()
             keys.append(IssuedKey(name: name, role: role, pools: pools, publicKey: pair.publicKey, created: now, server: server))
             try save(keys)
             return KeyFile(
@@ -246,12 +231,7 @@ public final class KeyStore: Sendable {
             guard let index = keys.firstIndex(where: { $0.name == name && $0.revoked == nil }) else {
                 throw .notFound("No active key named '\(name)' here. `drover keys ls` lists them.")
             }
-            let pair: CurveKeyPair
-            do {
-                pair = try CurveKeyPair.generate()
-            } catch {
-                throw DroverError(.internal, "Could not generate a CURVE key pair: \(error).")
-            }
+            let pair = try Self.newPair()
             let old = keys[index]
             let server = server ?? old.server ?? ""
             keys[index].revoked = now
@@ -261,6 +241,15 @@ public final class KeyStore: Sendable {
             return KeyFile(
                 name: name, role: old.role, pools: old.pools, publicKey: pair.publicKey, secretKey: pair.secretKey,
                 serverPublicKey: serverKeys.publicKey, server: server)
+        }
+    }
+
+    /// A new CURVE key pair.
+    private static func newPair() throws(DroverError) -> CurveKeyPair {
+        do {
+            return try CurveKeyPair.generate()
+        } catch {
+            throw DroverError(.internal, "Could not generate a CURVE key pair: \(error). Is libzmq built with libsodium?")
         }
     }
 

@@ -169,7 +169,6 @@ struct RunSlots {
             // (still in the service's line) carries an id this life may have given another
             // run. Trusting the id sent that other run without a slot.
             guard let run = Lease.flowRunID(ofHolder: granted.lease.holder) else { return .nothing }
-            if acquires[reply.requestID] == run { _ = takeAcquire(reply.requestID) }
             guard waiting[run] != nil || acquireOf[run] != nil else {
                 // Not ours any more (released meanwhile), unless already held: give it back.
                 if !holding.contains(run) {
